@@ -1,0 +1,173 @@
+/* app — see app.h. Runs on the main thread. */
+#include "app.h"
+
+#include "broker.h"
+#include "clock.h"
+#include "config.h"
+#include "dead_letter.h"
+#include "delivery.h"
+#include "eventhub_version.h"
+#include "health.h"
+#include "http_server.h"
+#include "ingress.h"
+#include "log.h"
+#include "nats_link.h"
+#include "publisher.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct app {
+    struct config *cfg;
+    struct broker *broker;
+    struct nats_link *link;
+    struct publisher *pub;
+    struct dead_letter *dl;
+    struct delivery *delivery;
+    struct ingress *ingress;
+    struct health *health;
+    struct http_server *http;
+
+    pthread_mutex_t lock; /* guards delivery against the link's setup thread */
+};
+
+/* On the link's setup thread, after each successful JetStream setup. */
+static bool on_nats_ready(void *closure)
+{
+    struct app *app = closure;
+    pthread_mutex_lock(&app->lock);
+    bool ok = app->delivery == NULL || delivery_subscribe(app->delivery) == 0;
+    pthread_mutex_unlock(&app->lock);
+    return ok;
+}
+
+static void reload_routes(struct app *app)
+{
+    char *errors = NULL;
+    struct config *fresh = config_load(app->cfg->path, &errors);
+    if (!fresh) {
+        log_error("config", "reload refused, the running routes stay: %s", errors);
+        free(errors);
+        return;
+    }
+    delivery_set_config(app->delivery, fresh);
+    log_info("config", "routes reloaded from %s (%zu routes)", fresh->path, fresh->route_count);
+    config_unref(fresh);
+}
+
+static void shutdown_app(struct app *app)
+{
+    const struct config *cfg = app->cfg;
+    if (app->ingress)
+        ingress_stop_accepting(app->ingress);
+    if (app->health)
+        health_set_shutting_down(app->health);
+    if (app->pub && !publisher_drain(app->pub, cfg->nats.publish_timeout_ms + 1000))
+        log_warn("app", "publishes still unacknowledged after the publish timeout");
+    pthread_mutex_lock(&app->lock);
+    struct delivery *delivery = app->delivery;
+    pthread_mutex_unlock(&app->lock);
+    if (delivery)
+        delivery_stop(delivery, cfg->server.shutdown_timeout_ms);
+    dead_letter_free(app->dl);
+    app->dl = NULL;
+    http_server_free(app->http);
+    app->http = NULL;
+}
+
+static void free_app(struct app *app)
+{
+    http_server_free(app->http);
+    ingress_free(app->ingress);
+    health_free(app->health);
+    pthread_mutex_lock(&app->lock);
+    struct delivery *delivery = app->delivery;
+    app->delivery = NULL;
+    pthread_mutex_unlock(&app->lock);
+    delivery_stop(delivery, 0);
+    dead_letter_free(app->dl);
+    publisher_free(app->pub, 0);
+    nats_link_free(app->link);
+    delivery_free(delivery); /* after the connection is closed: no callback can run */
+    broker_stop(app->broker);
+    pthread_mutex_destroy(&app->lock);
+    config_unref(app->cfg);
+    free(app);
+}
+
+int app_run(struct config *cfg)
+{
+    struct app *app = calloc(1, sizeof *app);
+    if (!app)
+        return 1;
+    app->cfg = config_ref(cfg);
+    pthread_mutex_init(&app->lock, NULL);
+    int status = 1;
+
+    log_info("app", "eventhub %s starting (config %s, %zu routes)", EVENTHUB_VERSION, cfg->path,
+             cfg->route_count);
+    const char *url = NULL;
+    if (cfg->nats.embedded) {
+        app->broker = broker_start(cfg);
+        if (!app->broker)
+            goto out;
+        url = broker_url(app->broker);
+    }
+    app->link = nats_link_new(cfg, url, on_nats_ready, app);
+    if (!app->link)
+        goto out;
+    app->pub = publisher_new(app->link, cfg->nats.max_inflight_publishes,
+                             cfg->nats.publish_timeout_ms);
+    app->dl = dead_letter_new(cfg, app->link);
+    struct delivery *delivery = app->pub && app->dl ? delivery_new(cfg, app->link, app->dl) : NULL;
+    if (!delivery)
+        goto out;
+    pthread_mutex_lock(&app->lock);
+    app->delivery = delivery;
+    pthread_mutex_unlock(&app->lock);
+
+    app->ingress = ingress_new(cfg, app->link, app->pub);
+    app->health = health_new(app->link, app->pub, app->delivery);
+    if (!app->ingress || !app->health)
+        goto out;
+    const struct http_route routes[] = {
+        {"/events", false, HTTP_POST, cfg->server.max_body_bytes, ingress_handle, app->ingress},
+        {"/health", false, HTTP_GET | HTTP_HEAD, 0, health_handle, app->health},
+    };
+    struct http_server_options hopts = {
+        .address = cfg->server.address,
+        .port = cfg->server.port,
+        .max_connections = cfg->server.max_connections,
+        .connection_timeout_ms = cfg->server.connection_timeout_ms,
+    };
+    app->http = http_server_new(&hopts, routes, sizeof routes / sizeof routes[0]);
+    if (!app->http)
+        goto out;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload_routes(app);
+            continue;
+        }
+        log_info("app", "%s received: draining (in-flight publishes %d, deliveries %d)",
+                 strsignal(sig), publisher_inflight(app->pub), delivery_inflight(app->delivery));
+        break;
+    }
+    int64_t t0 = clock_mono_ms();
+    shutdown_app(app);
+    log_info("app", "stopped cleanly in %lld ms", (long long)(clock_mono_ms() - t0));
+    status = 0;
+out:
+    free_app(app);
+    return status;
+}

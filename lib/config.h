@@ -1,0 +1,166 @@
+/*
+ * config — eventhub's configuration: parse (libyaml), map, validate, freeze.
+ *
+ * A `struct config` is immutable once config_load() returns it, and refcounted so a
+ * hot reload can swap a new one in while events already being delivered finish with
+ * the one they started with (config_ref / config_unref, any thread).
+ *
+ * Loading: the YAML file is read with libyaml's document loader (each node keeps its
+ * line), then mapped with descriptor tables into the typed struct below, then checked
+ * as a whole (cross-field rules in one place). Every error names the file, the line
+ * and the key path: "config.yaml:12: routes[0].endpoints[1]: not an http(s) URL".
+ * All errors are collected, not just the first.
+ *
+ * Scalars may reference the environment: "${NAME}" or "${NAME:-fallback}" anywhere in
+ * a string value; an unset variable without a fallback is an error naming the line.
+ * A few secrets can also come straight from the environment (they win over the file):
+ * EVENTHUB_NATS_TOKEN, EVENTHUB_NATS_USER, EVENTHUB_NATS_PASSWORD,
+ * EVENTHUB_NATS_CREDENTIALS.
+ *
+ * Files written for the Go telephony-forwarder load unchanged: server.port, nats.url,
+ * nats.stream_name, nats.subject_pattern, nats.ack_wait_seconds, nats.max_deliveries,
+ * server.read_timeout_seconds / write_timeout_seconds (accepted, ignored with a
+ * warning), routes: [{domain, endpoints: [url, ...]}].
+ *
+ * Durations in YAML: an integer means seconds for keys ending in "_seconds", otherwise
+ * a string with unit: "250ms", "3s", "2m", "1h", "7d" (combinations like "1m30s" too).
+ * Sizes: an integer (bytes) or "512KB", "1MB", "10GB" (powers of 1024; KiB/MiB/GiB too).
+ */
+#ifndef EVENTHUB_CONFIG_H
+#define EVENTHUB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct endpoint {
+    char *url;           /* http:// or https:// */
+    int64_t timeout_ms;  /* total request timeout; defaults to delivery.timeout_ms */
+    char **headers;      /* "Name: value" lines added to each request */
+    size_t header_count;
+    int line;            /* where it was defined */
+};
+
+struct route {
+    char *domain;        /* exact tenant domain; "*" for the default route */
+    bool is_default;     /* `domain: "*"` or `domain: default` */
+    struct endpoint *endpoints;
+    size_t endpoint_count;
+    int line;
+};
+
+enum storage_kind { STORAGE_FILE = 0, STORAGE_MEMORY };
+
+struct config {
+    char *path;          /* file it was loaded from (as given) */
+
+    struct {
+        char *address;          /* server.address, default "0.0.0.0" */
+        int port;               /* server.port, default 8080; 0 = any free port */
+        size_t max_body_bytes;  /* server.max_body_bytes, default 1 MiB */
+        int max_connections;    /* server.max_connections, default 4096 */
+        int64_t connection_timeout_ms; /* server.connection_timeout, default 30s (idle) */
+        int64_t shutdown_timeout_ms;   /* server.shutdown_timeout, default 15s */
+    } server;
+
+    struct {
+        bool embedded;          /* nats.url: embedded (the default) */
+        char **servers;         /* nats.url (may be a comma list) and/or nats.servers: [...] */
+        size_t server_count;
+        char *token;            /* nats.token */
+        char *user;             /* nats.user */
+        char *password;         /* nats.password */
+        char *credentials_file; /* nats.credentials */
+        char *name;             /* nats.connection_name, default "eventhub" */
+        int64_t reconnect_wait_ms;     /* nats.reconnect_wait, default 1s (jittered, for ever) */
+        int64_t connect_timeout_ms;    /* nats.connect_timeout, default 2s */
+
+        /* Stream. */
+        char *stream_name;      /* nats.stream_name | nats.stream.name, default "EVENTS" */
+        char *subject_pattern;  /* nats.subject_pattern | nats.stream.subject_pattern,
+                                   default "events.*"; exactly one token is "*" or the
+                                   last token is ">"; the domain token replaces it */
+        enum storage_kind storage;     /* nats.stream.storage: file (default) | memory */
+        int64_t max_age_ms;     /* nats.stream.max_age, default 7d; 0 = unlimited */
+        int64_t max_msgs;       /* nats.stream.max_msgs, default -1 (unlimited) */
+        int64_t max_bytes;      /* nats.stream.max_bytes, default -1 (unlimited) */
+        int64_t duplicate_window_ms; /* nats.stream.duplicate_window, default 2m */
+        int replicas;           /* nats.stream.replicas, default 1; 1..5 */
+
+        /* Dead letters. */
+        char *dlq_stream;       /* nats.dead_letter.stream, default "<stream_name>_DLQ" */
+        char *dlq_subject_prefix; /* nats.dead_letter.subject_prefix, default "dlq.<stream_name>" */
+        int64_t dlq_max_age_ms; /* nats.dead_letter.max_age, default 30d */
+
+        /* Consumer. */
+        char *consumer_name;    /* nats.consumer.name, default "eventhub" (durable) */
+        char *deliver_group;    /* nats.consumer.deliver_group, default = consumer_name */
+        char *deliver_subject;  /* nats.consumer.deliver_subject, default "_eventhub.deliver.<stream_name>" */
+        int64_t ack_wait_ms;    /* nats.ack_wait_seconds | nats.consumer.ack_wait, default 30s */
+        int max_deliver;        /* nats.max_deliveries | nats.consumer.max_deliver, default 5 */
+        int max_ack_pending;    /* nats.consumer.max_ack_pending, default 1024 */
+
+        /* Publishing. */
+        int64_t publish_timeout_ms;  /* nats.publish.timeout, default 5s */
+        int max_inflight_publishes;  /* nats.publish.max_inflight, default 4096 */
+
+        /* Embedded broker (used when embedded). */
+        char *embedded_binary;  /* nats.embedded.binary, default "nats-server" (PATH) */
+        char *embedded_data_dir;/* nats.embedded.data_dir, default "data/nats" */
+        int embedded_port;      /* nats.embedded.port, default 0 = pick a free port */
+    } nats;
+
+    struct {
+        int64_t timeout_ms;         /* delivery.timeout, default 3s (per endpoint request) */
+        int64_t connect_timeout_ms; /* delivery.connect_timeout, default 1s */
+        int max_concurrent;         /* delivery.max_concurrent, default 256 requests in flight */
+        int max_host_connections;   /* delivery.max_host_connections, default 64 */
+        int64_t *backoff_ms;        /* delivery.backoff, default [1s, 5s, 30s, 2m, 5m];
+                                       attempt n waits backoff[min(n-1, count-1)] */
+        size_t backoff_count;
+    } delivery;
+
+    struct {
+        char *level;            /* log.level, default "info" (CLI -log-level wins) */
+        char *file;             /* log.file, default NULL = stderr (CLI -log-file wins) */
+        bool domain_logging;    /* log.domain_logging, default true (CLI -domain-logging wins) */
+        char *dir;              /* log.dir, default "logs" */
+    } log;
+
+    struct route *routes;       /* in file order; the default route, if any, is among them */
+    size_t route_count;
+    const struct route *default_route; /* points into routes, or NULL */
+
+    /* private: refcount and the domain index; see config.c */
+    struct config_private *priv;
+};
+
+/*
+ * Loads and validates `path`. On success returns a new config (refcount 1) and sets
+ * *errors to NULL. On failure returns NULL and sets *errors to a malloc'd, newline-
+ * separated list of messages "path:line: key.path: message" (caller frees).
+ * Warnings (deprecated or ignored keys) are logged with subsystem "config".
+ */
+struct config *config_load(const char *path, char **errors);
+
+/* Same, from a YAML text already in memory; `name` stands for the file in messages. */
+struct config *config_load_string(const char *yaml, size_t len, const char *name, char **errors);
+
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg); /* accepts NULL */
+
+/*
+ * The route for `domain`: the exact match (ASCII case-insensitive), else the default
+ * route, else NULL. O(1) average. The result borrows from `cfg`.
+ */
+const struct route *config_find_route(const struct config *cfg, const char *domain);
+
+/* The longest endpoint timeout of any route (for the ack_wait check and shutdown). */
+int64_t config_max_endpoint_timeout_ms(const struct config *cfg);
+
+/* Parses "250ms", "3s", "1m30s", "2h", "7d" into milliseconds; false when malformed. */
+bool config_parse_duration_ms(const char *text, int64_t *out_ms);
+/* Parses "1048576", "512KB", "1MB", "1MiB", "10GB" into bytes; false when malformed. */
+bool config_parse_size(const char *text, int64_t *out_bytes);
+
+#endif

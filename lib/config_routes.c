@@ -1,0 +1,228 @@
+/*
+ * config_routes — maps the `routes:` list: each route is {domain, endpoints}, each
+ * endpoint a URL string or {url, timeout, headers}. Shapes are checked here, where the
+ * node and its line are at hand (required keys, non-empty endpoint lists, header names
+ * and values); URLs, domains, defaults and duplicates are checked by config_validate.c.
+ *
+ * Arrays are allocated zeroed with their final count before being filled, so a route
+ * that fails half way is still freed correctly by config_free().
+ */
+#include "config_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool header_token(const char *s)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum && !strchr(extra, c))
+            return false;
+    }
+    return true;
+}
+
+static const char *header_value_problem(const char *s)
+{
+    if (!*s)
+        return "must not be empty";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\r' || c == '\n')
+            return "must not contain CR or LF";
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return "must not contain control characters";
+    }
+    return NULL;
+}
+
+static void map_headers(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
+                        const char *path)
+{
+    if (cfg_is_null(node))
+        return;
+    if (node->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, cfg_line(node), path, "expected a mapping of Name: value, got %s",
+                  cfg_kind(node));
+        return;
+    }
+    size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+    if (n == 0)
+        return;
+    e->headers = calloc(n, sizeof *e->headers);
+    if (!e->headers) {
+        cfg_oom(ctx);
+        return;
+    }
+    e->header_count = n;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_pair_t *pair = &node->data.mapping.pairs.start[i];
+        yaml_node_t *k = cfg_node(ctx, pair->key), *v = cfg_node(ctx, pair->value);
+        bool scalar = k->type == YAML_SCALAR_NODE;
+        const char *name = scalar ? (const char *)k->data.scalar.value : "";
+        char hpath[CFG_PATH_MAX];
+        cfg_child_path(hpath, path, name);
+        if (!scalar || strlen(name) != k->data.scalar.length || !header_token(name)) {
+            cfg_error(ctx, cfg_line(k), hpath, "not a valid header name");
+            continue;
+        }
+        if (cfg_pair_is_dup(ctx, node, i, hpath, true))
+            continue;
+        if (cfg_ascii_casecmp(name, "Content-Length") == 0 ||
+            cfg_ascii_casecmp(name, "Transfer-Encoding") == 0) {
+            cfg_error(ctx, cfg_line(k), hpath, "is set by eventhub and cannot be configured");
+            continue;
+        }
+        char *value = cfg_is_null(v) ? cfg_strdup(ctx, "") : cfg_scalar(ctx, v, hpath);
+        if (!value)
+            continue;
+        const char *why = header_value_problem(value);
+        if (why)
+            cfg_error(ctx, cfg_line(v), hpath, "header value %s", why);
+        else
+            e->headers[i] = cfg_printf(ctx, "%s: %s", name, value);
+        free(value);
+    }
+}
+
+static void map_endpoint(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
+                         const char *path)
+{
+    static const char *const keys[] = {"url", "timeout", "headers", NULL};
+    e->line = cfg_line(node);
+    if (node->type == YAML_SCALAR_NODE && !cfg_is_null(node)) {
+        e->url = cfg_scalar(ctx, node, path);
+        return;
+    }
+    if (node->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, cfg_line(node), path,
+                  "expected a URL or a mapping {url, timeout, headers}, got %s", cfg_kind(node));
+        return;
+    }
+    bool have_url = false;
+    size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_pair_t *pair = &node->data.mapping.pairs.start[i];
+        yaml_node_t *k = cfg_node(ctx, pair->key), *v = cfg_node(ctx, pair->value);
+        const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+        char child[CFG_PATH_MAX];
+        cfg_child_path(child, path, key);
+        if (cfg_pair_is_dup(ctx, node, i, child, false))
+            continue;
+        if (strcmp(key, "url") == 0) {
+            have_url = true;
+            e->line = cfg_line(v);
+            e->url = cfg_scalar(ctx, v, child);
+        } else if (strcmp(key, "timeout") == 0) {
+            if (!cfg_is_null(v))
+                cfg_get_duration(ctx, v, child, false, &e->timeout_ms);
+        } else if (strcmp(key, "headers") == 0) {
+            map_headers(ctx, e, v, child);
+        } else {
+            cfg_unknown_key(ctx, keys, cfg_line(k), key, child);
+        }
+    }
+    if (!have_url)
+        cfg_error(ctx, cfg_line(node), path, "missing required key \"url\"");
+}
+
+static void map_endpoints(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node,
+                          const char *path)
+{
+    if (node->type != YAML_SEQUENCE_NODE) {
+        cfg_error(ctx, cfg_line(node), path, "expected a list of endpoint URLs, got %s",
+                  cfg_kind(node));
+        return;
+    }
+    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (n == 0) {
+        cfg_error(ctx, cfg_line(node), path, "must list at least one endpoint");
+        return;
+    }
+    r->endpoints = calloc(n, sizeof *r->endpoints);
+    if (!r->endpoints) {
+        cfg_oom(ctx);
+        return;
+    }
+    r->endpoint_count = n;
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_index_path(ipath, path, i);
+        r->endpoints[i].timeout_ms = -1; /* inherit delivery.timeout (config.c) */
+        map_endpoint(ctx, &r->endpoints[i], cfg_node(ctx, node->data.sequence.items.start[i]),
+                     ipath);
+    }
+}
+
+static void map_route(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, const char *path)
+{
+    static const char *const keys[] = {"domain", "endpoints", NULL};
+    r->line = cfg_line(node);
+    if (node->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, r->line, path, "expected a mapping {domain, endpoints}, got %s",
+                  cfg_kind(node));
+        return;
+    }
+    bool have_domain = false, have_endpoints = false;
+    size_t n = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_pair_t *pair = &node->data.mapping.pairs.start[i];
+        yaml_node_t *k = cfg_node(ctx, pair->key), *v = cfg_node(ctx, pair->value);
+        const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
+        char child[CFG_PATH_MAX];
+        cfg_child_path(child, path, key);
+        if (cfg_pair_is_dup(ctx, node, i, child, false))
+            continue;
+        if (strcmp(key, "domain") == 0) {
+            have_domain = true;
+            r->domain = cfg_is_null(v) ? cfg_strdup(ctx, "") : cfg_scalar(ctx, v, child);
+        } else if (strcmp(key, "endpoints") == 0) {
+            have_endpoints = true;
+            map_endpoints(ctx, r, v, child);
+        } else {
+            cfg_unknown_key(ctx, keys, cfg_line(k), key, child);
+        }
+    }
+    if (!have_domain)
+        cfg_error(ctx, r->line, path, "missing required key \"domain\"");
+    if (!have_endpoints)
+        cfg_error(ctx, r->line, path, "missing required key \"endpoints\"");
+}
+
+void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                    const char *path)
+{
+    (void)f;
+    struct config *cfg = ctx->cfg;
+    if (cfg_is_null(value))
+        return;
+    if (value->type != YAML_SEQUENCE_NODE) {
+        cfg_error(ctx, cfg_line(value), path, "expected a list of routes, got %s",
+                  cfg_kind(value));
+        return;
+    }
+    size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+    if (n == 0)
+        return;
+    if (n > UINT32_MAX - 1) {
+        cfg_error(ctx, cfg_line(value), path, "too many routes");
+        return;
+    }
+    cfg->routes = calloc(n, sizeof *cfg->routes);
+    if (!cfg->routes) {
+        cfg_oom(ctx);
+        return;
+    }
+    cfg->route_count = n;
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        snprintf(ipath, sizeof ipath, "routes[%zu]", i);
+        map_route(ctx, &cfg->routes[i], cfg_node(ctx, value->data.sequence.items.start[i]),
+                  ipath);
+    }
+}

@@ -1,0 +1,522 @@
+/*
+ * config_schema — the key tables and the mapper.
+ *
+ * Each section of the file is a table of cfg_field descriptors: key, type, offset into
+ * struct config, default and bounds. The same tables drive three things: defaults
+ * (cfg_apply_defaults), mapping a YAML mapping into the struct (map_section), and the
+ * range checks in config_validate.c. Lists with structure of their own (routes,
+ * nats.servers, delivery.backoff) have a handler.
+ *
+ * The mapper checks types and shapes (is it an integer, a list, a URL list, a header
+ * token) at the node, where the line is known; ranges and relations between fields are
+ * left to cfg_validate(). Every leaf that is set records where (cfg_prov), which gives
+ * validation its line numbers and catches a field set twice through two spellings
+ * (nats.stream_name and nats.stream.name).
+ */
+#include "config_internal.h"
+
+#include "log.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(member) offsetof(struct config, member)
+#define KiB 1024LL
+#define MiB (1024LL * 1024)
+#define MAXD CFG_MAX_DURATION_MS
+
+#define F_STR(k, m, d, fl) {.key = k, .type = CFG_T_STR, .offset = OFF(m), .def_str = d, .flags = fl}
+#define F_BOOL(k, m, d) {.key = k, .type = CFG_T_BOOL, .offset = OFF(m), .def = d, .max = 1}
+#define F_NUM(t, k, m, d, lo, hi, fl)                                                              \
+    {.key = k, .type = t, .offset = OFF(m), .def = d, .min = lo, .max = hi, .flags = fl}
+#define F_SECTION(k, tab) {.key = k, .type = CFG_T_SECTION, .section = tab}
+#define F_CUSTOM(k, m, fn) {.key = k, .type = CFG_T_CUSTOM, .offset = OFF(m), .handler = fn}
+#define F_IGNORED(k) {.key = k, .type = CFG_T_IGNORED}
+#define F_END {.key = NULL, .type = CFG_T_END}
+
+static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                         const char *path);
+static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                             const char *path);
+static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                        const char *path);
+static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                        const char *path);
+
+static const struct cfg_field server_fields[] = {
+    F_STR("address", server.address, "0.0.0.0", 0),
+    F_NUM(CFG_T_INT, "port", server.port, 8080, 0, 65535, 0),
+    F_NUM(CFG_T_SIZE, "max_body_bytes", server.max_body_bytes, 1 * MiB, 1, 64 * MiB, 0),
+    F_NUM(CFG_T_INT, "max_connections", server.max_connections, 4096, 1, 1000000, 0),
+    F_NUM(CFG_T_DURATION, "connection_timeout", server.connection_timeout_ms, 30000, 1, MAXD, 0),
+    F_NUM(CFG_T_DURATION, "shutdown_timeout", server.shutdown_timeout_ms, 15000, 0, MAXD, 0),
+    F_IGNORED("read_timeout_seconds"),
+    F_IGNORED("write_timeout_seconds"),
+    F_END,
+};
+
+static const struct cfg_field stream_fields[] = {
+    F_STR("name", nats.stream_name, "EVENTS", 0),
+    F_STR("subject_pattern", nats.subject_pattern, "events.*", 0),
+    F_CUSTOM("storage", nats.storage, map_storage),
+    F_NUM(CFG_T_DURATION, "max_age", nats.max_age_ms, 7 * 86400000LL, 0, MAXD, 0),
+    F_NUM(CFG_T_I64, "max_msgs", nats.max_msgs, -1, -1, INT64_MAX, CFG_F_NONZERO),
+    F_NUM(CFG_T_SIZE64, "max_bytes", nats.max_bytes, -1, -1, INT64_MAX, CFG_F_NONZERO),
+    F_NUM(CFG_T_DURATION, "duplicate_window", nats.duplicate_window_ms, 120000, 1, MAXD, 0),
+    F_NUM(CFG_T_INT, "replicas", nats.replicas, 1, 1, 5, 0),
+    F_END,
+};
+
+static const struct cfg_field dead_letter_fields[] = {
+    F_STR("stream", nats.dlq_stream, NULL, CFG_F_DERIVED),
+    F_STR("subject_prefix", nats.dlq_subject_prefix, NULL, CFG_F_DERIVED),
+    F_NUM(CFG_T_DURATION, "max_age", nats.dlq_max_age_ms, 30 * 86400000LL, 0, MAXD, 0),
+    F_END,
+};
+
+static const struct cfg_field consumer_fields[] = {
+    F_STR("name", nats.consumer_name, "eventhub", 0),
+    F_STR("deliver_group", nats.deliver_group, NULL, CFG_F_DERIVED),
+    F_STR("deliver_subject", nats.deliver_subject, NULL, CFG_F_DERIVED),
+    F_NUM(CFG_T_DURATION, "ack_wait", nats.ack_wait_ms, 30000, 1, MAXD, 0),
+    F_NUM(CFG_T_INT, "max_deliver", nats.max_deliver, 5, 1, 1000, 0),
+    F_NUM(CFG_T_INT, "max_ack_pending", nats.max_ack_pending, 1024, 1, 100000, 0),
+    F_END,
+};
+
+static const struct cfg_field publish_fields[] = {
+    F_NUM(CFG_T_DURATION, "timeout", nats.publish_timeout_ms, 5000, 1, MAXD, 0),
+    F_NUM(CFG_T_INT, "max_inflight", nats.max_inflight_publishes, 4096, 1, 1000000, 0),
+    F_END,
+};
+
+static const struct cfg_field embedded_fields[] = {
+    F_STR("binary", nats.embedded_binary, "nats-server", 0),
+    F_STR("data_dir", nats.embedded_data_dir, "data/nats", 0),
+    F_NUM(CFG_T_INT, "port", nats.embedded_port, 0, 0, 65535, 0),
+    F_END,
+};
+
+static const struct cfg_field nats_fields[] = {
+    F_CUSTOM("url", nats.embedded, map_nats_url),
+    F_CUSTOM("servers", nats.servers, map_nats_servers),
+    F_STR("token", nats.token, NULL, CFG_F_OPTIONAL),
+    F_STR("user", nats.user, NULL, CFG_F_OPTIONAL),
+    F_STR("password", nats.password, NULL, CFG_F_OPTIONAL),
+    F_STR("credentials", nats.credentials_file, NULL, CFG_F_OPTIONAL),
+    F_STR("connection_name", nats.name, "eventhub", 0),
+    F_NUM(CFG_T_DURATION, "reconnect_wait", nats.reconnect_wait_ms, 1000, 1, MAXD, 0),
+    F_NUM(CFG_T_DURATION, "connect_timeout", nats.connect_timeout_ms, 2000, 1, MAXD, 0),
+    /* Go telephony-forwarder spellings of nested keys. */
+    F_STR("stream_name", nats.stream_name, NULL, CFG_F_ALIAS),
+    F_STR("subject_pattern", nats.subject_pattern, NULL, CFG_F_ALIAS),
+    F_NUM(CFG_T_SECONDS, "ack_wait_seconds", nats.ack_wait_ms, 0, 1, MAXD, CFG_F_ALIAS),
+    F_NUM(CFG_T_INT, "max_deliveries", nats.max_deliver, 0, 1, 1000, CFG_F_ALIAS),
+    F_SECTION("stream", stream_fields),
+    F_SECTION("dead_letter", dead_letter_fields),
+    F_SECTION("consumer", consumer_fields),
+    F_SECTION("publish", publish_fields),
+    F_SECTION("embedded", embedded_fields),
+    F_END,
+};
+
+static const struct cfg_field delivery_fields[] = {
+    F_NUM(CFG_T_DURATION, "timeout", delivery.timeout_ms, 3000, 1, MAXD, 0),
+    F_NUM(CFG_T_DURATION, "connect_timeout", delivery.connect_timeout_ms, 1000, 1, MAXD, 0),
+    F_NUM(CFG_T_INT, "max_concurrent", delivery.max_concurrent, 256, 1, 10000, 0),
+    F_NUM(CFG_T_INT, "max_host_connections", delivery.max_host_connections, 64, 1, 10000, 0),
+    F_CUSTOM("backoff", delivery.backoff_ms, map_backoff),
+    F_END,
+};
+
+static const struct cfg_field log_fields[] = {
+    F_STR("level", log.level, "info", 0),
+    F_STR("file", log.file, NULL, CFG_F_OPTIONAL),
+    F_BOOL("domain_logging", log.domain_logging, 1),
+    F_STR("dir", log.dir, "logs", 0),
+    F_END,
+};
+
+static const struct cfg_field root_fields[] = {
+    F_SECTION("server", server_fields),
+    F_SECTION("nats", nats_fields),
+    F_SECTION("delivery", delivery_fields),
+    F_SECTION("log", log_fields),
+    F_CUSTOM("routes", routes, cfg_map_routes),
+    F_END,
+};
+
+static const int64_t default_backoff_ms[] = {1000, 5000, 30000, 120000, 300000};
+
+const struct cfg_field *cfg_schema_root(void)
+{
+    return root_fields;
+}
+
+static void *field_ptr(struct config *cfg, const struct cfg_field *f)
+{
+    return (char *)cfg + f->offset;
+}
+
+/* Walking the tables ------------------------------------------------------------------ */
+
+static void foreach_in(const struct cfg_field *fields, const char *prefix, cfg_leaf_fn fn,
+                       void *arg)
+{
+    for (const struct cfg_field *f = fields; f->type != CFG_T_END; f++) {
+        char path[CFG_PATH_MAX];
+        cfg_child_path(path, prefix, f->key);
+        if (f->type == CFG_T_SECTION)
+            foreach_in(f->section, path, fn, arg);
+        else
+            fn(path, f, arg);
+    }
+}
+
+void cfg_schema_foreach(cfg_leaf_fn fn, void *arg)
+{
+    foreach_in(root_fields, "", fn, arg);
+}
+
+static void default_one(const char *path, const struct cfg_field *f, void *arg)
+{
+    struct cfg_ctx *ctx = arg;
+    void *p = field_ptr(ctx->cfg, f);
+    if (f->flags & CFG_F_ALIAS)
+        return;
+    switch (f->type) {
+    case CFG_T_STR:
+        if (f->def_str)
+            *(char **)p = cfg_strdup(ctx, f->def_str);
+        break;
+    case CFG_T_BOOL:
+        *(bool *)p = f->def != 0;
+        break;
+    case CFG_T_INT:
+        *(int *)p = (int)f->def;
+        break;
+    case CFG_T_SIZE:
+        *(size_t *)p = (size_t)f->def;
+        break;
+    case CFG_T_I64:
+    case CFG_T_SIZE64:
+    case CFG_T_DURATION:
+    case CFG_T_SECONDS:
+        *(int64_t *)p = f->def;
+        break;
+    default:
+        break;
+    }
+}
+
+void cfg_apply_defaults(struct cfg_ctx *ctx)
+{
+    struct config *cfg = ctx->cfg;
+    cfg_schema_foreach(default_one, ctx);
+    cfg->nats.storage = STORAGE_FILE;
+    size_t n = sizeof default_backoff_ms / sizeof default_backoff_ms[0];
+    cfg->delivery.backoff_ms = malloc(sizeof default_backoff_ms);
+    if (!cfg->delivery.backoff_ms) {
+        cfg_oom(ctx);
+        return;
+    }
+    memcpy(cfg->delivery.backoff_ms, default_backoff_ms, sizeof default_backoff_ms);
+    cfg->delivery.backoff_count = n;
+}
+
+/* Provenance -------------------------------------------------------------------------- */
+
+bool cfg_prov_find(const struct cfg_ctx *ctx, size_t offset, int *line, const char **path)
+{
+    for (size_t i = 0; i < ctx->prov_count; i++) {
+        if (ctx->prov[i].offset == offset) {
+            if (line)
+                *line = ctx->prov[i].line;
+            if (path)
+                *path = ctx->prov[i].path;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Records that `f` is set at `line`; false (reported) when it was already set. */
+static bool prov_record(struct cfg_ctx *ctx, const struct cfg_field *f, int line, const char *path)
+{
+    int first_line;
+    const char *first_path;
+    if (cfg_prov_find(ctx, f->offset, &first_line, &first_path)) {
+        cfg_error(ctx, line, path, "already set at line %d as %s; keep only one", first_line,
+                  first_path);
+        return false;
+    }
+    if (ctx->prov_count < sizeof ctx->prov / sizeof ctx->prov[0]) {
+        struct cfg_prov *p = &ctx->prov[ctx->prov_count++];
+        p->offset = f->offset;
+        p->line = line;
+        size_t n = strnlen(path, sizeof p->path - 1);
+        memcpy(p->path, path, n);
+        p->path[n] = '\0';
+    }
+    return true;
+}
+
+/* Mapping ----------------------------------------------------------------------------- */
+
+static void unknown_field(struct cfg_ctx *ctx, const struct cfg_field *fields, int line,
+                          const char *key, const char *path)
+{
+    const char *known[48];
+    size_t n = 0;
+    for (const struct cfg_field *f = fields; f->type != CFG_T_END && n < 47; f++)
+        known[n++] = f->key;
+    known[n] = NULL;
+    cfg_unknown_key(ctx, known, line, key, path);
+}
+
+static void set_leaf(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *v,
+                     const char *path)
+{
+    void *p = field_ptr(ctx->cfg, f);
+    int64_t n;
+    bool b;
+    switch (f->type) {
+    case CFG_T_STR: {
+        char *s = cfg_scalar(ctx, v, path);
+        if (!s)
+            return;
+        if ((f->flags & CFG_F_OPTIONAL) && !*s) {
+            free(s);
+            s = NULL;
+        }
+        free(*(char **)p);
+        *(char **)p = s;
+        break;
+    }
+    case CFG_T_BOOL:
+        if (cfg_get_bool(ctx, v, path, &b))
+            *(bool *)p = b;
+        break;
+    case CFG_T_INT:
+        if (!cfg_get_int(ctx, v, path, &n))
+            return;
+        if (n < INT_MIN || n > INT_MAX)
+            cfg_error(ctx, cfg_line(v), path, "%lld is out of range (%lld..%lld)", (long long)n,
+                      (long long)f->min, (long long)f->max);
+        else
+            *(int *)p = (int)n;
+        break;
+    case CFG_T_I64:
+        if (cfg_get_int(ctx, v, path, &n))
+            *(int64_t *)p = n;
+        break;
+    case CFG_T_SIZE:
+        if (cfg_get_size(ctx, v, path, false, &n))
+            *(size_t *)p = (size_t)n;
+        break;
+    case CFG_T_SIZE64:
+        if (cfg_get_size(ctx, v, path, true, &n))
+            *(int64_t *)p = n;
+        break;
+    case CFG_T_DURATION:
+    case CFG_T_SECONDS:
+        if (cfg_get_duration(ctx, v, path, f->type == CFG_T_SECONDS, &n))
+            *(int64_t *)p = n;
+        break;
+    default:
+        break;
+    }
+}
+
+static void map_section(struct cfg_ctx *ctx, yaml_node_t *node, const char *path,
+                        const struct cfg_field *fields)
+{
+    if (cfg_is_null(node))
+        return;
+    if (node->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, cfg_line(node), path, "expected a mapping, got %s", cfg_kind(node));
+        return;
+    }
+    size_t count = (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
+    for (size_t i = 0; i < count; i++) {
+        const yaml_node_pair_t *pair = &node->data.mapping.pairs.start[i];
+        yaml_node_t *k = cfg_node(ctx, pair->key), *v = cfg_node(ctx, pair->value);
+        if (k->type != YAML_SCALAR_NODE) {
+            cfg_error(ctx, cfg_line(k), path, "keys must be plain strings, got %s", cfg_kind(k));
+            continue;
+        }
+        const char *key = (const char *)k->data.scalar.value;
+        char child[CFG_PATH_MAX];
+        cfg_child_path(child, path, key);
+        if (cfg_pair_is_dup(ctx, node, i, child, false))
+            continue;
+        const struct cfg_field *f = fields;
+        while (f->type != CFG_T_END && strcmp(f->key, key) != 0)
+            f++;
+        switch (f->type) {
+        case CFG_T_END:
+            unknown_field(ctx, fields, cfg_line(k), key, child);
+            break;
+        case CFG_T_SECTION:
+            map_section(ctx, v, child, f->section);
+            break;
+        case CFG_T_IGNORED:
+            log_warn("config", "%s:%d: %s is ignored (accepted for compatibility with the Go "
+                               "telephony-forwarder)",
+                     ctx->name, cfg_line(k), child);
+            break;
+        case CFG_T_CUSTOM:
+            f->handler(ctx, f, v, child);
+            break;
+        default:
+            if (!cfg_is_null(v) && prov_record(ctx, f, cfg_line(v), child))
+                set_leaf(ctx, f, v, child);
+            break;
+        }
+    }
+}
+
+void cfg_map_root(struct cfg_ctx *ctx, yaml_node_t *root)
+{
+    if (!cfg_is_null(root) && root->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, cfg_line(root), NULL, "the top level must be a mapping (server:, nats:, "
+                                             "routes: ...), got %s",
+                  cfg_kind(root));
+        return;
+    }
+    map_section(ctx, root, "", root_fields);
+}
+
+/* Handlers ---------------------------------------------------------------------------- */
+
+static void add_server(struct cfg_ctx *ctx, const char *url, int line, const char *path)
+{
+    static const char *const schemes[] = {"nats", "tls", NULL};
+    const char *why = cfg_url_problem(url, schemes, "not a nats:// or tls:// URL");
+    if (why) {
+        cfg_error(ctx, line, path, "%s", why); /* no URL: it may carry a password */
+        return;
+    }
+    struct config *cfg = ctx->cfg;
+    char **s = realloc(cfg->nats.servers, (cfg->nats.server_count + 1) * sizeof *s);
+    if (!s) {
+        cfg_oom(ctx);
+        return;
+    }
+    cfg->nats.servers = s;
+    s[cfg->nats.server_count] = cfg_strdup(ctx, url);
+    if (s[cfg->nats.server_count])
+        cfg->nats.server_count++;
+    if (!ctx->servers_line)
+        ctx->servers_line = line;
+}
+
+/* nats.url: "embedded", or one or more URLs separated by commas (as nats.go accepts). */
+static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                         const char *path)
+{
+    (void)f;
+    int line = cfg_line(value);
+    if (cfg_is_null(value))
+        return;
+    char *s = cfg_scalar(ctx, value, path);
+    if (!s)
+        return;
+    size_t added = 0;
+    char *save = NULL;
+    if (strcmp(s, "embedded") == 0) {
+        ctx->url_embedded_line = line;
+        free(s);
+        return;
+    }
+    for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        tok += strspn(tok, " \t");
+        size_t n = strlen(tok);
+        while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+            tok[--n] = '\0';
+        if (n) {
+            add_server(ctx, tok, line, path);
+            added++;
+        }
+    }
+    if (!added)
+        cfg_error(ctx, line, path, "expected \"embedded\" or nats://host:port URLs");
+    free(s);
+}
+
+static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                             const char *path)
+{
+    (void)f;
+    if (cfg_is_null(value))
+        return;
+    if (value->type != YAML_SEQUENCE_NODE) {
+        cfg_error(ctx, cfg_line(value), path, "expected a list of nats:// URLs, got %s",
+                  cfg_kind(value));
+        return;
+    }
+    size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = cfg_node(ctx, value->data.sequence.items.start[i]);
+        char ipath[CFG_PATH_MAX];
+        cfg_index_path(ipath, path, i);
+        char *s = cfg_scalar(ctx, item, ipath);
+        if (s)
+            add_server(ctx, s, cfg_line(item), ipath);
+        free(s);
+    }
+}
+
+static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                        const char *path)
+{
+    (void)f;
+    if (cfg_is_null(value))
+        return;
+    char *s = cfg_scalar(ctx, value, path);
+    if (!s)
+        return;
+    if (cfg_ascii_casecmp(s, "file") == 0)
+        ctx->cfg->nats.storage = STORAGE_FILE;
+    else if (cfg_ascii_casecmp(s, "memory") == 0)
+        ctx->cfg->nats.storage = STORAGE_MEMORY;
+    else
+        cfg_error(ctx, cfg_line(value), path, "expected file or memory, got \"%.40s\"", s);
+    free(s);
+}
+
+static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
+                        const char *path)
+{
+    (void)f;
+    struct config *cfg = ctx->cfg;
+    if (cfg_is_null(value))
+        return;
+    if (value->type != YAML_SEQUENCE_NODE) {
+        cfg_error(ctx, cfg_line(value), path, "expected a list of durations, got %s",
+                  cfg_kind(value));
+        return;
+    }
+    size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+    if (n == 0) {
+        cfg_error(ctx, cfg_line(value), path, "must list at least one delay");
+        return;
+    }
+    int64_t *delays = calloc(n, sizeof *delays);
+    if (!delays) {
+        cfg_oom(ctx);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = cfg_node(ctx, value->data.sequence.items.start[i]);
+        char ipath[CFG_PATH_MAX];
+        cfg_index_path(ipath, path, i);
+        if (cfg_get_duration(ctx, item, ipath, false, &delays[i]) && delays[i] <= 0)
+            cfg_error(ctx, cfg_line(item), ipath, "must be greater than 0");
+    }
+    free(cfg->delivery.backoff_ms);
+    cfg->delivery.backoff_ms = delays;
+    cfg->delivery.backoff_count = n;
+}

@@ -1,0 +1,142 @@
+/*
+ * delivered_memory — see delivered_memory.h.
+ *
+ * A chained hash table of (seq, url-hash) pairs threaded on an insertion-order list;
+ * eviction takes the list head. URLs are hashed (FNV-1a 64), not stored: a collision
+ * would need two endpoint URLs of one event with equal 64-bit hashes.
+ */
+#include "delivered_memory.h"
+
+#include <stdlib.h>
+
+struct dm_entry {
+    uint64_t seq;
+    uint64_t url_hash;
+    struct dm_entry *chain;            /* next in bucket */
+    struct dm_entry *older, *newer;    /* insertion order */
+};
+
+struct delivered_memory {
+    struct dm_entry **buckets;
+    size_t bucket_mask;
+    size_t count;
+    size_t capacity;
+    struct dm_entry *oldest, *newest;
+};
+
+static uint64_t hash_url(const char *url)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *url; url++) {
+        h ^= (unsigned char)*url;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static size_t bucket_of(const struct delivered_memory *dm, uint64_t seq, uint64_t url_hash)
+{
+    uint64_t h = seq * 0x9e3779b97f4a7c15ULL ^ url_hash;
+    h ^= h >> 31;
+    return (size_t)h & dm->bucket_mask;
+}
+
+struct delivered_memory *delivered_memory_new(size_t capacity)
+{
+    struct delivered_memory *dm = calloc(1, sizeof *dm);
+    if (!dm)
+        return NULL;
+    size_t n = 64;
+    while (n < capacity)
+        n <<= 1;
+    dm->buckets = calloc(n, sizeof *dm->buckets);
+    if (!dm->buckets) {
+        free(dm);
+        return NULL;
+    }
+    dm->bucket_mask = n - 1;
+    dm->capacity = capacity;
+    return dm;
+}
+
+void delivered_memory_free(struct delivered_memory *dm)
+{
+    if (!dm)
+        return;
+    struct dm_entry *e = dm->oldest;
+    while (e) {
+        struct dm_entry *next = e->newer;
+        free(e);
+        e = next;
+    }
+    free(dm->buckets);
+    free(dm);
+}
+
+static struct dm_entry **find_link(const struct delivered_memory *dm, uint64_t seq,
+                                   uint64_t url_hash)
+{
+    struct dm_entry **link = &dm->buckets[bucket_of(dm, seq, url_hash)];
+    while (*link && !((*link)->seq == seq && (*link)->url_hash == url_hash))
+        link = &(*link)->chain;
+    return link;
+}
+
+static void unlink_entry(struct delivered_memory *dm, struct dm_entry **link)
+{
+    struct dm_entry *e = *link;
+    if (!e)
+        return;
+    *link = e->chain;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        dm->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        dm->newest = e->older;
+    dm->count--;
+    free(e);
+}
+
+void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, const char *url)
+{
+    uint64_t uh = hash_url(url);
+    if (*find_link(dm, seq, uh))
+        return;
+    if (dm->count >= dm->capacity && dm->oldest)
+        unlink_entry(dm, find_link(dm, dm->oldest->seq, dm->oldest->url_hash));
+    struct dm_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return; /* forgetting is safe: the endpoint is called again */
+    e->seq = seq;
+    e->url_hash = uh;
+    struct dm_entry **head = &dm->buckets[bucket_of(dm, seq, uh)];
+    e->chain = *head;
+    *head = e;
+    e->older = dm->newest;
+    if (dm->newest)
+        dm->newest->newer = e;
+    else
+        dm->oldest = e;
+    dm->newest = e;
+    dm->count++;
+}
+
+bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, const char *url)
+{
+    return *find_link(dm, seq, hash_url(url)) != NULL;
+}
+
+void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, const char *url)
+{
+    struct dm_entry **link = find_link(dm, seq, hash_url(url));
+    if (*link)
+        unlink_entry(dm, link);
+}
+
+size_t delivered_memory_count(const struct delivered_memory *dm)
+{
+    return dm->count;
+}

@@ -1,0 +1,26 @@
+/*
+ * delivered_memory — which endpoints already answered 2xx for a stored event, so a
+ * retry calls only the endpoints that failed.
+ *
+ * Keyed by (stream sequence, endpoint URL). Bounded: when full, the oldest entries
+ * are forgotten (the cost of forgetting is one extra, harmless, at-least-once call).
+ * Owned by the delivery thread; not thread-safe.
+ */
+#ifndef EVENTHUB_DELIVERED_MEMORY_H
+#define EVENTHUB_DELIVERED_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct delivered_memory;
+
+struct delivered_memory *delivered_memory_new(size_t capacity);
+void delivered_memory_free(struct delivered_memory *dm);
+
+void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, const char *url);
+bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, const char *url);
+void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, const char *url);
+size_t delivered_memory_count(const struct delivered_memory *dm);
+
+#endif

@@ -1,0 +1,599 @@
+/*
+ * delivery — see delivery.h.
+ *
+ * Data owned by the delivery thread (no locks): jobs, transfers, the curl multi
+ * handle's transfers, delivered_memory. Shared with other threads, under `lock`: the
+ * inbox ring, the current config pointer and the stopping flag.
+ *
+ * A job is one JetStream message being delivered. Life of a job:
+ *   inbox → job_begin (parse, route, attempt number) → ready queue → transfers
+ *   started up to the concurrency cap → all answered → job_settle (ack/nak/dead letter).
+ */
+#include "delivery.h"
+
+#include "clock.h"
+#include "config.h"
+#include "dead_letter.h"
+#include "delivered_memory.h"
+#include "event.h"
+#include "log.h"
+#include "nats_link.h"
+#include "stats.h"
+#include "webhook_call.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct endpoint_outcome {
+    int status;        /* HTTP status, 0 when no answer */
+    char error[160];   /* transport error or "HTTP 500" */
+    bool delivered;    /* 2xx now or in an earlier attempt */
+    bool earlier;      /* delivered in an earlier attempt (not called now) */
+};
+
+struct job {
+    struct delivery *d;
+    natsMsg *msg;
+    struct config *cfg; /* reference held for the job's life */
+    const struct route *route;
+    struct event_info info;
+    uint64_t seq;
+    int attempt;
+    char *body;
+    size_t body_len;
+    struct endpoint_outcome *outcomes;
+    size_t next_endpoint; /* next endpoint index to start */
+    int running;          /* calls in flight */
+    int64_t started_ms;
+    int64_t progress_ms;  /* last "in progress" sent */
+    bool in_ready;        /* still in the ready queue (calls left to start) */
+    struct job *next_ready;
+    struct job *prev, *next; /* active list */
+};
+
+struct delivery {
+    struct nats_link *link;
+    struct dead_letter *dl;
+    natsSubscription *sub;
+    CURLM *multi;
+    pthread_t thread;
+    bool thread_started;
+
+    pthread_mutex_t lock;
+    struct config *cfg;  /* under lock */
+    natsMsg **inbox;     /* ring, under lock */
+    size_t inbox_head, inbox_count, inbox_cap;
+    bool stopping;       /* under lock */
+    int64_t stop_deadline_ms;
+
+    /* Delivery thread only. */
+    struct job *active;
+    struct job *ready_head, *ready_tail;
+    int running_calls;
+    int max_concurrent;
+    struct delivered_memory *memory;
+    struct webhook_pool *pool;
+    _Atomic int jobs;
+};
+
+static const char *const SUBSYS = "delivery";
+
+/* ---- inbox (nats.c subscription thread → delivery thread) ---- */
+
+static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+    struct delivery *d = closure;
+    pthread_mutex_lock(&d->lock);
+    bool ok = !d->stopping && d->inbox_count < d->inbox_cap;
+    if (ok) {
+        d->inbox[(d->inbox_head + d->inbox_count) % d->inbox_cap] = msg;
+        d->inbox_count++;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (ok) {
+        curl_multi_wakeup(d->multi);
+        return;
+    }
+    /* Stopping, or more in hand than the consumer should ever send: give it back so
+     * another instance (or this one, later) takes it. */
+    natsMsg_NakWithDelay(msg, 1000, NULL);
+    natsMsg_Destroy(msg);
+}
+
+static natsMsg *inbox_pop(struct delivery *d)
+{
+    natsMsg *msg = NULL;
+    pthread_mutex_lock(&d->lock);
+    if (d->inbox_count > 0) {
+        msg = d->inbox[d->inbox_head];
+        d->inbox_head = (d->inbox_head + 1) % d->inbox_cap;
+        d->inbox_count--;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return msg;
+}
+
+/* ---- jobs ---- */
+
+static void job_free(struct delivery *d, struct job *job)
+{
+    if (job->prev)
+        job->prev->next = job->next;
+    else if (d->active == job)
+        d->active = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    natsMsg_Destroy(job->msg);
+    config_unref(job->cfg);
+    free(job->body);
+    free(job->outcomes);
+    free(job);
+    atomic_fetch_sub(&d->jobs, 1);
+}
+
+static void ready_push(struct delivery *d, struct job *job)
+{
+    job->in_ready = true;
+    job->next_ready = NULL;
+    if (d->ready_tail)
+        d->ready_tail->next_ready = job;
+    else
+        d->ready_head = job;
+    d->ready_tail = job;
+}
+
+static const char *msg_subject(natsMsg *msg)
+{
+    const char *s = natsMsg_GetSubject(msg);
+    return s ? s : "";
+}
+
+/* The dead-letter record: why, what each endpoint said, and the event itself. */
+static char *build_record(const struct job *job, const char *reason, const char *detail)
+{
+    cJSON *o = cJSON_CreateObject();
+    char ts[32];
+    clock_format_rfc3339_ms(clock_wall_ms(), ts, sizeof ts);
+    cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_AddStringToObject(o, "detail", detail);
+    cJSON_AddStringToObject(o, "domain", job->info.domain);
+    cJSON_AddStringToObject(o, "event_id", job->info.event_id);
+    cJSON_AddStringToObject(o, "stream", job->cfg->nats.stream_name);
+    cJSON_AddNumberToObject(o, "stream_seq", (double)job->seq);
+    cJSON_AddStringToObject(o, "subject", msg_subject(job->msg));
+    cJSON_AddNumberToObject(o, "attempts", job->attempt);
+    cJSON_AddStringToObject(o, "dead_lettered_at", ts);
+    cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
+    if (job->route && job->outcomes) {
+        for (size_t i = 0; i < job->route->endpoint_count; i++) {
+            const struct endpoint_outcome *oc = &job->outcomes[i];
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "url", job->route->endpoints[i].url);
+            if (oc->status)
+                cJSON_AddNumberToObject(e, "status", oc->status);
+            else
+                cJSON_AddNullToObject(e, "status");
+            if (oc->error[0])
+                cJSON_AddStringToObject(e, "error", oc->error);
+            cJSON_AddBoolToObject(e, "delivered", oc->delivered);
+            cJSON_AddItemToArray(eps, e);
+        }
+    }
+    const char *data = natsMsg_GetData(job->msg);
+    int len = natsMsg_GetDataLength(job->msg);
+    char *copy = malloc((size_t)len + 1);
+    if (copy) {
+        memcpy(copy, data ? data : "", (size_t)len);
+        copy[len] = '\0';
+        /* A valid event is embedded as it was stored (cJSON raw keeps its bytes). */
+        if (strcmp(reason, "no_route") == 0 || strcmp(reason, "max_deliveries_exceeded") == 0)
+            cJSON_AddRawToObject(o, "event", copy);
+        else
+            cJSON_AddStringToObject(o, "event_raw", copy);
+        free(copy);
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static void job_dead_letter(struct delivery *d, struct job *job, const char *reason,
+                            const char *detail)
+{
+    char *record = build_record(job, reason, detail);
+    if (!record) {
+        natsMsg_NakWithDelay(job->msg, 5000, NULL);
+        job_free(d, job);
+        return;
+    }
+    log_warn(SUBSYS, "event %s (domain %s, stream seq %llu) goes to the dead-letter stream: %s",
+             job->info.event_id[0] ? job->info.event_id : "-", job->info.domain,
+             (unsigned long long)job->seq, detail);
+    dead_letter_submit(d->dl, job->msg, job->info.domain, job->seq, reason, record);
+    job->msg = NULL; /* taken by dead_letter */
+    job_free(d, job);
+}
+
+static int64_t backoff_ms(const struct config *cfg, int attempt)
+{
+    size_t i = attempt > 0 ? (size_t)attempt - 1 : 0;
+    if (i >= cfg->delivery.backoff_count)
+        i = cfg->delivery.backoff_count - 1;
+    return cfg->delivery.backoff_ms[i];
+}
+
+static void job_settle(struct delivery *d, struct job *job)
+{
+    const struct route *route = job->route;
+    size_t failed = 0;
+    char first_error[200] = "";
+    for (size_t i = 0; i < route->endpoint_count; i++) {
+        if (!job->outcomes[i].delivered) {
+            if (!failed)
+                snprintf(first_error, sizeof first_error, "%s: %s", route->endpoints[i].url,
+                         job->outcomes[i].error);
+            failed++;
+        }
+    }
+    if (failed == 0) {
+        natsMsg_Ack(job->msg, NULL);
+        stats_inc(STAT_DELIVERED);
+        for (size_t i = 0; i < route->endpoint_count; i++)
+            delivered_memory_remove(d->memory, job->seq, route->endpoints[i].url);
+        log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)",
+                  job->info.event_id, route->endpoint_count, job->attempt);
+        job_free(d, job);
+        return;
+    }
+    if (job->attempt >= job->cfg->nats.max_deliver) {
+        char detail[320];
+        snprintf(detail, sizeof detail, "%zu of %zu endpoint(s) still failing after %d attempts (%s)",
+                 failed, route->endpoint_count, job->attempt, first_error);
+        for (size_t i = 0; i < route->endpoint_count; i++)
+            delivered_memory_remove(d->memory, job->seq, route->endpoints[i].url);
+        job_dead_letter(d, job, "max_deliveries_exceeded", detail);
+        return;
+    }
+    for (size_t i = 0; i < route->endpoint_count; i++)
+        if (job->outcomes[i].delivered)
+            delivered_memory_add(d->memory, job->seq, route->endpoints[i].url);
+    int64_t delay = backoff_ms(job->cfg, job->attempt);
+    natsMsg_NakWithDelay(job->msg, delay, NULL);
+    stats_inc(STAT_RETRIED);
+    static struct log_ratelimit rl;
+    int suppressed = 0;
+    if (log_ratelimit_ok(&rl, 10, 10000, &suppressed))
+        log_warn(SUBSYS,
+                 "event %s (domain %s) attempt %d/%d: %zu endpoint(s) failed (%s); retry in "
+                 "%lld ms (%d similar suppressed)",
+                 job->info.event_id, job->info.domain, job->attempt, job->cfg->nats.max_deliver,
+                 failed, first_error, (long long)delay, suppressed);
+    job_free(d, job);
+}
+
+static struct config *current_config(struct delivery *d)
+{
+    pthread_mutex_lock(&d->lock);
+    struct config *cfg = config_ref(d->cfg);
+    pthread_mutex_unlock(&d->lock);
+    return cfg;
+}
+
+static void job_begin(struct delivery *d, natsMsg *msg)
+{
+    struct job *job = calloc(1, sizeof *job);
+    if (!job) {
+        natsMsg_NakWithDelay(msg, 1000, NULL);
+        natsMsg_Destroy(msg);
+        return;
+    }
+    atomic_fetch_add(&d->jobs, 1);
+    job->d = d;
+    job->msg = msg;
+    job->cfg = current_config(d);
+    job->started_ms = job->progress_ms = clock_mono_ms();
+    job->next = d->active;
+    if (d->active)
+        d->active->prev = job;
+    d->active = job;
+
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        job->seq = meta->Sequence.Stream;
+        job->attempt = (int)meta->NumDelivered;
+        jsMsgMetaData_Destroy(meta);
+    } else {
+        job->attempt = 1;
+    }
+
+    const char *data = natsMsg_GetData(msg);
+    int len = natsMsg_GetDataLength(msg);
+    enum event_status st = event_inspect(data ? data : "", (size_t)len, &job->info);
+    if (st != EVENT_OK) {
+        job_dead_letter(d, job, st == EVENT_ERR_JSON ? "invalid_json" : event_status_name(st),
+                        job->info.detail);
+        return;
+    }
+    job->route = config_find_route(job->cfg, job->info.domain);
+    if (!job->route) {
+        job_dead_letter(d, job, "no_route", "no route for this domain and no default route");
+        return;
+    }
+    if (job->attempt > job->cfg->nats.max_deliver) {
+        /* Redelivered after its last attempt (eventhub stopped before settling it). */
+        job_dead_letter(d, job, "max_deliveries_exceeded",
+                        "attempts exhausted (redelivered after the last attempt)");
+        return;
+    }
+    job->outcomes = calloc(job->route->endpoint_count, sizeof *job->outcomes);
+    job->body = event_with_attempt(data, (size_t)len, job->attempt, &job->body_len);
+    if (!job->outcomes || !job->body) {
+        natsMsg_NakWithDelay(msg, 1000, NULL);
+        job_free(d, job);
+        return;
+    }
+    for (size_t i = 0; i < job->route->endpoint_count; i++) {
+        if (delivered_memory_has(d->memory, job->seq, job->route->endpoints[i].url)) {
+            job->outcomes[i].delivered = true;
+            job->outcomes[i].earlier = true;
+        }
+    }
+    ready_push(d, job);
+}
+
+/* ---- calls ---- */
+
+static void on_call_done(void *closure, size_t endpoint_index, int status, const char *error)
+{
+    struct job *job = closure;
+    struct endpoint_outcome *oc = &job->outcomes[endpoint_index];
+    oc->status = status;
+    oc->delivered = status >= 200 && status < 300;
+    if (oc->delivered) {
+        stats_inc(STAT_ENDPOINT_OK);
+        oc->error[0] = '\0';
+    } else {
+        stats_inc(STAT_ENDPOINT_FAILED);
+        if (error && error[0])
+            snprintf(oc->error, sizeof oc->error, "%s", error);
+        else
+            snprintf(oc->error, sizeof oc->error, "HTTP %d", status);
+    }
+    job->running--;
+    job->d->running_calls--;
+    if (job->running == 0 && !job->in_ready)
+        job_settle(job->d, job);
+}
+
+/* Starts calls from the ready queue while under the concurrency cap. */
+static void start_calls(struct delivery *d)
+{
+    while (d->ready_head && d->running_calls < d->max_concurrent) {
+        struct job *job = d->ready_head;
+        const struct route *route = job->route;
+        while (job->next_endpoint < route->endpoint_count &&
+               d->running_calls < d->max_concurrent) {
+            size_t i = job->next_endpoint++;
+            if (job->outcomes[i].delivered)
+                continue;
+            struct webhook_request rq = {
+                .endpoint = &route->endpoints[i],
+                .endpoint_index = i,
+                .body = job->body,
+                .body_len = job->body_len,
+                .event_id = job->info.event_id,
+                .domain = job->info.domain,
+                .attempt = job->attempt,
+                .default_timeout_ms = job->cfg->delivery.timeout_ms,
+                .connect_timeout_ms = job->cfg->delivery.connect_timeout_ms,
+                .done = on_call_done,
+                .closure = job,
+            };
+            if (webhook_call_start(d->pool, &rq) == 0) {
+                job->running++;
+                d->running_calls++;
+            } else {
+                job->outcomes[i].status = 0;
+                snprintf(job->outcomes[i].error, sizeof job->outcomes[i].error,
+                         "could not start the request");
+            }
+        }
+        if (job->next_endpoint < route->endpoint_count)
+            break; /* cap reached in the middle of this job */
+        d->ready_head = job->next_ready;
+        if (!d->ready_head)
+            d->ready_tail = NULL;
+        job->in_ready = false;
+        if (job->running == 0)
+            job_settle(d, job); /* nothing to call (all delivered earlier, or none started) */
+    }
+}
+
+/* Long waits (cap, slow endpoints) must not make JetStream redeliver meanwhile. */
+static void keep_alive(struct delivery *d, int64_t now_ms)
+{
+    for (struct job *job = d->active; job; job = job->next) {
+        int64_t every = job->cfg->nats.ack_wait_ms / 3;
+        if (now_ms - job->progress_ms >= every) {
+            natsMsg_InProgress(job->msg, NULL);
+            job->progress_ms = now_ms;
+        }
+    }
+}
+
+static void give_back_queued(struct delivery *d)
+{
+    natsMsg *msg;
+    while ((msg = inbox_pop(d)) != NULL) {
+        natsMsg_Nak(msg, NULL);
+        natsMsg_Destroy(msg);
+    }
+    while (d->ready_head) {
+        struct job *job = d->ready_head;
+        if (job->running > 0 || job->next_endpoint > 0)
+            break; /* partly started: let it finish */
+        d->ready_head = job->next_ready;
+        if (!d->ready_head)
+            d->ready_tail = NULL;
+        job->in_ready = false;
+        natsMsg_Nak(job->msg, NULL);
+        job_free(d, job);
+    }
+}
+
+static void *delivery_main(void *arg)
+{
+    struct delivery *d = arg;
+    int64_t last_keepalive = clock_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&d->lock);
+        bool stopping = d->stopping;
+        int64_t deadline = d->stop_deadline_ms;
+        pthread_mutex_unlock(&d->lock);
+
+        if (stopping) {
+            give_back_queued(d);
+            if (!d->active)
+                break;
+            if (clock_mono_ms() > deadline) {
+                log_warn(SUBSYS, "stopping with %d event(s) unsettled; JetStream will redeliver "
+                                 "them",
+                         atomic_load(&d->jobs));
+                break;
+            }
+        } else {
+            natsMsg *msg;
+            while ((msg = inbox_pop(d)) != NULL)
+                job_begin(d, msg);
+        }
+
+        start_calls(d);
+        if (webhook_pool_perform(d->pool) > 0)
+            start_calls(d); /* answers freed slots */
+        int64_t now = clock_mono_ms();
+        if (now - last_keepalive >= 1000) {
+            keep_alive(d, now);
+            last_keepalive = now;
+        }
+        webhook_pool_wait(d->pool, 200);
+    }
+    /* Whatever is left (stop deadline passed) is released unacknowledged. */
+    while (d->active) {
+        struct job *job = d->active;
+        d->active = job->next;
+        job->prev = job->next = NULL;
+        job_free(d, job);
+    }
+    return NULL;
+}
+
+/* ---- public ---- */
+
+struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct dead_letter *dl)
+{
+    struct delivery *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->link = link;
+    d->dl = dl;
+    d->cfg = config_ref(cfg);
+    d->max_concurrent = cfg->delivery.max_concurrent;
+    d->inbox_cap = (size_t)cfg->nats.max_ack_pending + 256;
+    atomic_init(&d->jobs, 0);
+    pthread_mutex_init(&d->lock, NULL);
+    d->inbox = calloc(d->inbox_cap, sizeof *d->inbox);
+    d->memory = delivered_memory_new((size_t)cfg->nats.max_ack_pending * 8 + 1024);
+    d->pool = webhook_pool_new(cfg->delivery.max_concurrent, cfg->delivery.max_host_connections);
+    if (!d->inbox || !d->memory || !d->pool) {
+        delivery_free(d);
+        return NULL;
+    }
+    d->multi = webhook_pool_multi(d->pool);
+    if (pthread_create(&d->thread, NULL, delivery_main, d) != 0) {
+        delivery_free(d);
+        return NULL;
+    }
+    d->thread_started = true;
+    return d;
+}
+
+int delivery_subscribe(struct delivery *d)
+{
+    const struct config *cfg = d->cfg;
+    if (d->sub)
+        return 0; /* nats.c re-subscribes by itself after a reconnect */
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = cfg->nats.stream_name;
+    so.Consumer = cfg->nats.consumer_name;
+    so.Queue = cfg->nats.deliver_group;
+    so.ManualAck = true;
+    jsErrCode jerr = 0;
+    natsStatus s = js_Subscribe(&d->sub, nats_link_js(d->link), NULL, on_message, d, NULL, &so,
+                                &jerr);
+    if (s != NATS_OK) {
+        log_error(SUBSYS, "cannot bind to consumer %s: %s (%s)", cfg->nats.consumer_name,
+                  natsStatus_GetText(s), nats_GetLastError(NULL));
+        return -1;
+    }
+    /* The consumer's max_ack_pending bounds what is outstanding; let nats.c hold it. */
+    natsSubscription_SetPendingLimits(d->sub, cfg->nats.max_ack_pending * 2 + 1024, -1);
+    log_info(SUBSYS, "receiving from consumer %s (deliver group %s)", cfg->nats.consumer_name,
+             cfg->nats.deliver_group);
+    return 0;
+}
+
+void delivery_set_config(struct delivery *d, struct config *cfg)
+{
+    config_ref(cfg);
+    pthread_mutex_lock(&d->lock);
+    struct config *old = d->cfg;
+    d->cfg = cfg;
+    pthread_mutex_unlock(&d->lock);
+    config_unref(old);
+}
+
+void delivery_stop(struct delivery *d, int64_t timeout_ms)
+{
+    if (!d || !d->thread_started)
+        return;
+    if (d->sub)
+        natsSubscription_Unsubscribe(d->sub);
+    pthread_mutex_lock(&d->lock);
+    d->stopping = true;
+    d->stop_deadline_ms = clock_mono_ms() + timeout_ms;
+    pthread_mutex_unlock(&d->lock);
+    curl_multi_wakeup(d->multi);
+    pthread_join(d->thread, NULL);
+    d->thread_started = false;
+}
+
+void delivery_free(struct delivery *d)
+{
+    if (!d)
+        return;
+    delivery_stop(d, 0);
+    natsSubscription_Destroy(d->sub);
+    webhook_pool_free(d->pool);
+    delivered_memory_free(d->memory);
+    if (d->inbox) {
+        natsMsg *msg;
+        while ((msg = inbox_pop(d)) != NULL)
+            natsMsg_Destroy(msg);
+    }
+    free(d->inbox);
+    config_unref(d->cfg);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+int delivery_inflight(const struct delivery *d)
+{
+    return atomic_load(&d->jobs);
+}

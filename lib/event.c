@@ -1,0 +1,275 @@
+/*
+ * event — see event.h. cJSON validates; json_scan locates members in the original
+ * bytes, so nothing the sender wrote is re-encoded.
+ */
+#include "event.h"
+
+#include "clock.h"
+#include "json_scan.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+const char *event_status_name(enum event_status status)
+{
+    switch (status) {
+    case EVENT_OK:
+        return "ok";
+    case EVENT_ERR_JSON:
+        return "invalid_json";
+    case EVENT_ERR_NOT_OBJECT:
+        return "not_an_object";
+    case EVENT_ERR_DOMAIN:
+        return "invalid_domain";
+    case EVENT_ERR_EVENT_ID:
+        return "invalid_event_id";
+    case EVENT_ERR_NOMEM:
+        return "out_of_memory";
+    }
+    return "unknown";
+}
+
+void event_new_uuid(char out[37])
+{
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static bool has_control_chars(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* Parses and checks the common parts; *root is set on EVENT_OK (caller deletes). */
+static enum event_status parse_object(const char *data, size_t len, struct event_info *info,
+                                      cJSON **root)
+{
+    memset(info, 0, sizeof *info);
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithLengthOpts(data, len, &end, false);
+    /* Only whitespace may follow the value (cJSON's own check rejects a value that
+     * ends exactly at `len` when whitespace precedes the end). */
+    if (json && end) {
+        for (const char *p = end; p < data + len; p++) {
+            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+                cJSON_Delete(json);
+                json = NULL;
+                break;
+            }
+        }
+    }
+    if (!json) {
+        size_t at = end ? (size_t)(end - data) : 0;
+        snprintf(info->detail, sizeof info->detail, "request body is not valid JSON (near byte %zu)",
+                 at);
+        return EVENT_ERR_JSON;
+    }
+    if (!cJSON_IsObject(json)) {
+        snprintf(info->detail, sizeof info->detail, "the event must be a JSON object");
+        cJSON_Delete(json);
+        return EVENT_ERR_NOT_OBJECT;
+    }
+    const cJSON *domain = cJSON_GetObjectItemCaseSensitive(json, "domain");
+    const char *problem = NULL;
+    if (!domain)
+        problem = "the field \"domain\" is required";
+    else if (!cJSON_IsString(domain))
+        problem = "the field \"domain\" must be a string";
+    else if (domain->valuestring[0] == '\0')
+        problem = "the field \"domain\" must not be empty";
+    else if (strlen(domain->valuestring) > EVENT_DOMAIN_MAX)
+        problem = "the field \"domain\" is longer than 255 bytes";
+    else if (has_control_chars(domain->valuestring))
+        problem = "the field \"domain\" contains control characters";
+    if (problem) {
+        snprintf(info->detail, sizeof info->detail, "%s", problem);
+        cJSON_Delete(json);
+        return EVENT_ERR_DOMAIN;
+    }
+    memcpy(info->domain, domain->valuestring, strlen(domain->valuestring) + 1);
+
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "event_id");
+    if (id) {
+        bool ok = cJSON_IsString(id) && id->valuestring[0] != '\0' &&
+                  strlen(id->valuestring) <= EVENT_ID_MAX;
+        for (const char *p = ok ? id->valuestring : ""; ok && *p; p++)
+            ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '"' && *p != '\\';
+        if (!ok) {
+            snprintf(info->detail, sizeof info->detail,
+                     "the field \"event_id\" must be a string of 1-128 printable ASCII "
+                     "characters without spaces, quotes or backslashes");
+            cJSON_Delete(json);
+            return EVENT_ERR_EVENT_ID;
+        }
+        memcpy(info->event_id, id->valuestring, strlen(id->valuestring) + 1);
+        info->has_event_id = true;
+    }
+    *root = json;
+    return EVENT_OK;
+}
+
+enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_ms,
+                                struct event_info *info, char **stored, size_t *stored_len)
+{
+    cJSON *root = NULL;
+    enum event_status st = parse_object(body, len, info, &root);
+    if (st != EVENT_OK)
+        return st;
+    bool has_received_at = cJSON_GetObjectItemCaseSensitive(root, "received_at") != NULL;
+    bool empty = root->child == NULL;
+    cJSON_Delete(root);
+
+    if (!info->has_event_id)
+        event_new_uuid(info->event_id);
+
+    char extra[256];
+    int n = 0;
+    const char *sep = empty ? "" : ",";
+    if (!info->has_event_id) {
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "%s\"event_id\":\"%s\"", sep,
+                      info->event_id);
+        sep = ",";
+    }
+    if (!has_received_at) {
+        char ts[32];
+        clock_format_rfc3339_ms(now_wall_ms, ts, sizeof ts);
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "%s\"received_at\":\"%s\"", sep, ts);
+    }
+
+    size_t brace = json_scan_closing_brace(body, len);
+    char *out = malloc(brace + (size_t)n + 2);
+    if (!out)
+        return EVENT_ERR_NOMEM;
+    memcpy(out, body, brace);
+    memcpy(out + brace, extra, (size_t)n);
+    out[brace + (size_t)n] = '}';
+    out[brace + (size_t)n + 1] = '\0';
+    *stored = out;
+    *stored_len = brace + (size_t)n + 1;
+    return EVENT_OK;
+}
+
+enum event_status event_inspect(const char *data, size_t len, struct event_info *info)
+{
+    cJSON *root = NULL;
+    enum event_status st = parse_object(data, len, info, &root);
+    cJSON_Delete(root);
+    return st;
+}
+
+char *event_with_attempt(const char *data, size_t len, int attempt, size_t *out_len)
+{
+    char num[16];
+    int num_len = snprintf(num, sizeof num, "%d", attempt);
+    struct json_member m;
+    char *out;
+    if (json_scan_find(data, len, "delivery_attempt", &m)) {
+        size_t total = len - m.value_len + (size_t)num_len;
+        out = malloc(total + 1);
+        if (!out)
+            return NULL;
+        memcpy(out, data, m.value_start);
+        memcpy(out + m.value_start, num, (size_t)num_len);
+        memcpy(out + m.value_start + (size_t)num_len, data + m.value_start + m.value_len,
+               len - m.value_start - m.value_len);
+        out[total] = '\0';
+        *out_len = total;
+        return out;
+    }
+    size_t brace = json_scan_closing_brace(data, len);
+    if (brace == (size_t)-1)
+        return NULL;
+    /* An empty object takes no separating comma. */
+    size_t k = brace;
+    while (k > 0 && (data[k - 1] == ' ' || data[k - 1] == '\t' || data[k - 1] == '\n' ||
+                     data[k - 1] == '\r'))
+        k--;
+    bool empty = k > 0 && data[k - 1] == '{';
+    static const char key[] = "\"delivery_attempt\":";
+    size_t total = brace + (empty ? 0 : 1) + sizeof key - 1 + (size_t)num_len + 1;
+    out = malloc(total + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    memcpy(out, data, brace);
+    o = brace;
+    if (!empty)
+        out[o++] = ',';
+    memcpy(out + o, key, sizeof key - 1);
+    o += sizeof key - 1;
+    memcpy(out + o, num, (size_t)num_len);
+    o += (size_t)num_len;
+    out[o++] = '}';
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+bool event_domain_token(const char *domain, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)domain; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-') {
+            if (o + 1 >= cap)
+                return false;
+            out[o++] = (char)c;
+        } else if (c == '.') {
+            if (o + 1 >= cap)
+                return false;
+            out[o++] = '_';
+        } else {
+            if (o + 3 >= cap)
+                return false;
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (o >= cap)
+        return false;
+    out[o] = '\0';
+    return o > 0;
+}
+
+bool event_subject(const char *pattern, const char *domain, char *out, size_t cap)
+{
+    char token[EVENT_DOMAIN_MAX * 3 + 1];
+    if (!event_domain_token(domain, token, sizeof token))
+        return false;
+    /* Find the wildcard token: a "*" token anywhere or a final ">". */
+    size_t plen = strlen(pattern);
+    size_t tok_start = 0;
+    for (size_t i = 0; i <= plen; i++) {
+        if (i == plen || pattern[i] == '.') {
+            size_t tlen = i - tok_start;
+            if (tlen == 1 && (pattern[tok_start] == '*' || pattern[tok_start] == '>')) {
+                int n = snprintf(out, cap, "%.*s%s%s", (int)tok_start, pattern, token,
+                                 pattern + i);
+                return n > 0 && (size_t)n < cap;
+            }
+            tok_start = i + 1;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,71 @@
+/* health — see health.h. */
+#include "health.h"
+
+#include "clock.h"
+#include "delivery.h"
+#include "eventhub_version.h"
+#include "http_server.h"
+#include "nats_link.h"
+#include "publisher.h"
+
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct health {
+    struct nats_link *link;
+    struct publisher *pub;
+    struct delivery *delivery;
+    int64_t started_ms;
+    _Atomic bool shutting_down;
+};
+
+struct health *health_new(struct nats_link *link, struct publisher *pub,
+                          struct delivery *delivery)
+{
+    struct health *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->link = link;
+    h->pub = pub;
+    h->delivery = delivery;
+    h->started_ms = clock_mono_ms();
+    atomic_init(&h->shutting_down, false);
+    return h;
+}
+
+void health_free(struct health *h)
+{
+    free(h);
+}
+
+void health_set_shutting_down(struct health *h)
+{
+    atomic_store(&h->shutting_down, true);
+}
+
+void health_handle(void *ctx, struct http_request *req)
+{
+    struct health *h = ctx;
+    bool ready = nats_link_ready(h->link);
+    bool stopping = atomic_load(&h->shutting_down);
+    char server[256];
+    nats_link_server(h->link, server, sizeof server);
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", stopping ? "shutting_down" : ready ? "ok" : "unavailable");
+    cJSON_AddStringToObject(o, "nats", nats_link_connected(h->link) ? "connected" : "disconnected");
+    cJSON_AddStringToObject(o, "jetstream", nats_link_state(h->link));
+    cJSON_AddStringToObject(o, "server", server);
+    if (!ready || stopping)
+        cJSON_AddStringToObject(o, "reason", stopping ? "eventhub is shutting down"
+                                                      : nats_link_state(h->link));
+    cJSON_AddNumberToObject(o, "inflight_publishes", publisher_inflight(h->pub));
+    cJSON_AddNumberToObject(o, "inflight_deliveries", delivery_inflight(h->delivery));
+    cJSON_AddNumberToObject(o, "uptime_seconds", (double)((clock_mono_ms() - h->started_ms) / 1000));
+    cJSON_AddStringToObject(o, "version", EVENTHUB_VERSION);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    http_respond_json(req, ready && !stopping ? 200 : 503, text ? text : "{}");
+    free(text);
+}

@@ -1,0 +1,422 @@
+/*
+ * http_server — see http_server.h.
+ *
+ * One `struct http_request` per HTTP request, created on libmicrohttpd's first
+ * callback and freed in the request-completed notification. Its life:
+ *   HEADERS → (BODY) → HANDLED (response queued)
+ *                    → SUSPENDED → COMPLETED (by another thread) → HANDLED
+ * The response for a suspended request is built when MHD calls us again after
+ * MHD_resume_connection; `resumed` guards against resuming twice.
+ */
+#include "http_server.h"
+
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EXTRA_HEADERS 4
+
+enum req_state { REQ_HEADERS, REQ_BODY, REQ_SUSPENDED, REQ_COMPLETED, REQ_HANDLED };
+
+struct http_request {
+    struct MHD_Connection *conn;
+    const struct http_route *route;
+    enum http_method method;
+    const char *path;
+    enum req_state state;
+    _Atomic bool resumed;
+
+    char *body;
+    size_t body_len;
+    size_t body_cap;
+    size_t body_max;
+    bool too_large;
+
+    /* Completion from another thread. */
+    int status;
+    char *response;
+    size_t response_len;
+    const char *content_type;
+
+    char *extra_names[MAX_EXTRA_HEADERS];
+    char *extra_values[MAX_EXTRA_HEADERS];
+    int extra_count;
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const struct http_route *routes;
+    size_t route_count;
+    int port;
+};
+
+static enum http_method parse_method(const char *m)
+{
+    static const struct {
+        const char *name;
+        enum http_method method;
+    } map[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST},       {"PUT", HTTP_PUT},
+               {"DELETE", HTTP_DELETE}, {"HEAD", HTTP_HEAD},       {"OPTIONS", HTTP_OPTIONS},
+               {"PATCH", HTTP_PATCH}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(m, map[i].name) == 0)
+            return map[i].method;
+    return 0;
+}
+
+static void allow_header(unsigned methods, char *out, size_t cap)
+{
+    static const char *const names[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS",
+                                        "PATCH"};
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 7; i++) {
+        if (methods & (1u << i)) {
+            int n = snprintf(out + o, cap - o, "%s%s", o ? ", " : "", names[i]);
+            if (n < 0 || (size_t)n >= cap - o)
+                break;
+            o += (size_t)n;
+        }
+    }
+}
+
+static const struct http_route *find_route(const struct http_server *srv, const char *path)
+{
+    for (size_t i = 0; i < srv->route_count; i++) {
+        const struct http_route *r = &srv->routes[i];
+        if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0 : strcmp(path, r->path) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void set_response(struct http_request *req, int status, const char *content_type,
+                         const char *body, size_t len)
+{
+    free(req->response);
+    req->response = malloc(len + 1);
+    if (req->response) {
+        memcpy(req->response, body, len);
+        req->response[len] = '\0';
+        req->response_len = len;
+    } else {
+        req->response_len = 0;
+    }
+    req->status = status;
+    req->content_type = content_type;
+}
+
+static enum MHD_Result queue_response(struct http_request *req)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        req->response_len, req->response ? req->response : (char *)"", MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (req->status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    for (int i = 0; i < req->extra_count; i++)
+        MHD_add_response_header(resp, req->extra_names[i], req->extra_values[i]);
+    enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)req->status, resp);
+    MHD_destroy_response(resp);
+    req->state = REQ_HANDLED;
+    return ret;
+}
+
+static char *error_json(const char *error, const char *detail)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", error);
+    cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+void http_respond(struct http_request *req, int status, const char *content_type,
+                  const char *body, size_t len)
+{
+    set_response(req, status, content_type, body, len);
+    req->state = REQ_COMPLETED;
+}
+
+void http_respond_json(struct http_request *req, int status, const char *json)
+{
+    http_respond(req, status, "application/json", json, strlen(json));
+}
+
+void http_respond_error(struct http_request *req, int status, const char *error,
+                        const char *detail)
+{
+    char *text = error_json(error, detail);
+    http_respond_json(req, status, text ? text : "{\"error\":\"internal\"}");
+    free(text);
+}
+
+void http_request_add_header(struct http_request *req, const char *name, const char *value)
+{
+    if (req->extra_count >= MAX_EXTRA_HEADERS)
+        return;
+    req->extra_names[req->extra_count] = strdup(name);
+    req->extra_values[req->extra_count] = strdup(value);
+    req->extra_count++;
+}
+
+void http_request_suspend(struct http_request *req)
+{
+    req->state = REQ_SUSPENDED;
+    MHD_suspend_connection(req->conn);
+}
+
+void http_request_complete(struct http_request *req, int status, const char *json)
+{
+    set_response(req, status, "application/json", json, strlen(json));
+    bool expected = false;
+    if (atomic_compare_exchange_strong(&req->resumed, &expected, true))
+        MHD_resume_connection(req->conn);
+}
+
+void http_request_complete_error(struct http_request *req, int status, const char *error,
+                                 const char *detail)
+{
+    char *text = error_json(error, detail);
+    http_request_complete(req, status, text ? text : "{\"error\":\"internal\"}");
+    free(text);
+}
+
+enum http_method http_request_method(const struct http_request *req)
+{
+    return req->method;
+}
+
+const char *http_request_path(const struct http_request *req)
+{
+    return req->path;
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_request_body(const struct http_request *req, size_t *len)
+{
+    *len = req->body_len;
+    return req->body ? req->body : "";
+}
+
+static bool append_body(struct http_request *req, const char *data, size_t len)
+{
+    if (req->body_len + len > req->body_max) {
+        req->too_large = true;
+        return false;
+    }
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 4096;
+        while (cap < req->body_len + len + 1)
+            cap *= 2;
+        if (cap > req->body_max + 1)
+            cap = req->body_max + 1;
+        char *grown = realloc(req->body, cap);
+        if (!grown)
+            return false;
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return true;
+}
+
+static enum MHD_Result reject(struct http_request *req, int status, const char *error,
+                              const char *detail)
+{
+    http_respond_error(req, status, error, detail);
+    return queue_response(req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct http_request *req = *con_cls;
+
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        req->conn = conn;
+        req->path = url;
+        req->method = parse_method(method);
+        req->route = find_route(srv, url);
+        atomic_init(&req->resumed, false);
+        if (!req->route)
+            return reject(req, 404, "not_found", "no such path");
+        if (!(req->route->methods & req->method)) {
+            char allow[96];
+            allow_header(req->route->methods, allow, sizeof allow);
+            http_request_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+            char detail[160];
+            snprintf(detail, sizeof detail, "%s is not allowed on %s; allowed: %s", method, url,
+                     allow);
+            return reject(req, 405, "method_not_allowed", detail);
+        }
+        if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) {
+            req->body_max = req->route->max_body;
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl) {
+                char *end = NULL;
+                unsigned long long n = strtoull(cl, &end, 10);
+                if (end == cl || *end != '\0' || n > req->body_max) {
+                    char detail[128];
+                    snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
+                             req->body_max);
+                    return reject(req, 413, "payload_too_large", detail);
+                }
+            }
+            req->state = REQ_BODY;
+            return MHD_YES;
+        }
+        /* No body: handle now. */
+        req->route->handler(req->route->ctx, req);
+        if (req->state == REQ_SUSPENDED)
+            return MHD_YES;
+        return queue_response(req);
+    }
+
+    switch (req->state) {
+    case REQ_BODY:
+        if (*upload_data_size > 0) {
+            if (!req->too_large && !append_body(req, upload_data, *upload_data_size) &&
+                !req->too_large)
+                return MHD_NO; /* out of memory */
+            *upload_data_size = 0;
+            if (req->too_large) {
+                char detail[128];
+                snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
+                         req->body_max);
+                return reject(req, 413, "payload_too_large", detail);
+            }
+            return MHD_YES;
+        }
+        req->state = REQ_HEADERS; /* body complete; handler decides */
+        req->route->handler(req->route->ctx, req);
+        if (req->state == REQ_SUSPENDED)
+            return MHD_YES;
+        return queue_response(req);
+    case REQ_SUSPENDED:
+        /* Resumed after completion from another thread. */
+        return queue_response(req);
+    case REQ_COMPLETED:
+        return queue_response(req);
+    case REQ_HEADERS:
+    case REQ_HANDLED:
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_request *req = *con_cls;
+    if (!req)
+        return;
+    free(req->body);
+    free(req->response);
+    for (int i = 0; i < req->extra_count; i++) {
+        free(req->extra_names[i]);
+        free(req->extra_values[i]);
+    }
+    free(req);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_debug("http", "libmicrohttpd: %s", msg);
+}
+
+struct http_server *http_server_new(const struct http_server_options *opts,
+                                    const struct http_route *routes, size_t route_count)
+{
+    struct http_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    srv->routes = routes;
+    srv->route_count = route_count;
+
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, opts->address, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)opts->port);
+    } else if (inet_pton(AF_INET6, opts->address, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)opts->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_error("http", "server.address %s is not an IP address", opts->address);
+        free(srv);
+        return NULL;
+    }
+
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((opts->connection_timeout_ms + 999) / 1000),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_END);
+    if (!srv->daemon) {
+        log_error("http", "cannot listen on %s:%d (address in use or not permitted?)",
+                  opts->address, opts->port);
+        free(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : opts->port;
+    log_info("http", "listening on %s:%d", opts->address, srv->port);
+    return srv;
+}
+
+void http_server_free(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    free(srv);
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}

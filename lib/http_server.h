@@ -1,0 +1,87 @@
+/*
+ * http_server — the HTTP front door: one libmicrohttpd daemon, a route table, request
+ * bodies read with a ceiling, JSON responses, and asynchronous completion.
+ *
+ * Threads: libmicrohttpd's single epoll thread runs every handler. A handler answers
+ * at once (http_respond*), or suspends the request (http_request_suspend) and
+ * completes it later from any thread (http_request_complete) — that is how ingress
+ * answers 202 only after JetStream's ack without a thread waiting per request.
+ *
+ * Every error leaves with a JSON body {"error": "...", "detail": "..."}. Unknown paths
+ * get 404, wrong methods 405 with Allow, bodies over the route's ceiling 413 (checked
+ * against Content-Length before reading, and while reading chunked bodies).
+ */
+#ifndef EVENTHUB_HTTP_SERVER_H
+#define EVENTHUB_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_request;
+struct http_server;
+
+enum http_method {
+    HTTP_GET = 1 << 0,
+    HTTP_POST = 1 << 1,
+    HTTP_PUT = 1 << 2,
+    HTTP_DELETE = 1 << 3,
+    HTTP_HEAD = 1 << 4,
+    HTTP_OPTIONS = 1 << 5,
+    HTTP_PATCH = 1 << 6,
+};
+
+typedef void (*http_handler_fn)(void *ctx, struct http_request *req);
+
+struct http_route {
+    const char *path;     /* exact path, or a prefix when it ends with '/' and prefix is set */
+    bool prefix;
+    unsigned methods;     /* bitmask of enum http_method */
+    size_t max_body;      /* 0 = no body accepted; bodies are read for POST/PUT/PATCH */
+    http_handler_fn handler;
+    void *ctx;
+};
+
+struct http_server_options {
+    const char *address;  /* IPv4 or IPv6 literal, "0.0.0.0" for all */
+    int port;             /* 0 = any free port */
+    int max_connections;
+    int64_t connection_timeout_ms;
+};
+
+/* Starts listening. `routes` is borrowed for the server's life. NULL on failure (logged). */
+struct http_server *http_server_new(const struct http_server_options *opts,
+                                    const struct http_route *routes, size_t route_count);
+/* Stops the daemon; every suspended request must have been completed first. */
+void http_server_free(struct http_server *srv);
+int http_server_port(const struct http_server *srv);
+
+/* Request accessors (valid inside the handler, and until completion). */
+enum http_method http_request_method(const struct http_request *req);
+const char *http_request_path(const struct http_request *req);
+const char *http_request_header(const struct http_request *req, const char *name);
+const char *http_request_query(const struct http_request *req, const char *name);
+const char *http_request_body(const struct http_request *req, size_t *len);
+
+/* Answers now, inside the handler. The body is copied. */
+void http_respond(struct http_request *req, int status, const char *content_type,
+                  const char *body, size_t len);
+void http_respond_json(struct http_request *req, int status, const char *json);
+/* {"error": error, "detail": detail}; 503 adds Retry-After: retry_after_s. */
+void http_respond_error(struct http_request *req, int status, const char *error,
+                        const char *detail);
+/* Adds a response header to whatever response this request gets. */
+void http_request_add_header(struct http_request *req, const char *name, const char *value);
+
+/* Inside the handler: the answer will come later through http_request_complete. */
+void http_request_suspend(struct http_request *req);
+/*
+ * From any thread, exactly once per suspended request: sets the JSON answer and
+ * wakes the connection. `json` is copied.
+ */
+void http_request_complete(struct http_request *req, int status, const char *json);
+/* The same with an error body {"error": error, "detail": detail}. */
+void http_request_complete_error(struct http_request *req, int status, const char *error,
+                                 const char *detail);
+
+#endif

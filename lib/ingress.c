@@ -1,0 +1,184 @@
+/* ingress — see ingress.h. */
+#include "ingress.h"
+
+#include "clock.h"
+#include "config.h"
+#include "event.h"
+#include "http_server.h"
+#include "log.h"
+#include "nats_link.h"
+#include "publisher.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+struct ingress {
+    const struct config *cfg;
+    struct nats_link *link;
+    struct publisher *pub;
+    _Atomic bool accepting;
+};
+
+/* What the ack callback needs to answer one request. */
+struct pending_event {
+    struct http_request *req;
+    char event_id[EVENT_ID_MAX + 1];
+};
+
+struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub)
+{
+    struct ingress *ing = calloc(1, sizeof *ing);
+    if (!ing)
+        return NULL;
+    ing->cfg = cfg;
+    ing->link = link;
+    ing->pub = pub;
+    atomic_init(&ing->accepting, true);
+    return ing;
+}
+
+void ingress_free(struct ingress *ing)
+{
+    free(ing);
+}
+
+void ingress_stop_accepting(struct ingress *ing)
+{
+    atomic_store(&ing->accepting, false);
+}
+
+bool ingress_accepting(const struct ingress *ing)
+{
+    return atomic_load(&ing->accepting);
+}
+
+/* application/json, optionally followed by parameters (; charset=utf-8). */
+static bool is_json_content_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, want, sizeof want - 1) != 0)
+        return false;
+    char next = ct[sizeof want - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+static void unavailable(struct http_request *req, const char *error, const char *detail)
+{
+    stats_inc(STAT_UNAVAILABLE);
+    http_respond_error(req, 503, error, detail);
+}
+
+static void on_published(void *closure, const struct publish_result *res)
+{
+    struct pending_event *pe = closure;
+    if (res->outcome == PUBLISH_OK) {
+        char body[320];
+        stats_inc(res->duplicate ? STAT_DUPLICATES : STAT_PUBLISHED);
+        snprintf(body, sizeof body, "{\"event_id\":\"%s\",\"stream_seq\":%llu,\"duplicate\":%s}",
+                 pe->event_id, (unsigned long long)res->stream_seq,
+                 res->duplicate ? "true" : "false");
+        http_request_complete(pe->req, 202, body);
+        free(pe);
+        return;
+    }
+
+    static const char *const errors[] = {
+        [PUBLISH_TIMEOUT] = "publish_timeout",
+        [PUBLISH_REJECTED] = "publish_rejected",
+        [PUBLISH_UNAVAILABLE] = "nats_unavailable",
+    };
+    stats_inc(STAT_PUBLISH_ERRORS);
+    stats_inc(STAT_UNAVAILABLE);
+    char detail[200];
+    snprintf(detail, sizeof detail, "JetStream did not store the event: %s",
+             res->error ? res->error : "unknown error");
+    static struct log_ratelimit rl;
+    int suppressed = 0;
+    if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
+        log_warn("ingress", "event %s refused with 503: %s (%d similar suppressed)", pe->event_id,
+                 detail, suppressed);
+    http_request_complete_error(pe->req, 503, errors[res->outcome], detail);
+    free(pe);
+}
+
+void ingress_handle(void *ctx, struct http_request *req)
+{
+    struct ingress *ing = ctx;
+
+    if (!atomic_load(&ing->accepting)) {
+        unavailable(req, "shutting_down", "eventhub is shutting down; retry on another instance");
+        return;
+    }
+    if (!is_json_content_type(http_request_header(req, "Content-Type"))) {
+        stats_inc(STAT_REJECTED);
+        http_respond_error(req, 415, "unsupported_media_type",
+                           "Content-Type must be application/json");
+        return;
+    }
+
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    stats_inc(STAT_RECEIVED);
+
+    struct event_info info;
+    char *stored = NULL;
+    size_t stored_len = 0;
+    enum event_status st = event_prepare(body, len, clock_wall_ms(), &info, &stored, &stored_len);
+    if (st == EVENT_ERR_NOMEM) {
+        unavailable(req, "out_of_memory", "try again later");
+        return;
+    }
+    if (st != EVENT_OK) {
+        stats_inc(STAT_REJECTED);
+        log_debug("ingress", "rejected event: %s", info.detail);
+        http_respond_error(req, 400, event_status_name(st), info.detail);
+        return;
+    }
+
+    char subject[EVENT_SUBJECT_MAX];
+    if (!event_subject(ing->cfg->nats.subject_pattern, info.domain, subject, sizeof subject)) {
+        free(stored);
+        stats_inc(STAT_REJECTED);
+        http_respond_error(req, 400, "invalid_domain", "the domain cannot form a subject");
+        return;
+    }
+    if (!nats_link_ready(ing->link)) {
+        free(stored);
+        char detail[128];
+        snprintf(detail, sizeof detail, "NATS is %s; the event was not stored",
+                 nats_link_state(ing->link));
+        unavailable(req, "nats_unavailable", detail);
+        return;
+    }
+
+    struct pending_event *pe = malloc(sizeof *pe);
+    if (!pe) {
+        free(stored);
+        unavailable(req, "out_of_memory", "try again later");
+        return;
+    }
+    pe->req = req;
+    snprintf(pe->event_id, sizeof pe->event_id, "%s", info.event_id);
+
+    /* Suspend first: the ack may arrive before publisher_submit returns. */
+    http_request_suspend(req);
+    int rc =
+        publisher_submit(ing->pub, subject, info.event_id, stored, stored_len, on_published, pe);
+    free(stored);
+    if (rc != 0) {
+        const char *error = rc == -EAGAIN ? "overloaded" : "nats_unavailable";
+        const char *detail = rc == -EAGAIN ? "too many events waiting for JetStream; retry shortly"
+                                           : "the event could not be handed to JetStream";
+        stats_inc(STAT_UNAVAILABLE);
+        free(pe);
+        http_request_complete_error(req, 503, error, detail);
+    }
+}

@@ -1,0 +1,102 @@
+/* json_scan — see json_scan.h. */
+#include "json_scan.h"
+
+#include <string.h>
+
+static size_t skip_ws(const char *s, size_t len, size_t i)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* i at an opening quote; returns the offset just past the closing quote. */
+static size_t skip_string(const char *s, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            return i + 1;
+    }
+    return len;
+}
+
+/* i at a value's first byte; returns the offset just past the value. */
+static size_t skip_value(const char *s, size_t len, size_t i)
+{
+    if (i >= len)
+        return len;
+    if (s[i] == '"')
+        return skip_string(s, len, i);
+    if (s[i] == '{' || s[i] == '[') {
+        int depth = 0;
+        while (i < len) {
+            char c = s[i];
+            if (c == '"') {
+                i = skip_string(s, len, i);
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return i + 1;
+            }
+            i++;
+        }
+        return len;
+    }
+    /* number, true, false, null */
+    while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+           s[i] != '\n' && s[i] != '\r')
+        i++;
+    return i;
+}
+
+size_t json_scan_closing_brace(const char *json, size_t len)
+{
+    size_t start = skip_ws(json, len, 0);
+    if (start >= len || json[start] != '{')
+        return (size_t)-1;
+    size_t end = len;
+    while (end > start && (json[end - 1] == ' ' || json[end - 1] == '\t' ||
+                           json[end - 1] == '\n' || json[end - 1] == '\r'))
+        end--;
+    if (end == start || json[end - 1] != '}')
+        return (size_t)-1;
+    return end - 1;
+}
+
+bool json_scan_find(const char *json, size_t len, const char *key, struct json_member *out)
+{
+    size_t key_len = strlen(key);
+    size_t i = skip_ws(json, len, 0);
+    if (i >= len || json[i] != '{')
+        return false;
+    i = skip_ws(json, len, i + 1);
+    while (i < len && json[i] == '"') {
+        size_t key_start = i;
+        size_t key_end = skip_string(json, len, i);
+        i = skip_ws(json, len, key_end);
+        if (i >= len || json[i] != ':')
+            return false;
+        i = skip_ws(json, len, i + 1);
+        size_t value_start = i;
+        size_t value_end = skip_value(json, len, i);
+        if (key_end - key_start == key_len + 2 &&
+            memcmp(json + key_start + 1, key, key_len) == 0) {
+            out->key_start = key_start;
+            out->key_len = key_end - key_start;
+            out->value_start = value_start;
+            out->value_len = value_end - value_start;
+            return true;
+        }
+        i = skip_ws(json, len, value_end);
+        if (i < len && json[i] == ',')
+            i = skip_ws(json, len, i + 1);
+        else
+            break;
+    }
+    return false;
+}

@@ -1,0 +1,25 @@
+/* stats — see stats.h. */
+#include "stats.h"
+
+_Atomic uint64_t stats_counters[STAT_COUNT];
+
+static const char *const names[STAT_COUNT] = {
+    [STAT_RECEIVED] = "received",
+    [STAT_REJECTED] = "rejected",
+    [STAT_UNAVAILABLE] = "unavailable",
+    [STAT_PUBLISHED] = "published",
+    [STAT_DUPLICATES] = "duplicates",
+    [STAT_PUBLISH_ERRORS] = "publish_errors",
+    [STAT_DELIVERED] = "delivered",
+    [STAT_ENDPOINT_OK] = "endpoint_ok",
+    [STAT_ENDPOINT_FAILED] = "endpoint_failed",
+    [STAT_RETRIED] = "retried",
+    [STAT_DEAD_LETTERED] = "dead_lettered",
+    [STAT_DEAD_LETTER_ERRORS] = "dead_letter_errors",
+    [STAT_NATS_RECONNECTS] = "nats_reconnects",
+};
+
+const char *stats_name(enum stat_counter c)
+{
+    return (c >= 0 && c < STAT_COUNT) ? names[c] : "unknown";
+}

@@ -1,0 +1,44 @@
+/*
+ * stats — process-wide event counters (relaxed atomics), any thread.
+ *
+ * One counter per outcome an operator alerts on. Issue-level detail (per domain,
+ * per endpoint, latency histograms) lives in the metrics module built on top.
+ */
+#ifndef EVENTHUB_STATS_H
+#define EVENTHUB_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum stat_counter {
+    STAT_RECEIVED,            /* POST /events requests with a body we parsed */
+    STAT_REJECTED,            /* answered 4xx (bad input) */
+    STAT_UNAVAILABLE,         /* answered 503 */
+    STAT_PUBLISHED,           /* acked by JetStream (new) */
+    STAT_DUPLICATES,          /* acked by JetStream as a duplicate */
+    STAT_PUBLISH_ERRORS,      /* publish failed or timed out */
+    STAT_DELIVERED,           /* messages acked: every endpoint answered 2xx */
+    STAT_ENDPOINT_OK,         /* single endpoint calls answered 2xx */
+    STAT_ENDPOINT_FAILED,     /* single endpoint calls that failed */
+    STAT_RETRIED,             /* messages nak'ed for a later attempt */
+    STAT_DEAD_LETTERED,       /* messages moved to the dead-letter stream */
+    STAT_DEAD_LETTER_ERRORS,  /* dead-letter publishes that failed (retried) */
+    STAT_NATS_RECONNECTS,
+    STAT_COUNT
+};
+
+extern _Atomic uint64_t stats_counters[STAT_COUNT];
+
+static inline void stats_inc(enum stat_counter c)
+{
+    atomic_fetch_add_explicit(&stats_counters[c], 1, memory_order_relaxed);
+}
+
+static inline uint64_t stats_get(enum stat_counter c)
+{
+    return atomic_load_explicit(&stats_counters[c], memory_order_relaxed);
+}
+
+const char *stats_name(enum stat_counter c);
+
+#endif

@@ -1,0 +1,157 @@
+/* Unit tests: event (ingress validation, byte-exact splice, subjects). */
+#include "event.h"
+#include "json_scan.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 2026-01-02T03:04:05.678Z */
+static const long long T = 1767323045678LL;
+
+static enum event_status prep(const char *body, struct event_info *info, char **out)
+{
+    size_t len = 0;
+    *out = NULL;
+    return event_prepare(body, strlen(body), T, info, out, &len);
+}
+
+static void test_prepare_keeps_bytes(void)
+{
+    struct event_info info;
+    char *out;
+    const char *body = "{ \"domain\" : \"example.com\", \"big\": 12345678901234567890,"
+                       " \"u\":\"\\u00e9t\\u00e9 \xc3\xa9\", \"q\":\"a\\\"b\", \"n\":{\"x\":[1,2.50,3e5]} }  \n";
+    CHECK_INT(prep(body, &info, &out), EVENT_OK);
+    CHECK_STR(info.domain, "example.com");
+    CHECK(!info.has_event_id);
+    CHECK_INT(strlen(info.event_id), 36);
+    CHECK(info.event_id[14] == '4');
+    /* The sender's bytes up to (not including) the closing brace are kept exactly. */
+    const char *brace = strrchr(body, '}');
+    CHECK(strncmp(out, body, (size_t)(brace - body)) == 0);
+    char tail[200];
+    snprintf(tail, sizeof tail, ",\"event_id\":\"%s\",\"received_at\":\"2026-01-02T03:04:05.678Z\"}",
+             info.event_id);
+    CHECK_STR(out + (brace - body), tail);
+    free(out);
+}
+
+static void test_prepare_keeps_sender_ids(void)
+{
+    struct event_info info;
+    char *out;
+    CHECK_INT(prep("{\"domain\":\"a.b\",\"event_id\":\"abc-1\",\"received_at\":\"x\"}", &info, &out),
+              EVENT_OK);
+    CHECK(info.has_event_id);
+    CHECK_STR(info.event_id, "abc-1");
+    CHECK_STR(out, "{\"domain\":\"a.b\",\"event_id\":\"abc-1\",\"received_at\":\"x\"}");
+    free(out);
+}
+
+static void test_prepare_errors(void)
+{
+    struct event_info info;
+    char *out;
+    CHECK_INT(prep("", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\"", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\"} trailing", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("[1,2]", &info, &out), EVENT_ERR_NOT_OBJECT);
+    CHECK_INT(prep("\"str\"", &info, &out), EVENT_ERR_NOT_OBJECT);
+    CHECK_INT(prep("{}", &info, &out), EVENT_ERR_DOMAIN);
+    CHECK_INT(prep("{\"domain\":\"\"}", &info, &out), EVENT_ERR_DOMAIN);
+    CHECK_INT(prep("{\"domain\":42}", &info, &out), EVENT_ERR_DOMAIN);
+    CHECK_INT(prep("{\"domain\":null}", &info, &out), EVENT_ERR_DOMAIN);
+    CHECK_INT(prep("{\"domain\":\"a\\nb\"}", &info, &out), EVENT_ERR_DOMAIN);
+    CHECK(strstr(info.detail, "control") != NULL);
+    char longd[400] = "{\"domain\":\"";
+    memset(longd + strlen(longd), 'a', 256);
+    strcat(longd, "\"}");
+    CHECK_INT(prep(longd, &info, &out), EVENT_ERR_DOMAIN);
+    CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":7}", &info, &out), EVENT_ERR_EVENT_ID);
+    CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":\"has space\"}", &info, &out),
+              EVENT_ERR_EVENT_ID);
+    CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":\"\"}", &info, &out), EVENT_ERR_EVENT_ID);
+    CHECK(out == NULL);
+}
+
+static void test_with_attempt(void)
+{
+    size_t len;
+    const char *ev = "{\"domain\":\"a\",\"x\":1}";
+    char *out = event_with_attempt(ev, strlen(ev), 3, &len);
+    CHECK_STR(out, "{\"domain\":\"a\",\"x\":1,\"delivery_attempt\":3}");
+    CHECK_INT(len, strlen(out));
+    free(out);
+    const char *has = "{\"delivery_attempt\": 99 ,\"domain\":\"a\"}";
+    out = event_with_attempt(has, strlen(has), 12, &len);
+    CHECK_STR(out, "{\"delivery_attempt\": 12 ,\"domain\":\"a\"}");
+    free(out);
+    /* A nested key of the same name is not the top-level member. */
+    const char *nested = "{\"n\":{\"delivery_attempt\":5},\"domain\":\"a\"}";
+    out = event_with_attempt(nested, strlen(nested), 2, &len);
+    CHECK_STR(out, "{\"n\":{\"delivery_attempt\":5},\"domain\":\"a\",\"delivery_attempt\":2}");
+    free(out);
+    out = event_with_attempt("{ }", 3, 1, &len);
+    CHECK_STR(out, "{ \"delivery_attempt\":1}");
+    free(out);
+}
+
+static void test_subjects(void)
+{
+    char s[EVENT_SUBJECT_MAX];
+    CHECK(event_subject("events.*", "example.com", s, sizeof s));
+    CHECK_STR(s, "events.example_com");
+    CHECK(event_subject("call.signal.*", "Tenant-1.example.com", s, sizeof s));
+    CHECK_STR(s, "call.signal.Tenant-1_example_com");
+    CHECK(event_subject("a.*.b", "x.y", s, sizeof s));
+    CHECK_STR(s, "a.x_y.b");
+    CHECK(event_subject("ev.>", "x", s, sizeof s));
+    CHECK_STR(s, "ev.x");
+    CHECK(event_subject("events.*", "a b*c>d_e", s, sizeof s));
+    CHECK_STR(s, "events.a%20b%2Ac%3Ed%5Fe");
+    CHECK(event_subject("events.*", "\xc3\xa9.vn", s, sizeof s));
+    CHECK_STR(s, "events.%C3%A9_vn");
+    /* example.com and example_com must not share a subject. */
+    char t[EVENT_SUBJECT_MAX];
+    event_subject("events.*", "example_com", t, sizeof t);
+    CHECK(strcmp(s, t) != 0);
+    CHECK(!event_subject("events.fixed", "a", s, sizeof s));
+    CHECK(!event_subject("events.*", "abc", s, 8));
+}
+
+static void test_inspect(void)
+{
+    struct event_info info;
+    const char *ev = "{\"domain\":\"d.com\",\"event_id\":\"e1\"}";
+    CHECK_INT(event_inspect(ev, strlen(ev), &info), EVENT_OK);
+    CHECK_STR(info.domain, "d.com");
+    CHECK_STR(info.event_id, "e1");
+    CHECK_INT(event_inspect("not json", 8, &info), EVENT_ERR_JSON);
+}
+
+static void test_scan(void)
+{
+    struct json_member m;
+    const char *j = " {\"a\":\"x,}\\\"y\" , \"b\" : [1,{\"c\":2}], \"c\":true}";
+    CHECK(json_scan_find(j, strlen(j), "c", &m));
+    CHECK(strncmp(j + m.value_start, "true", m.value_len) == 0);
+    CHECK(json_scan_find(j, strlen(j), "b", &m));
+    CHECK(strncmp(j + m.value_start, "[1,{\"c\":2}]", m.value_len) == 0);
+    CHECK(!json_scan_find(j, strlen(j), "zz", &m));
+    CHECK_INT(json_scan_closing_brace("{} ", 3), 1);
+    CHECK_INT(json_scan_closing_brace("[]", 2), (size_t)-1);
+}
+
+int main(void)
+{
+    test_prepare_keeps_bytes();
+    test_prepare_keeps_sender_ids();
+    test_prepare_errors();
+    test_with_attempt();
+    test_subjects();
+    test_inspect();
+    test_scan();
+    return unit_done();
+}
