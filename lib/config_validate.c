@@ -27,6 +27,14 @@ static int where(const struct cfg_ctx *ctx, size_t offset, const char *canonical
     return line;
 }
 
+/* `line`, or else the line that set `offset` (the other field of a pair). */
+static int line_or(const struct cfg_ctx *ctx, int line, size_t offset)
+{
+    if (!line)
+        cfg_prov_find(ctx, offset, &line, NULL);
+    return line;
+}
+
 static bool is_set(const struct cfg_ctx *ctx, size_t offset)
 {
     return cfg_prov_find(ctx, offset, NULL, NULL);
@@ -290,6 +298,7 @@ static void validate_nats(struct cfg_ctx *ctx)
         cfg_format_duration(cfg->nats.duplicate_window_ms, dw, sizeof dw);
         cfg_format_duration(cfg->nats.max_age_ms, age, sizeof age);
         line = where(ctx, OFF(nats.duplicate_window_ms), "nats.stream.duplicate_window", &key);
+        line = line_or(ctx, line, OFF(nats.max_age_ms));
         cfg_error(ctx, line, key, "%s must not exceed nats.stream.max_age (%s)", dw, age);
     }
 }
@@ -301,14 +310,13 @@ static void validate_ack_wait(struct cfg_ctx *ctx)
     int64_t longest = config_max_endpoint_timeout_ms(cfg);
     if (cfg->nats.ack_wait_ms < 1 || cfg->nats.ack_wait_ms - CFG_ACK_MARGIN_MS > longest)
         return;
-    const char *key, *ignored;
+    const char *key;
     int line = where(ctx, OFF(nats.ack_wait_ms), "nats.consumer.ack_wait", &key);
     for (size_t i = 0; !line && i < cfg->route_count; i++)
         for (size_t j = 0; !line && j < cfg->routes[i].endpoint_count; j++)
             if (cfg->routes[i].endpoints[j].timeout_ms == longest)
                 line = cfg->routes[i].endpoints[j].line;
-    if (!line)
-        line = where(ctx, OFF(delivery.timeout_ms), "", &ignored);
+    line = line_or(ctx, line, OFF(delivery.timeout_ms));
     char ack[32], lo[32], margin[32], sum[32];
     cfg_format_duration(cfg->nats.ack_wait_ms, ack, sizeof ack);
     cfg_format_duration(longest, lo, sizeof lo);
@@ -387,9 +395,8 @@ void cfg_validate(struct cfg_ctx *ctx)
         cfg_format_duration(cfg->delivery.connect_timeout_ms, ct, sizeof ct);
         cfg_format_duration(cfg->delivery.timeout_ms, t, sizeof t);
         line = where(ctx, OFF(delivery.connect_timeout_ms), "delivery.connect_timeout", &key);
-        if (!line)
-            line = where(ctx, OFF(delivery.timeout_ms), "delivery.connect_timeout", &key);
-        cfg_error(ctx, line, "delivery.connect_timeout",
+        line = line_or(ctx, line, OFF(delivery.timeout_ms));
+        cfg_error(ctx, line, key,
                   "%s must not exceed delivery.timeout (%s)", ct, t);
     }
 

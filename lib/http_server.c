@@ -306,17 +306,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     switch (req->state) {
     case REQ_BODY:
         if (*upload_data_size > 0) {
+            /* Past the ceiling the rest is read and dropped: libmicrohttpd cannot queue a
+             * response in the middle of a body, so 413 goes out once it has ended. */
             if (!req->too_large && !append_body(req, upload_data, *upload_data_size) &&
                 !req->too_large)
                 return MHD_NO; /* out of memory */
             *upload_data_size = 0;
-            if (req->too_large) {
-                char detail[128];
-                snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
-                         req->body_max);
-                return reject(req, 413, "payload_too_large", detail);
-            }
             return MHD_YES;
+        }
+        if (req->too_large) {
+            char detail[128];
+            snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
+                     req->body_max);
+            return reject(req, 413, "payload_too_large", detail);
         }
         req->state = REQ_HEADERS; /* body complete; handler decides */
         req->route->handler(req->route->ctx, req);
@@ -390,11 +392,12 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     }
 
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &addr,
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((opts->connection_timeout_ms + 999) / 1000),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("http", "cannot listen on %s:%d (address in use or not permitted?)",
                   opts->address, opts->port);

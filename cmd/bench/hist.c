@@ -3,7 +3,8 @@
  *
  * Index layout: values 0..127 map to themselves. A larger value with highest bit
  * m is shifted right by s = m - 6 so it lands in [64, 127]; its index is
- * 128 + (s - 1) * 64 + (v >> s) - 64. s is at most 57 for a uint64, so 57 octaves after the exact range.
+ * 128 + (s - 1) * 64 + (v >> s) - 64. s is at most 57 for a uint64, so 57 octaves after the exact
+ * range.
  */
 #include "hist.h"
 

@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#define HIST_SUB_BITS 7                                    /* values below 128 are exact */
-#define HIST_HALF (1 << (HIST_SUB_BITS - 1))               /* 64 sub-buckets per octave */
+#define HIST_SUB_BITS 7                                      /* values below 128 are exact */
+#define HIST_HALF (1 << (HIST_SUB_BITS - 1))                 /* 64 sub-buckets per octave */
 #define HIST_BUCKETS ((1 << HIST_SUB_BITS) + 57 * HIST_HALF) /* covers all of int64 */
 
 struct hist {

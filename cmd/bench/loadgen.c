@@ -61,10 +61,10 @@ struct loadgen {
     int nparked;
     size_t body_cap;
     uint32_t next_seq;
-    uint64_t limit;        /* events that may be issued */
-    int64_t start_us;      /* schedule origin */
-    int64_t stop_send_us;  /* no new event at or after this time */
-    int64_t retry_end_us;  /* parked events give up after this */
+    uint64_t limit;       /* events that may be issued */
+    int64_t start_us;     /* schedule origin */
+    int64_t stop_send_us; /* no new event at or after this time */
+    int64_t retry_end_us; /* parked events give up after this */
     bool sending_done;
     int timer_fd;
 };
@@ -396,8 +396,7 @@ int loadgen_run(const struct bench_opts *o, struct tracker *t, const char *runid
     if (lg.limit > tracker_capacity(t))
         lg.limit = tracker_capacity(t);
     lg.start_us = bclock_now_us(); /* the schedule starts now, not at set-up */
-    lg.stop_send_us =
-        o->duration_s > 0 ? lg.start_us + (int64_t)(o->duration_s * 1e6) : INT64_MAX;
+    lg.stop_send_us = o->duration_s > 0 ? lg.start_us + (int64_t)(o->duration_s * 1e6) : INT64_MAX;
     lg.retry_end_us = INT64_MAX;
     result = run_loop(&lg, stop);
     if (result != 0)

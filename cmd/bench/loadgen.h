@@ -21,10 +21,10 @@
 #define LOADGEN_STATUS_MAX 600
 
 struct loadgen_result {
-    uint64_t sent;           /* distinct events sent at least once */
-    uint64_t attempts;       /* HTTP requests started, retries included */
-    uint64_t accepted;       /* distinct events answered 202 */
-    uint64_t duplicate_acks; /* 202 answers saying "duplicate":true */
+    uint64_t sent;                       /* distinct events sent at least once */
+    uint64_t attempts;                   /* HTTP requests started, retries included */
+    uint64_t accepted;                   /* distinct events answered 202 */
+    uint64_t duplicate_acks;             /* 202 answers saying "duplicate":true */
     uint64_t status[LOADGEN_STATUS_MAX]; /* answers by HTTP status, per attempt */
     uint64_t rejected_4xx;               /* per attempt */
     uint64_t rejected_5xx;               /* per attempt */

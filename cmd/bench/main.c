@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +160,21 @@ static void collect_delivery(const struct bench_opts *o, struct sink **sinks,
     tracker_scan(t, &rep->lost, &rep->unaccepted_delivered);
 }
 
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* bench's own CPU use between two getrusage() snapshots. */
+static void account_cpu(const struct rusage *before, int64_t since_us, struct bench_report *rep)
+{
+    struct rusage after;
+    getrusage(RUSAGE_SELF, &after);
+    rep->cpu_user_s = tv_s(after.ru_utime) - tv_s(before->ru_utime);
+    rep->cpu_sys_s = tv_s(after.ru_stime) - tv_s(before->ru_stime);
+    rep->wall_s = (double)(bclock_now_us() - since_us) / 1e6;
+}
+
 static int run_bench(const struct bench_opts *o)
 {
     int status = 1;
@@ -185,6 +201,9 @@ static int run_bench(const struct bench_opts *o)
         goto out;
     if (o->pid > 0 && (rss = rss_start(o->pid)) == NULL)
         goto out;
+    struct rusage ru_start;
+    getrusage(RUSAGE_SELF, &ru_start);
+    int64_t run_start = bclock_now_us();
     if (loadgen_run(o, t, runid, &g_stop, lg) != 0)
         goto out;
     *rep = (struct bench_report){.o = o, .runid = runid, .lg = lg, .sinks = sinks};
@@ -192,6 +211,7 @@ static int run_bench(const struct bench_opts *o)
         drain(o, t, lg, rep);
     for (int i = 0; i < o->sinks; i++)
         sink_stop(sinks[i]);
+    account_cpu(&ru_start, run_start, rep);
     if (rss != NULL) {
         rss_stop(rss, &rep->rss);
         rss = NULL;

@@ -73,11 +73,12 @@ void report_print_human(const struct bench_report *r, FILE *out)
     const struct bench_opts *o = r->o;
     const struct loadgen_result *lg = r->lg;
     struct derived d = derive(r);
-    fprintf(out, "bench run %s: %s, %d connections, rate %s, body %.0f B, %d sink(s)%s\n",
-            r->runid, o->url, o->connections, o->rate > 0 ? "set" : "max", d.avg_body, o->sinks,
-            o->retry_on_error ? ", retry on error" : "");
+    char rate[32] = "max";
     if (o->rate > 0)
-        fprintf(out, "  %-22s %.0f events/s\n", "offered rate", o->rate);
+        snprintf(rate, sizeof(rate), "%.0f/s", o->rate);
+    fprintf(out, "bench run %s: %s, %d connections, rate %s, body %.0f B, %d sink(s)%s\n", r->runid,
+            o->url, o->connections, rate, d.avg_body, o->sinks,
+            o->retry_on_error ? ", retry on error" : "");
     fprintf(out, "ingress\n");
     fprintf(out, "  %-22s %llu (attempts %llu, retries %llu)\n", "sent",
             (unsigned long long)lg->sent, (unsigned long long)lg->attempts,
@@ -119,6 +120,9 @@ void report_print_human(const struct bench_report *r, FILE *out)
                     (unsigned long long)st->receipts, (unsigned long long)st->duplicates);
         }
     }
+    fprintf(out, "bench cpu              user %.2f s, sys %.2f s (%.0f%% of one core)\n",
+            r->cpu_user_s, r->cpu_sys_s,
+            r->wall_s > 0 ? 100.0 * (r->cpu_user_s + r->cpu_sys_s) / r->wall_s : 0.0);
     if (r->have_rss)
         fprintf(out, "rss pid %-15ld max %.1f MB, final %.1f MB (%llu samples%s)\n", o->pid,
                 (double)r->rss.max_kb / 1024.0, (double)r->rss.final_kb / 1024.0,
@@ -215,6 +219,12 @@ int report_print_json(const struct bench_report *r, FILE *out)
     add_ingress(j, r->lg, &d);
     if (o->sinks > 0)
         add_delivery(j, r, &d);
+    cJSON *cpu = cJSON_AddObjectToObject(j, "bench_cpu_s");
+    if (cpu != NULL) {
+        cJSON_AddNumberToObject(cpu, "user", r->cpu_user_s);
+        cJSON_AddNumberToObject(cpu, "sys", r->cpu_sys_s);
+        cJSON_AddNumberToObject(cpu, "wall", r->wall_s);
+    }
     if (r->have_rss) {
         cJSON *m = cJSON_AddObjectToObject(j, "rss_mb");
         if (m != NULL) {

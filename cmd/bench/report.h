@@ -28,6 +28,10 @@ struct bench_report {
     int64_t last_complete_us;
     double drain_s;
     bool drain_timed_out;
+    /* bench's own CPU time over the run (it shares the cores with eventhub). */
+    double cpu_user_s;
+    double cpu_sys_s;
+    double wall_s;
     /* RSS, when o->pid. */
     bool have_rss;
     struct rss_result rss;

@@ -27,8 +27,7 @@ struct tracker {
 
 struct tracker *tracker_new(uint32_t capacity, int nsinks, int64_t base_us)
 {
-    if (capacity == 0 || capacity > TRACKER_MAX_EVENTS || nsinks < 0 ||
-        nsinks > TRACKER_MAX_SINKS)
+    if (capacity == 0 || capacity > TRACKER_MAX_EVENTS || nsinks < 0 || nsinks > TRACKER_MAX_SINKS)
         return NULL;
     struct tracker *t = calloc(1, sizeof(*t));
     if (t == NULL)

@@ -1,0 +1,50 @@
+# Thin wrapper over meson/ninja. `make run` and `make test` work on a fresh Debian 12.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CONFIG     ?= config.yaml.example
+DEMO_SINK_PORT ?= 9000
+
+.PHONY: all deps build run test test-fast lint format bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Starts eventhub with the embedded broker and the example config, plus a demo
+# webhook receiver on 127.0.0.1:$(DEMO_SINK_PORT) (the example route's endpoint).
+run: build
+	@$(BUILD)/cmd/bench/bench --sink-only --sinks 1 --sink-port $(DEMO_SINK_PORT) & \
+	sink=$$!; trap 'kill $$sink 2>/dev/null' EXIT INT TERM; \
+	$(BUILD)/cmd/eventhub/eventhub -config $(CONFIG)
+
+lint:
+	@scripts/install-deps.sh --dev
+	scripts/lint.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# Unit + integration tests, then the same suite under ASan+UBSan; prints N passed, N failed.
+test: build lint
+	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	@test -f $(ASAN_BUILD)/build.ninja || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+	ninja -C $(ASAN_BUILD)
+	-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 2
+	@scripts/test-summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+
+test-fast: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+bench: build
+	scripts/bench.sh all
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
