@@ -254,15 +254,18 @@ static void validate_nats(struct cfg_ctx *ctx)
                                  PATTERN);
     check_name(ctx, OFF(nats.consumer_name), "nats.consumer.name", NAME);
     /* Derived names are valid when the stream name is; check them when written out. */
-    bool dlq_ok = (!is_set(ctx, OFF(nats.dlq_stream)) && stream_ok) ||
-                  check_name(ctx, OFF(nats.dlq_stream), "nats.dead_letter.stream", NAME);
-    bool prefix_ok = (!is_set(ctx, OFF(nats.dlq_subject_prefix)) && stream_ok) ||
-                     check_name(ctx, OFF(nats.dlq_subject_prefix),
-                                "nats.dead_letter.subject_prefix", SUBJECT);
-    bool deliver_ok = (!is_set(ctx, OFF(nats.deliver_subject)) && stream_ok) ||
-                      check_name(ctx, OFF(nats.deliver_subject), "nats.consumer.deliver_subject",
-                                 SUBJECT);
-    if (cfg->nats.deliver_group) {
+    bool dlq_ok = is_set(ctx, OFF(nats.dlq_stream))
+                      ? check_name(ctx, OFF(nats.dlq_stream), "nats.dead_letter.stream", NAME)
+                      : stream_ok;
+    bool prefix_ok = is_set(ctx, OFF(nats.dlq_subject_prefix))
+                         ? check_name(ctx, OFF(nats.dlq_subject_prefix),
+                                      "nats.dead_letter.subject_prefix", SUBJECT)
+                         : stream_ok;
+    bool deliver_ok = is_set(ctx, OFF(nats.deliver_subject))
+                          ? check_name(ctx, OFF(nats.deliver_subject),
+                                       "nats.consumer.deliver_subject", SUBJECT)
+                          : stream_ok;
+    if (is_set(ctx, OFF(nats.deliver_group))) { /* the default is the consumer name */
         for (const char *p = cfg->nats.deliver_group; *p; p++) {
             if (is_space_or_ctl((unsigned char)*p)) {
                 line = where(ctx, OFF(nats.deliver_group), "nats.consumer.deliver_group", &key);

@@ -34,6 +34,7 @@ static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
 {
+    (void)sig;
     g_stop = 1;
 }
 

@@ -109,6 +109,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
+    (void)version;
     struct sink *s = cls;
     struct request *rq = *req_cls;
     if (rq == NULL) {
@@ -174,6 +175,7 @@ static void record(struct sink *s, const struct request *rq)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    (void)conn;
     struct sink *s = cls;
     struct request *rq = *req_cls;
     if (rq == NULL)

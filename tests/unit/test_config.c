@@ -368,6 +368,13 @@ static void test_stream_rules(void)
     EXPECT_ERROR("nats:\n  subject_pattern: \"a.b*\"\n", "t.yaml:2: nats.subject_pattern: \"a.b*\" a wildcard must be a whole token");
     EXPECT_ERROR("nats:\n  stream_name: \"my.stream\"\n", "t.yaml:2: nats.stream_name: \"my.stream\" must not contain '.'");
     EXPECT_ERROR("nats:\n  stream_name: \"my stream\"\n", "t.yaml:2: nats.stream_name: \"my stream\" must not contain spaces");
+    /* Names derived from a bad stream name are not reported again. */
+    char *errors = NULL;
+    CHECK(load("nats:\n  stream_name: \"my stream\"\n  consumer:\n    name: \"c d\"\n", &errors) == NULL);
+    CHECK_STR(errors, "t.yaml:2: nats.stream_name: \"my stream\" must not contain spaces or control "
+                      "characters\n"
+                      "t.yaml:4: nats.consumer.name: \"c d\" must not contain spaces or control characters");
+    free(errors);
     EXPECT_ERROR("nats:\n  stream:\n    name: \"a/b\"\n", "t.yaml:3: nats.stream.name: \"a/b\" must not contain");
     EXPECT_ERROR("nats:\n  stream:\n    name: 'a\\b'\n", "t.yaml:3: nats.stream.name: \"a\\b\" must not contain");
     EXPECT_ERROR("nats:\n  stream:\n    name: \"a*\"\n", "t.yaml:3: nats.stream.name: \"a*\" must not contain");
@@ -387,7 +394,7 @@ static void test_stream_rules(void)
     EXPECT_ERROR("nats:\n  stream:\n    duplicate_window: 0s\n",
                  "t.yaml:3: nats.stream.duplicate_window: must be greater than 0");
     EXPECT_ERROR("nats:\n  stream:\n    max_age: 1m\n",
-                 "t.yaml:1: nats.stream.duplicate_window: 2m must not exceed nats.stream.max_age (1m)");
+                 "t.yaml:3: nats.stream.duplicate_window: 2m must not exceed nats.stream.max_age (1m)");
     EXPECT_ERROR("nats:\n  stream:\n    max_msgs: 0\n", "t.yaml:3: nats.stream.max_msgs: 0 is not allowed (use -1");
     EXPECT_ERROR("nats:\n  stream:\n    max_bytes: -2\n", "t.yaml:3: nats.stream.max_bytes: expected a size");
     EXPECT_ERROR("nats:\n  stream:\n    storage: disk\n", "t.yaml:3: nats.stream.storage: expected file or memory");
