@@ -38,7 +38,8 @@ static bool on_nats_ready(void *closure)
 {
     struct app *app = closure;
     pthread_mutex_lock(&app->lock);
-    bool ok = app->delivery == NULL || delivery_subscribe(app->delivery) == 0;
+    bool ok = app->delivery == NULL || !app->cfg->delivery.enabled ||
+              delivery_subscribe(app->delivery) == 0;
     pthread_mutex_unlock(&app->lock);
     return ok;
 }

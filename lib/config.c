@@ -46,12 +46,23 @@ static void config_free(struct config *cfg)
         free(cfg->nats.servers[i]);
     free(cfg->nats.servers);
     char **strings[] = {
-        &cfg->nats.token,           &cfg->nats.user,          &cfg->nats.password,
-        &cfg->nats.credentials_file, &cfg->nats.name,         &cfg->nats.stream_name,
-        &cfg->nats.subject_pattern, &cfg->nats.dlq_stream,    &cfg->nats.dlq_subject_prefix,
-        &cfg->nats.consumer_name,   &cfg->nats.deliver_group, &cfg->nats.deliver_subject,
-        &cfg->nats.embedded_binary, &cfg->nats.embedded_data_dir, &cfg->log.level,
-        &cfg->log.file,             &cfg->log.dir,
+        &cfg->nats.token,
+        &cfg->nats.user,
+        &cfg->nats.password,
+        &cfg->nats.credentials_file,
+        &cfg->nats.name,
+        &cfg->nats.stream_name,
+        &cfg->nats.subject_pattern,
+        &cfg->nats.dlq_stream,
+        &cfg->nats.dlq_subject_prefix,
+        &cfg->nats.consumer_name,
+        &cfg->nats.deliver_group,
+        &cfg->nats.deliver_subject,
+        &cfg->nats.embedded_binary,
+        &cfg->nats.embedded_data_dir,
+        &cfg->log.level,
+        &cfg->log.file,
+        &cfg->log.dir,
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(*strings[i]);
@@ -85,7 +96,7 @@ static uint32_t domain_hash(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a over the lowercased bytes */
     for (; *s; s++) {
-        h ^= (uint32_t)tolower((unsigned char)*s);
+        h ^= (uint32_t)cfg_ascii_lower((unsigned char)*s);
         h *= 16777619u;
     }
     return h;
@@ -190,7 +201,8 @@ static void finalize(struct cfg_ctx *ctx)
 
     for (size_t i = 0; i < cfg->route_count; i++) {
         struct route *r = &cfg->routes[i];
-        if (r->domain && (strcmp(r->domain, "*") == 0 || cfg_ascii_casecmp(r->domain, "default") == 0)) {
+        if (r->domain &&
+            (strcmp(r->domain, "*") == 0 || cfg_ascii_casecmp(r->domain, "default") == 0)) {
             char *star = cfg_strdup(ctx, "*");
             if (star) {
                 free(r->domain);
@@ -380,9 +392,8 @@ bool config_parse_size(const char *text, int64_t *out_bytes)
         const char *name;
         int shift;
     } units[] = {
-        {"", 0},    {"b", 0},    {"k", 10},  {"kb", 10}, {"kib", 10}, {"m", 20},
-        {"mb", 20}, {"mib", 20}, {"g", 30},  {"gb", 30}, {"gib", 30}, {"t", 40},
-        {"tb", 40}, {"tib", 40},
+        {"", 0},     {"b", 0},  {"k", 10},  {"kb", 10},  {"kib", 10}, {"m", 20},  {"mb", 20},
+        {"mib", 20}, {"g", 30}, {"gb", 30}, {"gib", 30}, {"t", 40},   {"tb", 40}, {"tib", 40},
     };
     const char *p = text;
     int64_t n;

@@ -111,6 +111,8 @@ struct config {
     } nats;
 
     struct {
+        bool enabled;               /* delivery.enabled, default true; false = ingress-only
+                                       instance (another instance delivers) */
         int64_t timeout_ms;         /* delivery.timeout, default 3s (per endpoint request) */
         int64_t connect_timeout_ms; /* delivery.connect_timeout, default 1s */
         int max_concurrent;         /* delivery.max_concurrent, default 256 requests in flight */

@@ -8,7 +8,7 @@
  *                      ${ENV} expansion, the error list;
  *   config_schema.c    the descriptor tables (key, type, offset, default, bounds) and
  *                      the mapper that walks the YAML tree into struct config;
- *   config_routes.c    the mapper for routes: (domains, endpoints, headers);
+ *   config_routes.c    the mapper for `routes:` (domains, endpoints, headers);
  *   config_validate.c  every range and cross-field rule, in one pass after mapping;
  *   config.c           the public API: load, defaults, refcount, route index, parsers.
  *
@@ -23,11 +23,11 @@
 #include <stdatomic.h>
 #include <yaml.h>
 
-#define CFG_MAX_ERRORS 200                      /* further errors are counted, not kept */
-#define CFG_MAX_FILE_BYTES (16 * 1024 * 1024)   /* config_load refuses bigger files */
+#define CFG_MAX_ERRORS 200                       /* further errors are counted, not kept */
+#define CFG_MAX_FILE_BYTES (16 * 1024 * 1024)    /* config_load refuses bigger files */
 #define CFG_MAX_DURATION_MS (36500LL * 86400000) /* 100 years: fits nanoseconds in int64 */
-#define CFG_ACK_MARGIN_MS 2000                  /* ack_wait > longest endpoint timeout + this */
-#define CFG_PATH_MAX 256                        /* key paths in messages ("routes[3].domain") */
+#define CFG_ACK_MARGIN_MS 2000                   /* ack_wait > longest endpoint timeout + this */
+#define CFG_PATH_MAX 256                         /* key paths in messages ("routes[3].domain") */
 
 enum cfg_type {
     CFG_T_END = 0,  /* terminates a table */
@@ -48,7 +48,6 @@ enum {
     CFG_F_ALIAS = 1 << 0,    /* another entry is the canonical key for the same field */
     CFG_F_OPTIONAL = 1 << 1, /* string: empty means unset (NULL) */
     CFG_F_NONZERO = 1 << 2,  /* number: 0 is refused (-1 is the "unlimited" spelling) */
-    CFG_F_DERIVED = 1 << 3,  /* string: default computed from other fields (config.c) */
 };
 
 struct cfg_ctx;
@@ -145,10 +144,13 @@ char *cfg_printf(struct cfg_ctx *ctx, const char *fmt, ...) __attribute__((forma
 /* "1m30s", "250ms", "0s". */
 void cfg_format_duration(int64_t ms, char *out, size_t cap);
 int cfg_ascii_casecmp(const char *a, const char *b);
+static inline int cfg_ascii_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
 /* config_schema.c ----------------------------------------------------------------- */
 
-const struct cfg_field *cfg_schema_root(void);
 void cfg_apply_defaults(struct cfg_ctx *ctx);
 void cfg_map_root(struct cfg_ctx *ctx, yaml_node_t *root);
 /* Where the field at `offset` was set; false when it kept its default. */

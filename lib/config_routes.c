@@ -131,8 +131,7 @@ static void map_endpoint(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *n
         cfg_error(ctx, cfg_line(node), path, "missing required key \"url\"");
 }
 
-static void map_endpoints(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node,
-                          const char *path)
+static void map_endpoints(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, const char *path)
 {
     if (node->type != YAML_SEQUENCE_NODE) {
         cfg_error(ctx, cfg_line(node), path, "expected a list of endpoint URLs, got %s",
@@ -202,8 +201,7 @@ void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t 
     if (cfg_is_null(value))
         return;
     if (value->type != YAML_SEQUENCE_NODE) {
-        cfg_error(ctx, cfg_line(value), path, "expected a list of routes, got %s",
-                  cfg_kind(value));
+        cfg_error(ctx, cfg_line(value), path, "expected a list of routes, got %s", cfg_kind(value));
         return;
     }
     size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
@@ -222,7 +220,6 @@ void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t 
     for (size_t i = 0; i < n; i++) {
         char ipath[CFG_PATH_MAX];
         snprintf(ipath, sizeof ipath, "routes[%zu]", i);
-        map_route(ctx, &cfg->routes[i], cfg_node(ctx, value->data.sequence.items.start[i]),
-                  ipath);
+        map_route(ctx, &cfg->routes[i], cfg_node(ctx, value->data.sequence.items.start[i]), ipath);
     }
 }

@@ -23,18 +23,19 @@
 #include <string.h>
 
 #define OFF(member) offsetof(struct config, member)
-#define KiB 1024LL
 #define MiB (1024LL * 1024)
 #define MAXD CFG_MAX_DURATION_MS
 
+/* clang-format off */
 #define F_STR(k, m, d, fl) {.key = k, .type = CFG_T_STR, .offset = OFF(m), .def_str = d, .flags = fl}
-#define F_BOOL(k, m, d) {.key = k, .type = CFG_T_BOOL, .offset = OFF(m), .def = d, .max = 1}
-#define F_NUM(t, k, m, d, lo, hi, fl)                                                              \
+#define F_BOOL(k, m, d)    {.key = k, .type = CFG_T_BOOL, .offset = OFF(m), .def = d, .max = 1}
+#define F_NUM(t, k, m, d, lo, hi, fl) \
     {.key = k, .type = t, .offset = OFF(m), .def = d, .min = lo, .max = hi, .flags = fl}
-#define F_SECTION(k, tab) {.key = k, .type = CFG_T_SECTION, .section = tab}
+#define F_SECTION(k, tab)  {.key = k, .type = CFG_T_SECTION, .section = tab}
 #define F_CUSTOM(k, m, fn) {.key = k, .type = CFG_T_CUSTOM, .offset = OFF(m), .handler = fn}
-#define F_IGNORED(k) {.key = k, .type = CFG_T_IGNORED}
-#define F_END {.key = NULL, .type = CFG_T_END}
+#define F_IGNORED(k)       {.key = k, .type = CFG_T_IGNORED}
+#define F_END              {.key = NULL, .type = CFG_T_END}
+/* clang-format on */
 
 static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
                          const char *path);
@@ -69,17 +70,18 @@ static const struct cfg_field stream_fields[] = {
     F_END,
 };
 
+/* A NULL string default without CFG_F_OPTIONAL is derived from other keys (finalize()). */
 static const struct cfg_field dead_letter_fields[] = {
-    F_STR("stream", nats.dlq_stream, NULL, CFG_F_DERIVED),
-    F_STR("subject_prefix", nats.dlq_subject_prefix, NULL, CFG_F_DERIVED),
+    F_STR("stream", nats.dlq_stream, NULL, 0),
+    F_STR("subject_prefix", nats.dlq_subject_prefix, NULL, 0),
     F_NUM(CFG_T_DURATION, "max_age", nats.dlq_max_age_ms, 30 * 86400000LL, 0, MAXD, 0),
     F_END,
 };
 
 static const struct cfg_field consumer_fields[] = {
     F_STR("name", nats.consumer_name, "eventhub", 0),
-    F_STR("deliver_group", nats.deliver_group, NULL, CFG_F_DERIVED),
-    F_STR("deliver_subject", nats.deliver_subject, NULL, CFG_F_DERIVED),
+    F_STR("deliver_group", nats.deliver_group, NULL, 0),
+    F_STR("deliver_subject", nats.deliver_subject, NULL, 0),
     F_NUM(CFG_T_DURATION, "ack_wait", nats.ack_wait_ms, 30000, 1, MAXD, 0),
     F_NUM(CFG_T_INT, "max_deliver", nats.max_deliver, 5, 1, 1000, 0),
     F_NUM(CFG_T_INT, "max_ack_pending", nats.max_ack_pending, 1024, 1, 100000, 0),
@@ -123,6 +125,7 @@ static const struct cfg_field nats_fields[] = {
 };
 
 static const struct cfg_field delivery_fields[] = {
+    F_BOOL("enabled", delivery.enabled, 1),
     F_NUM(CFG_T_DURATION, "timeout", delivery.timeout_ms, 3000, 1, MAXD, 0),
     F_NUM(CFG_T_DURATION, "connect_timeout", delivery.connect_timeout_ms, 1000, 1, MAXD, 0),
     F_NUM(CFG_T_INT, "max_concurrent", delivery.max_concurrent, 256, 1, 10000, 0),
@@ -139,6 +142,7 @@ static const struct cfg_field log_fields[] = {
     F_END,
 };
 
+/* clang-format off */
 static const struct cfg_field root_fields[] = {
     F_SECTION("server", server_fields),
     F_SECTION("nats", nats_fields),
@@ -147,13 +151,9 @@ static const struct cfg_field root_fields[] = {
     F_CUSTOM("routes", routes, cfg_map_routes),
     F_END,
 };
+/* clang-format on */
 
 static const int64_t default_backoff_ms[] = {1000, 5000, 30000, 120000, 300000};
-
-const struct cfg_field *cfg_schema_root(void)
-{
-    return root_fields;
-}
 
 static void *field_ptr(struct config *cfg, const struct cfg_field *f)
 {
@@ -184,6 +184,7 @@ static void default_one(const char *path, const struct cfg_field *f, void *arg)
 {
     struct cfg_ctx *ctx = arg;
     void *p = field_ptr(ctx->cfg, f);
+    (void)path;
     if (f->flags & CFG_F_ALIAS)
         return;
     switch (f->type) {
@@ -363,8 +364,9 @@ static void map_section(struct cfg_ctx *ctx, yaml_node_t *node, const char *path
             map_section(ctx, v, child, f->section);
             break;
         case CFG_T_IGNORED:
-            log_warn("config", "%s:%d: %s is ignored (accepted for compatibility with the Go "
-                               "telephony-forwarder)",
+            log_warn("config",
+                     "%s:%d: %s is ignored (accepted for compatibility with the Go "
+                     "telephony-forwarder)",
                      ctx->name, cfg_line(k), child);
             break;
         case CFG_T_CUSTOM:
@@ -381,8 +383,7 @@ static void map_section(struct cfg_ctx *ctx, yaml_node_t *node, const char *path
 void cfg_map_root(struct cfg_ctx *ctx, yaml_node_t *root)
 {
     if (!cfg_is_null(root) && root->type != YAML_MAPPING_NODE) {
-        cfg_error(ctx, cfg_line(root), NULL, "the top level must be a mapping (server:, nats:, "
-                                             "routes: ...), got %s",
+        cfg_error(ctx, cfg_line(root), NULL, "the top level must be a mapping, got %s",
                   cfg_kind(root));
         return;
     }
@@ -426,7 +427,7 @@ static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_no
         return;
     size_t added = 0;
     char *save = NULL;
-    if (strcmp(s, "embedded") == 0) {
+    if (cfg_ascii_casecmp(s, "embedded") == 0) {
         ctx->url_embedded_line = line;
         free(s);
         return;

@@ -18,8 +18,7 @@
 #define OFF(member) offsetof(struct config, member)
 
 /* Line and spelling of the key that set `offset`, or (0, canonical). */
-static int where(const struct cfg_ctx *ctx, size_t offset, const char *canonical,
-                 const char **path)
+static int where(const struct cfg_ctx *ctx, size_t offset, const char *canonical, const char **path)
 {
     int line = 0;
     if (!cfg_prov_find(ctx, offset, &line, path))
@@ -49,7 +48,7 @@ static int64_t read_number(const struct config *cfg, const struct cfg_field *f)
     case CFG_T_INT:
         return *(const int *)p;
     case CFG_T_SIZE:
-        return (int64_t)*(const size_t *)p;
+        return (int64_t) * (const size_t *)p;
     default:
         return *(const int64_t *)p;
     }
@@ -250,8 +249,8 @@ static void validate_nats(struct cfg_ctx *ctx)
     }
 
     bool stream_ok = check_name(ctx, OFF(nats.stream_name), "nats.stream.name", NAME);
-    bool pattern_ok = check_name(ctx, OFF(nats.subject_pattern), "nats.stream.subject_pattern",
-                                 PATTERN);
+    bool pattern_ok =
+        check_name(ctx, OFF(nats.subject_pattern), "nats.stream.subject_pattern", PATTERN);
     check_name(ctx, OFF(nats.consumer_name), "nats.consumer.name", NAME);
     /* Derived names are valid when the stream name is; check them when written out. */
     bool dlq_ok = is_set(ctx, OFF(nats.dlq_stream))
@@ -261,10 +260,10 @@ static void validate_nats(struct cfg_ctx *ctx)
                          ? check_name(ctx, OFF(nats.dlq_subject_prefix),
                                       "nats.dead_letter.subject_prefix", SUBJECT)
                          : stream_ok;
-    bool deliver_ok = is_set(ctx, OFF(nats.deliver_subject))
-                          ? check_name(ctx, OFF(nats.deliver_subject),
-                                       "nats.consumer.deliver_subject", SUBJECT)
-                          : stream_ok;
+    bool deliver_ok =
+        is_set(ctx, OFF(nats.deliver_subject))
+            ? check_name(ctx, OFF(nats.deliver_subject), "nats.consumer.deliver_subject", SUBJECT)
+            : stream_ok;
     if (is_set(ctx, OFF(nats.deliver_group))) { /* the default is the consumer name */
         for (const char *p = cfg->nats.deliver_group; *p; p++) {
             if (is_space_or_ctl((unsigned char)*p)) {
@@ -283,8 +282,8 @@ static void validate_nats(struct cfg_ctx *ctx)
         char dlq_subjects[CFG_PATH_MAX];
         snprintf(dlq_subjects, sizeof dlq_subjects, "%s.>", cfg->nats.dlq_subject_prefix);
         if (subjects_overlap(cfg->nats.subject_pattern, dlq_subjects)) {
-            line = where(ctx, OFF(nats.dlq_subject_prefix), "nats.dead_letter.subject_prefix",
-                         &key);
+            line =
+                where(ctx, OFF(nats.dlq_subject_prefix), "nats.dead_letter.subject_prefix", &key);
             cfg_error(ctx, line, key, "%s overlaps the event subjects %s", dlq_subjects,
                       cfg->nats.subject_pattern);
         }
@@ -399,8 +398,7 @@ void cfg_validate(struct cfg_ctx *ctx)
         cfg_format_duration(cfg->delivery.timeout_ms, t, sizeof t);
         line = where(ctx, OFF(delivery.connect_timeout_ms), "delivery.connect_timeout", &key);
         line = line_or(ctx, line, OFF(delivery.timeout_ms));
-        cfg_error(ctx, line, key,
-                  "%s must not exceed delivery.timeout (%s)", ct, t);
+        cfg_error(ctx, line, key, "%s must not exceed delivery.timeout (%s)", ct, t);
     }
 
     enum log_level level;

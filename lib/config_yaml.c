@@ -53,7 +53,8 @@ void cfg_error(struct cfg_ctx *ctx, int line, const char *path, const char *fmt,
                                : cfg_printf(ctx, "%s%s: %s", ctx->name, where, msg);
     if (!text)
         return;
-    ctx->errs[ctx->err_count] = (struct cfg_error){.line = line, .seq = ctx->err_count, .text = text};
+    ctx->errs[ctx->err_count] =
+        (struct cfg_error){.line = line, .seq = ctx->err_count, .text = text};
     ctx->err_count++;
 }
 
@@ -127,10 +128,11 @@ char *cfg_printf(struct cfg_ctx *ctx, const char *fmt, ...)
     return s;
 }
 
+/* ASCII only, whatever the locale: domains and keys are compared byte-wise. */
 int cfg_ascii_casecmp(const char *a, const char *b)
 {
     for (;; a++, b++) {
-        int x = tolower((unsigned char)*a), y = tolower((unsigned char)*b);
+        int x = cfg_ascii_lower((unsigned char)*a), y = cfg_ascii_lower((unsigned char)*b);
         if (x != y || !x)
             return x - y;
     }
@@ -198,7 +200,7 @@ static int edit_distance(const char *a, const char *b)
 }
 
 void cfg_unknown_key(struct cfg_ctx *ctx, const char *const *known, int line, const char *key,
-                        const char *path)
+                     const char *path)
 {
     const char *best = NULL;
     int best_d = 3;
@@ -239,8 +241,9 @@ static void report_parser_error(struct cfg_ctx *ctx, const yaml_parser_t *p, con
         break;
     default:
         if (p->context)
-            cfg_error(ctx, (int)p->problem_mark.line + 1, NULL, "YAML syntax error: %s (%s at line %d)",
-                      problem, p->context, (int)p->context_mark.line + 1);
+            cfg_error(ctx, (int)p->problem_mark.line + 1, NULL,
+                      "YAML syntax error: %s (%s at line %d)", problem, p->context,
+                      (int)p->context_mark.line + 1);
         else
             cfg_error(ctx, (int)p->problem_mark.line + 1, NULL, "YAML syntax error: %s", problem);
         break;
@@ -353,9 +356,12 @@ static bool valid_env_name(const char *s, size_t n)
 {
     if (n == 0 || isdigit((unsigned char)s[0]))
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!ok && c != '_')
             return false;
+    }
     return true;
 }
 
@@ -473,9 +479,9 @@ bool cfg_get_int(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path,
     bool overflow;
     bool ok = parse_i64(s, out, &overflow);
     if (!ok)
-        cfg_error(ctx, cfg_line(node), path, overflow ? "integer out of range: \"%.40s\""
-                                                      : "expected an integer, got \"%.40s\"",
-                  s);
+        cfg_error(
+            ctx, cfg_line(node), path,
+            overflow ? "integer out of range: \"%.40s\"" : "expected an integer, got \"%.40s\"", s);
     free(s);
     return ok;
 }
@@ -488,10 +494,13 @@ bool cfg_get_bool(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path
         return false;
     bool ok = false;
     for (size_t i = 0; i < 3 && !ok; i++) {
-        if (cfg_ascii_casecmp(s, yes[i]) == 0)
-            ok = *out = true;
-        else if (cfg_ascii_casecmp(s, no[i]) == 0)
-            ok = true, *out = false;
+        if (cfg_ascii_casecmp(s, yes[i]) == 0) {
+            *out = true;
+            ok = true;
+        } else if (cfg_ascii_casecmp(s, no[i]) == 0) {
+            *out = false;
+            ok = true;
+        }
     }
     if (!ok)
         cfg_error(ctx, cfg_line(node), path, "expected true or false, got \"%.40s\"", s);

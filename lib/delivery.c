@@ -525,9 +525,9 @@ struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct
 
 int delivery_subscribe(struct delivery *d)
 {
-    const struct config *cfg = d->cfg;
     if (d->sub)
         return 0; /* nats.c re-subscribes by itself after a reconnect */
+    struct config *cfg = current_config(d);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = cfg->nats.stream_name;
@@ -537,16 +537,19 @@ int delivery_subscribe(struct delivery *d)
     jsErrCode jerr = 0;
     natsStatus s = js_Subscribe(&d->sub, nats_link_js(d->link), NULL, on_message, d, NULL, &so,
                                 &jerr);
+    int rc = 0;
     if (s != NATS_OK) {
         log_error(SUBSYS, "cannot bind to consumer %s: %s (%s)", cfg->nats.consumer_name,
                   natsStatus_GetText(s), nats_GetLastError(NULL));
-        return -1;
+        rc = -1;
+    } else {
+        /* The consumer's max_ack_pending bounds what is outstanding; let nats.c hold it. */
+        natsSubscription_SetPendingLimits(d->sub, cfg->nats.max_ack_pending * 2 + 1024, -1);
+        log_info(SUBSYS, "receiving from consumer %s (deliver group %s)", cfg->nats.consumer_name,
+                 cfg->nats.deliver_group);
     }
-    /* The consumer's max_ack_pending bounds what is outstanding; let nats.c hold it. */
-    natsSubscription_SetPendingLimits(d->sub, cfg->nats.max_ack_pending * 2 + 1024, -1);
-    log_info(SUBSYS, "receiving from consumer %s (deliver group %s)", cfg->nats.consumer_name,
-             cfg->nats.deliver_group);
-    return 0;
+    config_unref(cfg);
+    return rc;
 }
 
 void delivery_set_config(struct delivery *d, struct config *cfg)

@@ -92,20 +92,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_listening() {
-    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+port_in_use() {
+    [ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]
 }
 
+# Ports are picked below the kernel's ephemeral range, so that no outgoing connection
+# (eventhub's, bench's) can hold one of them as its local port by the time it is bound.
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+PORT_HIGH=$((EPHEMERAL_LOW - 1))
+PORT_LOW=$((PORT_HIGH > 13024 ? PORT_HIGH - 12000 : 1024))
+
 # Sets FREE_PORT to the first of $1 consecutive free ports, picked at random in
-# 20000..59999 and never handed out twice by this script (so: no command substitution).
+# PORT_LOW..PORT_HIGH and never handed out twice by this script (so: no command
+# substitution, which would lose USED_PORTS).
 free_ports() {
     local n=$1 p i ok
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((PORT_LOW + RANDOM % (PORT_HIGH - PORT_LOW - n + 2)))
         ok=1
         for i in $(seq 0 $((n - 1))); do
             case "$USED_PORTS" in *" $((p + i)) "*) ok=0 ;; esac
-            if port_listening $((p + i)); then ok=0; fi
+            if port_in_use $((p + i)); then ok=0; fi
         done
         if [ $ok = 1 ]; then
             for i in $(seq 0 $((n - 1))); do USED_PORTS="$USED_PORTS$((p + i)) "; done

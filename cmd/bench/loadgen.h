@@ -1,10 +1,10 @@
 /*
  * loadgen — the sending half of bench: POSTs events to eventhub over a fixed
- * pool of keep-alive connections with one libcurl multi handle.
+ * pool of keep-alive HTTP/1.1 connections driven by one epoll loop.
  *
  * Runs entirely on the calling (main) thread and returns when the send phase
- * is over: duration or count reached (or *stop set), every transfer finished
- * and every parked retry accepted or given up. Owns its curl handles and slot
+ * is over: duration or count reached (or *stop set), every request finished
+ * and every parked retry accepted or given up. Owns its sockets and slot
  * buffers for the duration of loadgen_run; fills the caller's result.
  */
 #ifndef BENCH_LOADGEN_H
@@ -31,6 +31,7 @@ struct loadgen_result {
     uint64_t other_status;               /* 1xx/2xx/3xx other than 202, per attempt */
     uint64_t conn_errors;                /* transport failures, per attempt */
     uint64_t timeouts;                   /* subset of conn_errors */
+    uint64_t connects;                   /* TCP connections opened */
     uint64_t retries;                    /* attempts beyond the first */
     uint64_t failed;                     /* events that ended without a 202 */
     uint64_t body_bytes;                 /* sum of body sizes of distinct events */
@@ -43,8 +44,8 @@ struct loadgen_result {
     struct hist ingress;                 /* scheduled send -> 202, microseconds */
 };
 
-/* Returns 0, or -1 if curl could not be set up (message on stderr). The curl
- * library must be initialised by the caller. */
+/* Returns 0, or -1 if the target or the event loop could not be set up
+ * (message on stderr). */
 int loadgen_run(const struct bench_opts *o, struct tracker *t, const char *runid,
                 const volatile sig_atomic_t *stop, struct loadgen_result *r);
 

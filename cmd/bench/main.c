@@ -7,7 +7,6 @@
  * generator on this thread, drain, stop everything, report. Signals only set
  * a volatile sig_atomic_t flag that the load loop and the drain poll read.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -188,16 +187,10 @@ static int run_bench(const struct bench_opts *o)
     struct sink **sinks = NULL;
     struct rss_sampler *rss = NULL;
     struct rss_result rss_unused;
-    bool curl_ready = false;
     if (lg == NULL || rep == NULL || t == NULL) {
         fprintf(stderr, "bench: out of memory\n");
         goto out;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "bench: curl_global_init failed\n");
-        goto out;
-    }
-    curl_ready = true;
     if ((sinks = start_sinks(o, t, prefix)) == NULL)
         goto out;
     if (o->pid > 0 && (rss = rss_start(o->pid)) == NULL)
@@ -231,8 +224,6 @@ out:
     if (sinks != NULL)
         destroy_sinks(sinks, o->sinks);
     tracker_destroy(t);
-    if (curl_ready)
-        curl_global_cleanup();
     free(rep);
     free(lg);
     return status;

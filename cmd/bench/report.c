@@ -89,8 +89,9 @@ void report_print_human(const struct bench_report *r, FILE *out)
             (unsigned long long)lg->rejected_4xx, (unsigned long long)lg->rejected_5xx,
             (unsigned long long)lg->other_status);
     print_statuses(out, lg);
-    fprintf(out, "  %-22s %llu (timeouts %llu)\n", "connection errors",
-            (unsigned long long)lg->conn_errors, (unsigned long long)lg->timeouts);
+    fprintf(out, "  %-22s %llu (timeouts %llu; connections opened %llu)\n", "connection errors",
+            (unsigned long long)lg->conn_errors, (unsigned long long)lg->timeouts,
+            (unsigned long long)lg->connects);
     fprintf(out, "  %-22s %llu\n", "failed (no 202)", (unsigned long long)lg->failed);
     if (lg->last_error[0] != '\0')
         fprintf(out, "  %-22s %s\n", "last error", lg->last_error);
@@ -165,6 +166,7 @@ static void add_ingress(cJSON *j, const struct loadgen_result *lg, const struct 
     }
     add_u64(j, "conn_errors", lg->conn_errors);
     add_u64(j, "timeouts", lg->timeouts);
+    add_u64(j, "connects", lg->connects);
     add_u64(j, "failed", lg->failed);
     cJSON_AddStringToObject(j, "last_error", lg->last_error);
     cJSON_AddBoolToObject(j, "interrupted", lg->interrupted);

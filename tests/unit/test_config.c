@@ -326,7 +326,8 @@ static void test_nats_urls(void)
         CHECK(!cfg->nats.embedded && cfg->nats.server_count == 1);
     config_unref(cfg);
 
-    EXPECT_ERROR("nats:\n  url: http://a:4222\n", "t.yaml:2: nats.url: not a nats:// or tls:// URL");
+    EXPECT_ERROR("nats:\n  url: http://a:4222\n",
+                 "t.yaml:2: nats.url: not a nats:// or tls:// URL");
     EXPECT_ERROR("nats:\n  url: \"nats://a, localhost:4222\"\n",
                  "t.yaml:2: nats.url: not a nats:// or tls:// URL");
     EXPECT_ERROR("nats:\n  url: nats://\n", "t.yaml:2: nats.url: URL has no host");
@@ -341,12 +342,17 @@ static void test_nats_urls(void)
 
 static void test_server_rules(void)
 {
-    EXPECT_ERROR("server:\n  port: 70000\n", "t.yaml:2: server.port: 70000 is out of range (0..65535)");
+    EXPECT_ERROR("server:\n  port: 70000\n",
+                 "t.yaml:2: server.port: 70000 is out of range (0..65535)");
     EXPECT_ERROR("server:\n  port: -1\n", "t.yaml:2: server.port: -1 is out of range");
-    EXPECT_ERROR("server:\n  max_body_bytes: 0\n", "t.yaml:2: server.max_body_bytes: 0 is out of range");
-    EXPECT_ERROR("server:\n\n  max_body_bytes: 65MiB\n", "t.yaml:3: server.max_body_bytes: 68157440 is out of range");
-    EXPECT_ERROR("server:\n  address: \"0.0.0.0 \"\n", "t.yaml:2: server.address: must not contain spaces");
-    EXPECT_ERROR("server:\n  connection_timeout: 0\n", "t.yaml:2: server.connection_timeout: must be greater than 0");
+    EXPECT_ERROR("server:\n  max_body_bytes: 0\n",
+                 "t.yaml:2: server.max_body_bytes: 0 is out of range");
+    EXPECT_ERROR("server:\n\n  max_body_bytes: 65MiB\n",
+                 "t.yaml:3: server.max_body_bytes: 68157440 is out of range");
+    EXPECT_ERROR("server:\n  address: \"0.0.0.0 \"\n",
+                 "t.yaml:2: server.address: must not contain spaces");
+    EXPECT_ERROR("server:\n  connection_timeout: 0\n",
+                 "t.yaml:2: server.connection_timeout: must be greater than 0");
     struct config *cfg = LOAD_OK("server:\n  port: 0\n  max_body_bytes: 64MiB\n");
     if (cfg) {
         CHECK_INT(cfg->server.port, 0);
@@ -359,52 +365,86 @@ static void test_stream_rules(void)
 {
     EXPECT_ERROR("nats:\n  subject_pattern: events\n",
                  "t.yaml:2: nats.subject_pattern: \"events\" must contain one wildcard token");
-    EXPECT_ERROR("nats:\n  stream:\n    subject_pattern: \"a.*.*\"\n",
-                 "t.yaml:3: nats.stream.subject_pattern: \"a.*.*\" must contain exactly one wildcard");
-    EXPECT_ERROR("nats:\n  subject_pattern: \"a.>.b\"\n", "t.yaml:2: nats.subject_pattern: \"a.>.b\" '>' must be the last token");
-    EXPECT_ERROR("nats:\n  subject_pattern: \"a..*\"\n", "t.yaml:2: nats.subject_pattern: \"a..*\" has an empty token");
-    EXPECT_ERROR("nats:\n  subject_pattern: \"a.*.\"\n", "t.yaml:2: nats.subject_pattern: \"a.*.\" has an empty token");
-    EXPECT_ERROR("nats:\n  subject_pattern: \"a b.*\"\n", "t.yaml:2: nats.subject_pattern: \"a b.*\" must not contain spaces");
-    EXPECT_ERROR("nats:\n  subject_pattern: \"a.b*\"\n", "t.yaml:2: nats.subject_pattern: \"a.b*\" a wildcard must be a whole token");
-    EXPECT_ERROR("nats:\n  stream_name: \"my.stream\"\n", "t.yaml:2: nats.stream_name: \"my.stream\" must not contain '.'");
-    EXPECT_ERROR("nats:\n  stream_name: \"my stream\"\n", "t.yaml:2: nats.stream_name: \"my stream\" must not contain spaces");
+    EXPECT_ERROR(
+        "nats:\n  stream:\n    subject_pattern: \"a.*.*\"\n",
+        "t.yaml:3: nats.stream.subject_pattern: \"a.*.*\" must contain exactly one wildcard");
+    EXPECT_ERROR("nats:\n  subject_pattern: \"a.>.b\"\n",
+                 "t.yaml:2: nats.subject_pattern: \"a.>.b\" '>' must be the last token");
+    EXPECT_ERROR("nats:\n  subject_pattern: \"a..*\"\n",
+                 "t.yaml:2: nats.subject_pattern: \"a..*\" has an empty token");
+    EXPECT_ERROR("nats:\n  subject_pattern: \"a.*.\"\n",
+                 "t.yaml:2: nats.subject_pattern: \"a.*.\" has an empty token");
+    EXPECT_ERROR("nats:\n  subject_pattern: \"a b.*\"\n",
+                 "t.yaml:2: nats.subject_pattern: \"a b.*\" must not contain spaces");
+    EXPECT_ERROR("nats:\n  subject_pattern: \"a.b*\"\n",
+                 "t.yaml:2: nats.subject_pattern: \"a.b*\" a wildcard must be a whole token");
+    EXPECT_ERROR("nats:\n  stream_name: \"my.stream\"\n",
+                 "t.yaml:2: nats.stream_name: \"my.stream\" must not contain '.'");
+    EXPECT_ERROR("nats:\n  stream_name: \"my stream\"\n",
+                 "t.yaml:2: nats.stream_name: \"my stream\" must not contain spaces");
     /* Names derived from a bad stream name are not reported again. */
     char *errors = NULL;
-    CHECK(load("nats:\n  stream_name: \"my stream\"\n  consumer:\n    name: \"c d\"\n", &errors) == NULL);
-    CHECK_STR(errors, "t.yaml:2: nats.stream_name: \"my stream\" must not contain spaces or control "
-                      "characters\n"
-                      "t.yaml:4: nats.consumer.name: \"c d\" must not contain spaces or control characters");
+    CHECK(load("nats:\n  stream_name: \"my stream\"\n  consumer:\n    name: \"c d\"\n", &errors) ==
+          NULL);
+    CHECK_STR(
+        errors,
+        "t.yaml:2: nats.stream_name: \"my stream\" must not contain spaces or control "
+        "characters\n"
+        "t.yaml:4: nats.consumer.name: \"c d\" must not contain spaces or control characters");
     free(errors);
-    EXPECT_ERROR("nats:\n  stream:\n    name: \"a/b\"\n", "t.yaml:3: nats.stream.name: \"a/b\" must not contain");
-    EXPECT_ERROR("nats:\n  stream:\n    name: 'a\\b'\n", "t.yaml:3: nats.stream.name: \"a\\b\" must not contain");
-    EXPECT_ERROR("nats:\n  stream:\n    name: \"a*\"\n", "t.yaml:3: nats.stream.name: \"a*\" must not contain");
-    EXPECT_ERROR("nats:\n  stream:\n    name: \"a>\"\n", "t.yaml:3: nats.stream.name: \"a>\" must not contain");
-    EXPECT_ERROR("nats:\n  stream:\n    name: \"\"\n", "t.yaml:3: nats.stream.name: must not be empty");
-    EXPECT_ERROR("nats:\n  dead_letter:\n    stream: \"x.y\"\n", "t.yaml:3: nats.dead_letter.stream: \"x.y\" must not contain");
-    EXPECT_ERROR("nats:\n  dead_letter:\n    stream: EVENTS\n", "t.yaml:3: nats.dead_letter.stream: must differ");
-    EXPECT_ERROR("nats:\n  consumer:\n    name: \"c.1\"\n", "t.yaml:3: nats.consumer.name: \"c.1\" must not contain");
+    EXPECT_ERROR("nats:\n  stream:\n    name: \"a/b\"\n",
+                 "t.yaml:3: nats.stream.name: \"a/b\" must not contain");
+    EXPECT_ERROR("nats:\n  stream:\n    name: 'a\\b'\n",
+                 "t.yaml:3: nats.stream.name: \"a\\b\" must not contain");
+    EXPECT_ERROR("nats:\n  stream:\n    name: \"a*\"\n",
+                 "t.yaml:3: nats.stream.name: \"a*\" must not contain");
+    EXPECT_ERROR("nats:\n  stream:\n    name: \"a>\"\n",
+                 "t.yaml:3: nats.stream.name: \"a>\" must not contain");
+    EXPECT_ERROR("nats:\n  stream:\n    name: \"\"\n",
+                 "t.yaml:3: nats.stream.name: must not be empty");
+    EXPECT_ERROR("nats:\n  dead_letter:\n    stream: \"x.y\"\n",
+                 "t.yaml:3: nats.dead_letter.stream: \"x.y\" must not contain");
+    EXPECT_ERROR("nats:\n  dead_letter:\n    stream: EVENTS\n",
+                 "t.yaml:3: nats.dead_letter.stream: must differ");
+    EXPECT_ERROR("nats:\n  consumer:\n    name: \"c.1\"\n",
+                 "t.yaml:3: nats.consumer.name: \"c.1\" must not contain");
     EXPECT_ERROR("nats:\n  dead_letter:\n    subject_prefix: \"dlq.*\"\n",
                  "t.yaml:3: nats.dead_letter.subject_prefix: \"dlq.*\" must not contain wildcards");
-    EXPECT_ERROR("nats:\n  subject_pattern: \"dlq.EVENTS.*\"\n",
-                 "nats.dead_letter.subject_prefix: dlq.EVENTS.> overlaps the event subjects dlq.EVENTS.*");
-    EXPECT_ERROR("nats:\n  consumer:\n    deliver_subject: events.x\n",
-                 "t.yaml:3: nats.consumer.deliver_subject: events.x overlaps the event subjects events.*");
-    EXPECT_ERROR("nats:\n  stream:\n    replicas: 6\n", "t.yaml:3: nats.stream.replicas: 6 is out of range (1..5)");
-    EXPECT_ERROR("nats:\n  stream:\n    replicas: 0\n", "t.yaml:3: nats.stream.replicas: 0 is out of range");
+    EXPECT_ERROR(
+        "nats:\n  subject_pattern: \"dlq.EVENTS.*\"\n",
+        "nats.dead_letter.subject_prefix: dlq.EVENTS.> overlaps the event subjects dlq.EVENTS.*");
+    EXPECT_ERROR(
+        "nats:\n  consumer:\n    deliver_subject: events.x\n",
+        "t.yaml:3: nats.consumer.deliver_subject: events.x overlaps the event subjects events.*");
+    EXPECT_ERROR("nats:\n  stream:\n    replicas: 6\n",
+                 "t.yaml:3: nats.stream.replicas: 6 is out of range (1..5)");
+    EXPECT_ERROR("nats:\n  stream:\n    replicas: 0\n",
+                 "t.yaml:3: nats.stream.replicas: 0 is out of range");
     EXPECT_ERROR("nats:\n  stream:\n    duplicate_window: 0s\n",
                  "t.yaml:3: nats.stream.duplicate_window: must be greater than 0");
-    EXPECT_ERROR("nats:\n  stream:\n    max_age: 1m\n",
-                 "t.yaml:3: nats.stream.duplicate_window: 2m must not exceed nats.stream.max_age (1m)");
-    EXPECT_ERROR("nats:\n  stream:\n    max_msgs: 0\n", "t.yaml:3: nats.stream.max_msgs: 0 is not allowed (use -1");
-    EXPECT_ERROR("nats:\n  stream:\n    max_bytes: -2\n", "t.yaml:3: nats.stream.max_bytes: expected a size");
-    EXPECT_ERROR("nats:\n  stream:\n    storage: disk\n", "t.yaml:3: nats.stream.storage: expected file or memory");
-    EXPECT_ERROR("nats:\n  consumer:\n    max_deliver: 0\n", "t.yaml:3: nats.consumer.max_deliver: 0 is out of range (1..1000)");
-    EXPECT_ERROR("nats:\n  max_deliveries: 1001\n", "t.yaml:2: nats.max_deliveries: 1001 is out of range (1..1000)");
-    EXPECT_ERROR("nats:\n  consumer:\n    max_ack_pending: 0\n", "t.yaml:3: nats.consumer.max_ack_pending: 0 is out of range (1..100000)");
-    EXPECT_ERROR("nats:\n  consumer:\n    max_ack_pending: 100001\n", "t.yaml:3: nats.consumer.max_ack_pending: 100001 is out of range");
-    EXPECT_ERROR("nats:\n  publish:\n    max_inflight: 0\n", "t.yaml:3: nats.publish.max_inflight: 0 is out of range (1..1000000)");
-    EXPECT_ERROR("nats:\n  publish:\n    max_inflight: 1000001\n", "t.yaml:3: nats.publish.max_inflight: 1000001 is out of range");
-    EXPECT_ERROR("nats:\n  consumer:\n    deliver_group: \"a b\"\n", "t.yaml:3: nats.consumer.deliver_group: must not contain spaces");
+    EXPECT_ERROR(
+        "nats:\n  stream:\n    max_age: 1m\n",
+        "t.yaml:3: nats.stream.duplicate_window: 2m must not exceed nats.stream.max_age (1m)");
+    EXPECT_ERROR("nats:\n  stream:\n    max_msgs: 0\n",
+                 "t.yaml:3: nats.stream.max_msgs: 0 is not allowed (use -1");
+    EXPECT_ERROR("nats:\n  stream:\n    max_bytes: -2\n",
+                 "t.yaml:3: nats.stream.max_bytes: expected a size");
+    EXPECT_ERROR("nats:\n  stream:\n    storage: disk\n",
+                 "t.yaml:3: nats.stream.storage: expected file or memory");
+    EXPECT_ERROR("nats:\n  consumer:\n    max_deliver: 0\n",
+                 "t.yaml:3: nats.consumer.max_deliver: 0 is out of range (1..1000)");
+    EXPECT_ERROR("nats:\n  max_deliveries: 1001\n",
+                 "t.yaml:2: nats.max_deliveries: 1001 is out of range (1..1000)");
+    EXPECT_ERROR("nats:\n  consumer:\n    max_ack_pending: 0\n",
+                 "t.yaml:3: nats.consumer.max_ack_pending: 0 is out of range (1..100000)");
+    EXPECT_ERROR("nats:\n  consumer:\n    max_ack_pending: 100001\n",
+                 "t.yaml:3: nats.consumer.max_ack_pending: 100001 is out of range");
+    EXPECT_ERROR("nats:\n  publish:\n    max_inflight: 0\n",
+                 "t.yaml:3: nats.publish.max_inflight: 0 is out of range (1..1000000)");
+    EXPECT_ERROR("nats:\n  publish:\n    max_inflight: 1000001\n",
+                 "t.yaml:3: nats.publish.max_inflight: 1000001 is out of range");
+    EXPECT_ERROR("nats:\n  consumer:\n    deliver_group: \"a b\"\n",
+                 "t.yaml:3: nats.consumer.deliver_group: must not contain spaces");
 
     struct config *cfg = LOAD_OK("nats:\n"
                                  "  stream:\n"
@@ -448,27 +488,38 @@ static void test_ack_wait_rule(void)
                  "        timeout: 29s\n",
                  "t.yaml:5: nats.consumer.ack_wait: 30s must exceed the longest endpoint timeout "
                  "(29s) plus 2s of margin");
-    EXPECT_ERROR("delivery:\n  timeout: 1m\n",
-                 "t.yaml:2: nats.consumer.ack_wait: 30s must exceed the longest endpoint timeout (1m)");
-    EXPECT_ERROR("nats:\n  ack_wait_seconds: 0\n", "t.yaml:2: nats.ack_wait_seconds: must be greater than 0");
-    EXPECT_ERROR("nats:\n  ack_wait_seconds: 30\n  consumer:\n    ack_wait: 30s\n",
-                 "t.yaml:4: nats.consumer.ack_wait: already set at line 2 as nats.ack_wait_seconds");
+    EXPECT_ERROR(
+        "delivery:\n  timeout: 1m\n",
+        "t.yaml:2: nats.consumer.ack_wait: 30s must exceed the longest endpoint timeout (1m)");
+    EXPECT_ERROR("nats:\n  ack_wait_seconds: 0\n",
+                 "t.yaml:2: nats.ack_wait_seconds: must be greater than 0");
+    EXPECT_ERROR(
+        "nats:\n  ack_wait_seconds: 30\n  consumer:\n    ack_wait: 30s\n",
+        "t.yaml:4: nats.consumer.ack_wait: already set at line 2 as nats.ack_wait_seconds");
 }
 
 static void test_delivery_rules(void)
 {
-    EXPECT_ERROR("delivery:\n  timeout: 0s\n", "t.yaml:2: delivery.timeout: must be greater than 0");
-    EXPECT_ERROR("delivery:\n  connect_timeout: 0\n", "t.yaml:2: delivery.connect_timeout: must be greater than 0");
+    EXPECT_ERROR("delivery:\n  timeout: 0s\n",
+                 "t.yaml:2: delivery.timeout: must be greater than 0");
+    EXPECT_ERROR("delivery:\n  connect_timeout: 0\n",
+                 "t.yaml:2: delivery.connect_timeout: must be greater than 0");
     EXPECT_ERROR("delivery:\n  connect_timeout: 5s\n",
                  "t.yaml:2: delivery.connect_timeout: 5s must not exceed delivery.timeout (3s)");
     EXPECT_ERROR("delivery:\n  timeout: 500ms\n",
                  "t.yaml:2: delivery.connect_timeout: 1s must not exceed delivery.timeout (500ms)");
-    EXPECT_ERROR("delivery:\n  max_concurrent: 0\n", "t.yaml:2: delivery.max_concurrent: 0 is out of range (1..10000)");
-    EXPECT_ERROR("delivery:\n  max_concurrent: 10001\n", "t.yaml:2: delivery.max_concurrent: 10001 is out of range");
-    EXPECT_ERROR("delivery:\n  backoff: []\n", "t.yaml:2: delivery.backoff: must list at least one delay");
-    EXPECT_ERROR("delivery:\n  backoff:\n    - 1s\n    - 0s\n", "t.yaml:4: delivery.backoff[1]: must be greater than 0");
-    EXPECT_ERROR("delivery:\n  backoff: [1s, 5]\n", "t.yaml:2: delivery.backoff[1]: a duration needs a unit");
-    EXPECT_ERROR("log:\n  level: verbose\n", "t.yaml:2: log.level: expected debug, info, warn or error");
+    EXPECT_ERROR("delivery:\n  max_concurrent: 0\n",
+                 "t.yaml:2: delivery.max_concurrent: 0 is out of range (1..10000)");
+    EXPECT_ERROR("delivery:\n  max_concurrent: 10001\n",
+                 "t.yaml:2: delivery.max_concurrent: 10001 is out of range");
+    EXPECT_ERROR("delivery:\n  backoff: []\n",
+                 "t.yaml:2: delivery.backoff: must list at least one delay");
+    EXPECT_ERROR("delivery:\n  backoff:\n    - 1s\n    - 0s\n",
+                 "t.yaml:4: delivery.backoff[1]: must be greater than 0");
+    EXPECT_ERROR("delivery:\n  backoff: [1s, 5]\n",
+                 "t.yaml:2: delivery.backoff[1]: a duration needs a unit");
+    EXPECT_ERROR("log:\n  level: verbose\n",
+                 "t.yaml:2: log.level: expected debug, info, warn or error");
     struct config *cfg = LOAD_OK("delivery:\n  backoff: [250ms, 1m30s]\nlog:\n  level: warning\n");
     if (cfg) {
         CHECK_INT(cfg->delivery.backoff_count, 2);
@@ -480,43 +531,62 @@ static void test_delivery_rules(void)
 
 static void test_route_rules(void)
 {
-    EXPECT_ERROR("routes:\n  - domain: \"\"\n    endpoints: [http://a/]\n", "t.yaml:2: routes[0].domain: must not be empty");
-    EXPECT_ERROR("routes:\n  - domain: \"a b\"\n    endpoints: [http://a/]\n", "t.yaml:2: routes[0].domain: \"a b\" is not a valid domain");
-    EXPECT_ERROR("routes:\n  - endpoints: [http://a/]\n", "t.yaml:2: routes[0]: missing required key \"domain\"");
-    EXPECT_ERROR("routes:\n  - domain: a\n", "t.yaml:2: routes[0]: missing required key \"endpoints\"");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: []\n", "t.yaml:3: routes[0].endpoints: must list at least one endpoint");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: http://a/\n", "t.yaml:3: routes[0].endpoints: expected a list");
+    EXPECT_ERROR("routes:\n  - domain: \"\"\n    endpoints: [http://a/]\n",
+                 "t.yaml:2: routes[0].domain: must not be empty");
+    EXPECT_ERROR("routes:\n  - domain: \"a b\"\n    endpoints: [http://a/]\n",
+                 "t.yaml:2: routes[0].domain: \"a b\" is not a valid domain");
+    EXPECT_ERROR("routes:\n  - endpoints: [http://a/]\n",
+                 "t.yaml:2: routes[0]: missing required key \"domain\"");
+    EXPECT_ERROR("routes:\n  - domain: a\n",
+                 "t.yaml:2: routes[0]: missing required key \"endpoints\"");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: []\n",
+                 "t.yaml:3: routes[0].endpoints: must list at least one endpoint");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: http://a/\n",
+                 "t.yaml:3: routes[0].endpoints: expected a list");
     EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - http://a/\n      - ftp://b/\n",
                  "t.yaml:5: routes[0].endpoints[1]: not an http(s) URL");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [\"http:///x\"]\n", "t.yaml:3: routes[0].endpoints[0]: URL has no host");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [\"http://h:99999/\"]\n", "t.yaml:3: routes[0].endpoints[0]: URL has an invalid port");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [\"http://h/a b\"]\n", "t.yaml:3: routes[0].endpoints[0]: URL must not contain spaces");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - timeout: 1s\n", "t.yaml:4: routes[0].endpoints[0]: missing required key \"url\"");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        timeout: 0s\n",
-                 "t.yaml:4: routes[0].endpoints[0].timeout: must be greater than 0");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        headers:\n          \"Bad Name\": x\n",
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [\"http:///x\"]\n",
+                 "t.yaml:3: routes[0].endpoints[0]: URL has no host");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [\"http://h:99999/\"]\n",
+                 "t.yaml:3: routes[0].endpoints[0]: URL has an invalid port");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [\"http://h/a b\"]\n",
+                 "t.yaml:3: routes[0].endpoints[0]: URL must not contain spaces");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - timeout: 1s\n",
+                 "t.yaml:4: routes[0].endpoints[0]: missing required key \"url\"");
+    EXPECT_ERROR(
+        "routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        timeout: 0s\n",
+        "t.yaml:4: routes[0].endpoints[0].timeout: must be greater than 0");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        "
+                 "headers:\n          \"Bad Name\": x\n",
                  "t.yaml:6: routes[0].endpoints[0].headers.Bad Name: not a valid header name");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        headers:\n          X-A: \"a\\r\\nInjected: 1\"\n",
-                 "t.yaml:6: routes[0].endpoints[0].headers.X-A: header value must not contain CR or LF");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        headers:\n          X-A: 1\n          x-a: 2\n",
+    EXPECT_ERROR(
+        "routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        headers:\n        "
+        "  X-A: \"a\\r\\nInjected: 1\"\n",
+        "t.yaml:6: routes[0].endpoints[0].headers.X-A: header value must not contain CR or LF");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        "
+                 "headers:\n          X-A: 1\n          x-a: 2\n",
                  "t.yaml:7: routes[0].endpoints[0].headers.x-a: duplicate key (first at line 6)");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        headers: {Content-Length: 5}\n",
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        headers: "
+                 "{Content-Length: 5}\n",
                  "t.yaml:5: routes[0].endpoints[0].headers.Content-Length: is set by eventhub");
-    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        tiemout: 1s\n",
-                 "t.yaml:5: routes[0].endpoints[0].tiemout: unknown key (did you mean \"timeout\"?)");
-    EXPECT_ERROR("routes:\n"
-                 "  - domain: Tenant.example\n"
-                 "    endpoints: [http://a/]\n"
-                 "  - domain: tenant.EXAMPLE\n"
-                 "    endpoints: [http://b/]\n",
-                 "t.yaml:4: routes[1].domain: duplicate domain \"tenant.EXAMPLE\" (first at line 2)");
+    EXPECT_ERROR(
+        "routes:\n  - domain: a\n    endpoints:\n      - url: http://a/\n        tiemout: 1s\n",
+        "t.yaml:5: routes[0].endpoints[0].tiemout: unknown key (did you mean \"timeout\"?)");
+    EXPECT_ERROR(
+        "routes:\n"
+        "  - domain: Tenant.example\n"
+        "    endpoints: [http://a/]\n"
+        "  - domain: tenant.EXAMPLE\n"
+        "    endpoints: [http://b/]\n",
+        "t.yaml:4: routes[1].domain: duplicate domain \"tenant.EXAMPLE\" (first at line 2)");
     EXPECT_ERROR("routes:\n"
                  "  - domain: \"*\"\n"
                  "    endpoints: [http://a/]\n"
                  "  - domain: default\n"
                  "    endpoints: [http://b/]\n",
                  "t.yaml:4: routes[1].domain: a second default route");
-    EXPECT_ERROR("routes: {domain: a}\n", "t.yaml:1: routes: expected a list of routes, got a mapping");
+    EXPECT_ERROR("routes: {domain: a}\n",
+                 "t.yaml:1: routes: expected a list of routes, got a mapping");
 }
 
 static void test_lookup(void)
@@ -567,26 +637,35 @@ static void test_lookup(void)
 
 static void test_schema_errors(void)
 {
-    EXPECT_ERROR("server:\n  port: abc\n", "t.yaml:2: server.port: expected an integer, got \"abc\"");
+    EXPECT_ERROR("server:\n  port: abc\n",
+                 "t.yaml:2: server.port: expected an integer, got \"abc\"");
     EXPECT_ERROR("server:\n  port: 80.5\n", "t.yaml:2: server.port: expected an integer");
     EXPECT_ERROR("server:\n  port: [1]\n", "t.yaml:2: server.port: expected a string, got a list");
-    EXPECT_ERROR("server:\n  port: 99999999999\n", "t.yaml:2: server.port: 99999999999 is out of range");
+    EXPECT_ERROR("server:\n  port: 99999999999\n",
+                 "t.yaml:2: server.port: 99999999999 is out of range");
     EXPECT_ERROR("server: 8080\n", "t.yaml:1: server: expected a mapping, got a string");
-    EXPECT_ERROR("log:\n  domain_logging: maybe\n", "t.yaml:2: log.domain_logging: expected true or false");
-    EXPECT_ERROR("delivery:\n  timeout: 3\n", "t.yaml:2: delivery.timeout: a duration needs a unit, e.g. \"3s\"");
+    EXPECT_ERROR("log:\n  domain_logging: maybe\n",
+                 "t.yaml:2: log.domain_logging: expected true or false");
+    EXPECT_ERROR("delivery:\n  timeout: 3\n",
+                 "t.yaml:2: delivery.timeout: a duration needs a unit, e.g. \"3s\"");
     EXPECT_ERROR("delivery:\n  timeout: 3 s\n", "t.yaml:2: delivery.timeout: expected a duration");
-    EXPECT_ERROR("nats:\n  ack_wait_seconds: ten\n", "t.yaml:2: nats.ack_wait_seconds: expected a duration");
-    EXPECT_ERROR("nats:\n  strem_name: x\n", "t.yaml:2: nats.strem_name: unknown key (did you mean \"stream_name\"?)");
+    EXPECT_ERROR("nats:\n  ack_wait_seconds: ten\n",
+                 "t.yaml:2: nats.ack_wait_seconds: expected a duration");
+    EXPECT_ERROR("nats:\n  strem_name: x\n",
+                 "t.yaml:2: nats.strem_name: unknown key (did you mean \"stream_name\"?)");
     EXPECT_ERROR("\n\nfoo: 1\n", "t.yaml:3: foo: unknown key");
-    EXPECT_ERROR("server:\n  port: 1\n  port: 2\n", "t.yaml:3: server.port: duplicate key (first at line 2)");
+    EXPECT_ERROR("server:\n  port: 1\n  port: 2\n",
+                 "t.yaml:3: server.port: duplicate key (first at line 2)");
     EXPECT_ERROR("nats:\n  stream_name: A\n  stream:\n    name: B\n",
                  "t.yaml:4: nats.stream.name: already set at line 2 as nats.stream_name");
     EXPECT_ERROR("- a\n- b\n", "t.yaml:1: the top level must be a mapping");
     EXPECT_ERROR("log:\n  dir: \"a\\0b\"\n", "t.yaml:2: log.dir: contains a NUL character");
     /* YAML syntax errors carry libyaml's problem and line. */
-    EXPECT_ERROR("server:\n  port: 8080\n  address: a: b\n", "t.yaml:3: YAML syntax error: mapping values are not allowed");
+    EXPECT_ERROR("server:\n  port: 8080\n  address: a: b\n",
+                 "t.yaml:3: YAML syntax error: mapping values are not allowed");
     EXPECT_ERROR("server:\n  port: 8080\n\n routes: x\n", "t.yaml:4: YAML syntax error:");
-    EXPECT_ERROR("nats:\n  url: \"unterminated\n", "t.yaml:3: YAML syntax error: found unexpected end of stream");
+    EXPECT_ERROR("nats:\n  url: \"unterminated\n",
+                 "t.yaml:3: YAML syntax error: found unexpected end of stream");
     EXPECT_ERROR("a: *nowhere\n", "t.yaml:1: YAML syntax error: found undefined alias");
     EXPECT_ERROR("server: {}\n---\nnats: {}\n", "t.yaml:3: only one YAML document is allowed");
     EXPECT_ERROR("log:\n  dir: \"\xff\"\n", "t.yaml:2: YAML error: invalid leading UTF-8 octet");
@@ -623,9 +702,9 @@ static void test_parsers(void)
         const char *text;
         int64_t ms;
     } durations[] = {
-        {"250ms", 250},   {"3s", 3000},        {"2m", 120000},       {"1h", 3600000},
-        {"7d", 604800000}, {"1m30s", 90000},   {"1h2m3s4ms", 3723004}, {"0", 0},
-        {"0s", 0},        {"30s1m", 90000},   {"1000ms", 1000},
+        {"250ms", 250},    {"3s", 3000},     {"2m", 120000},         {"1h", 3600000},
+        {"7d", 604800000}, {"1m30s", 90000}, {"1h2m3s4ms", 3723004}, {"0", 0},
+        {"0s", 0},         {"30s1m", 90000}, {"1000ms", 1000},
     };
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
         int64_t ms = -7;
@@ -633,8 +712,22 @@ static void test_parsers(void)
         unit_check(ok && ms == durations[i].ms, durations[i].text, __FILE__, __LINE__);
     }
     static const char *const bad_durations[] = {
-        "", "3", "s", "3x", "-1s", "1.5s", " 3s", "3s ", "3S", "ms", "1m30", "+3s",
-        "99999999999999999999s", "9223372036854775807d", "3 s", "1sm",
+        "",
+        "3",
+        "s",
+        "3x",
+        "-1s",
+        "1.5s",
+        " 3s",
+        "3s ",
+        "3S",
+        "ms",
+        "1m30",
+        "+3s",
+        "99999999999999999999s",
+        "9223372036854775807d",
+        "3 s",
+        "1sm",
     };
     for (size_t i = 0; i < sizeof bad_durations / sizeof bad_durations[0]; i++) {
         int64_t ms = -7;
@@ -647,9 +740,9 @@ static void test_parsers(void)
         const char *text;
         int64_t bytes;
     } sizes[] = {
-        {"1048576", 1048576}, {"512KB", 524288},     {"1MB", 1048576},   {"1MiB", 1048576},
-        {"10GB", 10LL << 30}, {"1kb", 1024},         {"2 MB", 2097152},  {"0", 0},
-        {"3k", 3072},         {"1TiB", 1LL << 40},   {"7B", 7},
+        {"1048576", 1048576}, {"512KB", 524288},   {"1MB", 1048576},  {"1MiB", 1048576},
+        {"10GB", 10LL << 30}, {"1kb", 1024},       {"2 MB", 2097152}, {"0", 0},
+        {"3k", 3072},         {"1TiB", 1LL << 40}, {"7B", 7},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         int64_t bytes = -7;
@@ -657,7 +750,7 @@ static void test_parsers(void)
         unit_check(ok && bytes == sizes[i].bytes, sizes[i].text, __FILE__, __LINE__);
     }
     static const char *const bad_sizes[] = {
-        "", "MB", "1.5MB", "-1", "1XB", "1MBs", " 1MB", "99999999999999999999", "8589934592GB",
+        "",      "MB", "1.5MB", "-1", "1XB", "1MBs", " 1MB", "99999999999999999999", "8589934592GB",
         "1 M B",
     };
     for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
