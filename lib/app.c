@@ -119,8 +119,8 @@ int app_run(struct config *cfg)
     app->link = nats_link_new(cfg, url, on_nats_ready, app);
     if (!app->link)
         goto out;
-    app->pub = publisher_new(app->link, cfg->nats.max_inflight_publishes,
-                             cfg->nats.publish_timeout_ms);
+    app->pub =
+        publisher_new(app->link, cfg->nats.max_inflight_publishes, cfg->nats.publish_timeout_ms);
     app->dl = dead_letter_new(cfg, app->link);
     struct delivery *delivery = app->pub && app->dl ? delivery_new(cfg, app->link, app->dl) : NULL;
     if (!delivery)

@@ -117,7 +117,8 @@ static bool wait_ready(struct broker *b, pid_t pid, int64_t timeout_ms)
             return true;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            log_error("broker", "nats-server exited during start (status %d); see %s/nats-server.log",
+            log_error("broker",
+                      "nats-server exited during start (status %d); see %s/nats-server.log",
                       WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status),
                       b->cfg->nats.embedded_data_dir);
             return false;

@@ -34,16 +34,16 @@
 #include <stdint.h>
 
 struct endpoint {
-    char *url;           /* http:// or https:// */
-    int64_t timeout_ms;  /* total request timeout; defaults to delivery.timeout_ms */
-    char **headers;      /* "Name: value" lines added to each request */
+    char *url;          /* http:// or https:// */
+    int64_t timeout_ms; /* total request timeout; defaults to delivery.timeout_ms */
+    char **headers;     /* "Name: value" lines added to each request */
     size_t header_count;
-    int line;            /* where it was defined */
+    int line; /* where it was defined */
 };
 
 struct route {
-    char *domain;        /* exact tenant domain; "*" for the default route */
-    bool is_default;     /* `domain: "*"` or `domain: default` */
+    char *domain;    /* exact tenant domain; "*" for the default route */
+    bool is_default; /* `domain: "*"` or `domain: default` */
     struct endpoint *endpoints;
     size_t endpoint_count;
     int line;
@@ -52,62 +52,63 @@ struct route {
 enum storage_kind { STORAGE_FILE = 0, STORAGE_MEMORY };
 
 struct config {
-    char *path;          /* file it was loaded from (as given) */
+    char *path; /* file it was loaded from (as given) */
 
     struct {
-        char *address;          /* server.address, default "0.0.0.0" */
-        int port;               /* server.port, default 8080; 0 = any free port */
-        size_t max_body_bytes;  /* server.max_body_bytes, default 1 MiB */
-        int max_connections;    /* server.max_connections, default 4096 */
+        char *address;                 /* server.address, default "0.0.0.0" */
+        int port;                      /* server.port, default 8080; 0 = any free port */
+        size_t max_body_bytes;         /* server.max_body_bytes, default 1 MiB */
+        int max_connections;           /* server.max_connections, default 4096 */
         int64_t connection_timeout_ms; /* server.connection_timeout, default 30s (idle) */
         int64_t shutdown_timeout_ms;   /* server.shutdown_timeout, default 15s */
     } server;
 
     struct {
-        bool embedded;          /* nats.url: embedded (the default) */
-        char **servers;         /* nats.url (may be a comma list) and/or nats.servers: [...] */
+        bool embedded;  /* nats.url: embedded (the default) */
+        char **servers; /* nats.url (may be a comma list) and/or nats.servers: [...] */
         size_t server_count;
-        char *token;            /* nats.token */
-        char *user;             /* nats.user */
-        char *password;         /* nats.password */
-        char *credentials_file; /* nats.credentials */
-        char *name;             /* nats.connection_name, default "eventhub" */
-        int64_t reconnect_wait_ms;     /* nats.reconnect_wait, default 1s (jittered, for ever) */
-        int64_t connect_timeout_ms;    /* nats.connect_timeout, default 2s */
+        char *token;                /* nats.token */
+        char *user;                 /* nats.user */
+        char *password;             /* nats.password */
+        char *credentials_file;     /* nats.credentials */
+        char *name;                 /* nats.connection_name, default "eventhub" */
+        int64_t reconnect_wait_ms;  /* nats.reconnect_wait, default 1s (jittered, for ever) */
+        int64_t connect_timeout_ms; /* nats.connect_timeout, default 2s */
 
         /* Stream. */
-        char *stream_name;      /* nats.stream_name | nats.stream.name, default "EVENTS" */
-        char *subject_pattern;  /* nats.subject_pattern | nats.stream.subject_pattern,
-                                   default "events.*"; exactly one token is "*" or the
-                                   last token is ">"; the domain token replaces it */
-        enum storage_kind storage;     /* nats.stream.storage: file (default) | memory */
-        int64_t max_age_ms;     /* nats.stream.max_age, default 7d; 0 = unlimited */
-        int64_t max_msgs;       /* nats.stream.max_msgs, default -1 (unlimited) */
-        int64_t max_bytes;      /* nats.stream.max_bytes, default -1 (unlimited) */
+        char *stream_name;           /* nats.stream_name | nats.stream.name, default "EVENTS" */
+        char *subject_pattern;       /* nats.subject_pattern | nats.stream.subject_pattern,
+                                        default "events.*"; exactly one token is "*" or the
+                                        last token is ">"; the domain token replaces it */
+        enum storage_kind storage;   /* nats.stream.storage: file (default) | memory */
+        int64_t max_age_ms;          /* nats.stream.max_age, default 7d; 0 = unlimited */
+        int64_t max_msgs;            /* nats.stream.max_msgs, default -1 (unlimited) */
+        int64_t max_bytes;           /* nats.stream.max_bytes, default -1 (unlimited) */
         int64_t duplicate_window_ms; /* nats.stream.duplicate_window, default 2m */
-        int replicas;           /* nats.stream.replicas, default 1; 1..5 */
+        int replicas;                /* nats.stream.replicas, default 1; 1..5 */
 
         /* Dead letters. */
-        char *dlq_stream;       /* nats.dead_letter.stream, default "<stream_name>_DLQ" */
+        char *dlq_stream;         /* nats.dead_letter.stream, default "<stream_name>_DLQ" */
         char *dlq_subject_prefix; /* nats.dead_letter.subject_prefix, default "dlq.<stream_name>" */
-        int64_t dlq_max_age_ms; /* nats.dead_letter.max_age, default 30d */
+        int64_t dlq_max_age_ms;   /* nats.dead_letter.max_age, default 30d */
 
         /* Consumer. */
-        char *consumer_name;    /* nats.consumer.name, default "eventhub" (durable) */
-        char *deliver_group;    /* nats.consumer.deliver_group, default = consumer_name */
-        char *deliver_subject;  /* nats.consumer.deliver_subject, default "_eventhub.deliver.<stream_name>" */
-        int64_t ack_wait_ms;    /* nats.ack_wait_seconds | nats.consumer.ack_wait, default 30s */
-        int max_deliver;        /* nats.max_deliveries | nats.consumer.max_deliver, default 5 */
-        int max_ack_pending;    /* nats.consumer.max_ack_pending, default 1024 */
+        char *consumer_name;   /* nats.consumer.name, default "eventhub" (durable) */
+        char *deliver_group;   /* nats.consumer.deliver_group, default = consumer_name */
+        char *deliver_subject; /* nats.consumer.deliver_subject, default
+                                  "_eventhub.deliver.<stream_name>" */
+        int64_t ack_wait_ms;   /* nats.ack_wait_seconds | nats.consumer.ack_wait, default 30s */
+        int max_deliver;       /* nats.max_deliveries | nats.consumer.max_deliver, default 5 */
+        int max_ack_pending;   /* nats.consumer.max_ack_pending, default 1024 */
 
         /* Publishing. */
-        int64_t publish_timeout_ms;  /* nats.publish.timeout, default 5s */
-        int max_inflight_publishes;  /* nats.publish.max_inflight, default 4096 */
+        int64_t publish_timeout_ms; /* nats.publish.timeout, default 5s */
+        int max_inflight_publishes; /* nats.publish.max_inflight, default 4096 */
 
         /* Embedded broker (used when embedded). */
-        char *embedded_binary;  /* nats.embedded.binary, default "nats-server" (PATH) */
-        char *embedded_data_dir;/* nats.embedded.data_dir, default "data/nats" */
-        int embedded_port;      /* nats.embedded.port, default 0 = pick a free port */
+        char *embedded_binary;   /* nats.embedded.binary, default "nats-server" (PATH) */
+        char *embedded_data_dir; /* nats.embedded.data_dir, default "data/nats" */
+        int embedded_port;       /* nats.embedded.port, default 0 = pick a free port */
     } nats;
 
     struct {
@@ -123,13 +124,13 @@ struct config {
     } delivery;
 
     struct {
-        char *level;            /* log.level, default "info" (CLI -log-level wins) */
-        char *file;             /* log.file, default NULL = stderr (CLI -log-file wins) */
-        bool domain_logging;    /* log.domain_logging, default true (CLI -domain-logging wins) */
-        char *dir;              /* log.dir, default "logs" */
+        char *level;         /* log.level, default "info" (CLI -log-level wins) */
+        char *file;          /* log.file, default NULL = stderr (CLI -log-file wins) */
+        bool domain_logging; /* log.domain_logging, default true (CLI -domain-logging wins) */
+        char *dir;           /* log.dir, default "logs" */
     } log;
 
-    struct route *routes;       /* in file order; the default route, if any, is among them */
+    struct route *routes; /* in file order; the default route, if any, is among them */
     size_t route_count;
     const struct route *default_route; /* points into routes, or NULL */
 

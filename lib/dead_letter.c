@@ -69,7 +69,8 @@ static void process(struct dead_letter *dl, struct dlq_item *it)
         free(it->record);
     } else {
         stats_inc(STAT_DEAD_LETTER_ERRORS);
-        log_warn("dead_letter", "cannot store dead letter for stream seq %llu: %s; retrying in %d ms",
+        log_warn("dead_letter",
+                 "cannot store dead letter for stream seq %llu: %s; retrying in %d ms",
                  (unsigned long long)it->seq, natsStatus_GetText(s), DLQ_RETRY_DELAY_MS);
         release_with_nak(it);
     }

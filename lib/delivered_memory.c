@@ -12,8 +12,8 @@
 struct dm_entry {
     uint64_t seq;
     uint64_t url_hash;
-    struct dm_entry *chain;            /* next in bucket */
-    struct dm_entry *older, *newer;    /* insertion order */
+    struct dm_entry *chain;         /* next in bucket */
+    struct dm_entry *older, *newer; /* insertion order */
 };
 
 struct delivered_memory {

@@ -31,10 +31,10 @@
 #include <string.h>
 
 struct endpoint_outcome {
-    int status;        /* HTTP status, 0 when no answer */
-    char error[160];   /* transport error or "HTTP 500" */
-    bool delivered;    /* 2xx now or in an earlier attempt */
-    bool earlier;      /* delivered in an earlier attempt (not called now) */
+    int status;      /* HTTP status, 0 when no answer */
+    char error[160]; /* transport error or "HTTP 500" */
+    bool delivered;  /* 2xx now or in an earlier attempt */
+    bool earlier;    /* delivered in an earlier attempt (not called now) */
 };
 
 struct job {
@@ -51,8 +51,8 @@ struct job {
     size_t next_endpoint; /* next endpoint index to start */
     int running;          /* calls in flight */
     int64_t started_ms;
-    int64_t progress_ms;  /* last "in progress" sent */
-    bool in_ready;        /* still in the ready queue (calls left to start) */
+    int64_t progress_ms; /* last "in progress" sent */
+    bool in_ready;       /* still in the ready queue (calls left to start) */
     struct job *next_ready;
     struct job *prev, *next; /* active list */
 };
@@ -66,10 +66,10 @@ struct delivery {
     bool thread_started;
 
     pthread_mutex_t lock;
-    struct config *cfg;  /* under lock */
-    natsMsg **inbox;     /* ring, under lock */
+    struct config *cfg; /* under lock */
+    natsMsg **inbox;    /* ring, under lock */
     size_t inbox_head, inbox_count, inbox_cap;
-    bool stopping;       /* under lock */
+    bool stopping; /* under lock */
     int64_t stop_deadline_ms;
 
     /* Delivery thread only. */
@@ -246,15 +246,16 @@ static void job_settle(struct delivery *d, struct job *job)
         stats_inc(STAT_DELIVERED);
         for (size_t i = 0; i < route->endpoint_count; i++)
             delivered_memory_remove(d->memory, job->seq, route->endpoints[i].url);
-        log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)",
-                  job->info.event_id, route->endpoint_count, job->attempt);
+        log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)", job->info.event_id,
+                  route->endpoint_count, job->attempt);
         job_free(d, job);
         return;
     }
     if (job->attempt >= job->cfg->nats.max_deliver) {
         char detail[320];
-        snprintf(detail, sizeof detail, "%zu of %zu endpoint(s) still failing after %d attempts (%s)",
-                 failed, route->endpoint_count, job->attempt, first_error);
+        snprintf(detail, sizeof detail,
+                 "%zu of %zu endpoint(s) still failing after %d attempts (%s)", failed,
+                 route->endpoint_count, job->attempt, first_error);
         for (size_t i = 0; i < route->endpoint_count; i++)
             delivered_memory_remove(d->memory, job->seq, route->endpoints[i].url);
         job_dead_letter(d, job, "max_deliveries_exceeded", detail);
@@ -377,8 +378,7 @@ static void start_calls(struct delivery *d)
     while (d->ready_head && d->running_calls < d->max_concurrent) {
         struct job *job = d->ready_head;
         const struct route *route = job->route;
-        while (job->next_endpoint < route->endpoint_count &&
-               d->running_calls < d->max_concurrent) {
+        while (job->next_endpoint < route->endpoint_count && d->running_calls < d->max_concurrent) {
             size_t i = job->next_endpoint++;
             if (job->outcomes[i].delivered)
                 continue;
@@ -462,8 +462,9 @@ static void *delivery_main(void *arg)
             if (!d->active)
                 break;
             if (clock_mono_ms() > deadline) {
-                log_warn(SUBSYS, "stopping with %d event(s) unsettled; JetStream will redeliver "
-                                 "them",
+                log_warn(SUBSYS,
+                         "stopping with %d event(s) unsettled; JetStream will redeliver "
+                         "them",
                          atomic_load(&d->jobs));
                 break;
             }
@@ -535,8 +536,8 @@ int delivery_subscribe(struct delivery *d)
     so.Queue = cfg->nats.deliver_group;
     so.ManualAck = true;
     jsErrCode jerr = 0;
-    natsStatus s = js_Subscribe(&d->sub, nats_link_js(d->link), NULL, on_message, d, NULL, &so,
-                                &jerr);
+    natsStatus s =
+        js_Subscribe(&d->sub, nats_link_js(d->link), NULL, on_message, d, NULL, &so, &jerr);
     int rc = 0;
     if (s != NATS_OK) {
         log_error(SUBSYS, "cannot bind to consumer %s: %s (%s)", cfg->nats.consumer_name,

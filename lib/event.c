@@ -78,8 +78,8 @@ static enum event_status parse_object(const char *data, size_t len, struct event
     }
     if (!json) {
         size_t at = end ? (size_t)(end - data) : 0;
-        snprintf(info->detail, sizeof info->detail, "request body is not valid JSON (near byte %zu)",
-                 at);
+        snprintf(info->detail, sizeof info->detail,
+                 "request body is not valid JSON (near byte %zu)", at);
         return EVENT_ERR_JSON;
     }
     if (!cJSON_IsObject(json)) {
@@ -264,8 +264,7 @@ bool event_subject(const char *pattern, const char *domain, char *out, size_t ca
         if (i == plen || pattern[i] == '.') {
             size_t tlen = i - tok_start;
             if (tlen == 1 && (pattern[tok_start] == '*' || pattern[tok_start] == '>')) {
-                int n = snprintf(out, cap, "%.*s%s%s", (int)tok_start, pattern, token,
-                                 pattern + i);
+                int n = snprintf(out, cap, "%.*s%s%s", (int)tok_start, pattern, token, pattern + i);
                 return n > 0 && (size_t)n < cap;
             }
             tok_start = i + 1;

@@ -27,10 +27,10 @@
 
 enum event_status {
     EVENT_OK = 0,
-    EVENT_ERR_JSON,        /* not valid JSON */
-    EVENT_ERR_NOT_OBJECT,  /* valid JSON, but not an object */
-    EVENT_ERR_DOMAIN,      /* domain missing, not a string, empty, too long, control chars */
-    EVENT_ERR_EVENT_ID,    /* event_id present but not a usable id */
+    EVENT_ERR_JSON,       /* not valid JSON */
+    EVENT_ERR_NOT_OBJECT, /* valid JSON, but not an object */
+    EVENT_ERR_DOMAIN,     /* domain missing, not a string, empty, too long, control chars */
+    EVENT_ERR_EVENT_ID,   /* event_id present but not a usable id */
     EVENT_ERR_NOMEM,
 };
 

@@ -20,8 +20,7 @@ struct health {
     _Atomic bool shutting_down;
 };
 
-struct health *health_new(struct nats_link *link, struct publisher *pub,
-                          struct delivery *delivery)
+struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery)
 {
     struct health *h = calloc(1, sizeof *h);
     if (!h)
@@ -58,11 +57,12 @@ void health_handle(void *ctx, struct http_request *req)
     cJSON_AddStringToObject(o, "jetstream", nats_link_state(h->link));
     cJSON_AddStringToObject(o, "server", server);
     if (!ready || stopping)
-        cJSON_AddStringToObject(o, "reason", stopping ? "eventhub is shutting down"
-                                                      : nats_link_state(h->link));
+        cJSON_AddStringToObject(o, "reason",
+                                stopping ? "eventhub is shutting down" : nats_link_state(h->link));
     cJSON_AddNumberToObject(o, "inflight_publishes", publisher_inflight(h->pub));
     cJSON_AddNumberToObject(o, "inflight_deliveries", delivery_inflight(h->delivery));
-    cJSON_AddNumberToObject(o, "uptime_seconds", (double)((clock_mono_ms() - h->started_ms) / 1000));
+    cJSON_AddNumberToObject(o, "uptime_seconds",
+                            (double)((clock_mono_ms() - h->started_ms) / 1000));
     cJSON_AddStringToObject(o, "version", EVENTHUB_VERSION);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

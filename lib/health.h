@@ -12,8 +12,7 @@ struct nats_link;
 struct publisher;
 struct health;
 
-struct health *health_new(struct nats_link *link, struct publisher *pub,
-                          struct delivery *delivery);
+struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery);
 void health_free(struct health *h);
 void health_set_shutting_down(struct health *h);
 void health_handle(void *ctx, struct http_request *req);

@@ -63,8 +63,8 @@ static enum http_method parse_method(const char *m)
     static const struct {
         const char *name;
         enum http_method method;
-    } map[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST},       {"PUT", HTTP_PUT},
-               {"DELETE", HTTP_DELETE}, {"HEAD", HTTP_HEAD},       {"OPTIONS", HTTP_OPTIONS},
+    } map[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST}, {"PUT", HTTP_PUT},
+               {"DELETE", HTTP_DELETE}, {"HEAD", HTTP_HEAD}, {"OPTIONS", HTTP_OPTIONS},
                {"PATCH", HTTP_PATCH}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(m, map[i].name) == 0)
@@ -74,8 +74,7 @@ static enum http_method parse_method(const char *m)
 
 static void allow_header(unsigned methods, char *out, size_t cap)
 {
-    static const char *const names[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS",
-                                        "PATCH"};
+    static const char *const names[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"};
     size_t o = 0;
     out[0] = '\0';
     for (int i = 0; i < 7; i++) {
@@ -142,8 +141,8 @@ static char *error_json(const char *error, const char *detail)
     return text;
 }
 
-void http_respond(struct http_request *req, int status, const char *content_type,
-                  const char *body, size_t len)
+void http_respond(struct http_request *req, int status, const char *content_type, const char *body,
+                  size_t len)
 {
     set_response(req, status, content_type, body, len);
     req->state = REQ_COMPLETED;
@@ -154,8 +153,7 @@ void http_respond_json(struct http_request *req, int status, const char *json)
     http_respond(req, status, "application/json", json, strlen(json));
 }
 
-void http_respond_error(struct http_request *req, int status, const char *error,
-                        const char *detail)
+void http_respond_error(struct http_request *req, int status, const char *error, const char *detail)
 {
     char *text = error_json(error, detail);
     http_respond_json(req, status, text ? text : "{\"error\":\"internal\"}");
@@ -251,9 +249,8 @@ static enum MHD_Result reject(struct http_request *req, int status, const char *
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct http_request *req = *con_cls;
@@ -281,15 +278,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) {
             req->body_max = req->route->max_body;
-            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+            const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl) {
                 char *end = NULL;
                 unsigned long long n = strtoull(cl, &end, 10);
                 if (end == cl || *end != '\0' || n > req->body_max) {
                     char detail[128];
-                    snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
-                             req->body_max);
+                    snprintf(detail, sizeof detail,
+                             "the body is larger than the limit of %zu bytes", req->body_max);
                     return reject(req, 413, "payload_too_large", detail);
                 }
             }
@@ -393,11 +390,10 @@ struct http_server *http_server_new(const struct http_server_options *opts,
 
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((opts->connection_timeout_ms + 999) / 1000),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((opts->connection_timeout_ms + 999) / 1000), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("http", "cannot listen on %s:%d (address in use or not permitted?)",
                   opts->address, opts->port);

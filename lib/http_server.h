@@ -34,17 +34,17 @@ enum http_method {
 typedef void (*http_handler_fn)(void *ctx, struct http_request *req);
 
 struct http_route {
-    const char *path;     /* exact path, or a prefix when it ends with '/' and prefix is set */
+    const char *path; /* exact path, or a prefix when it ends with '/' and prefix is set */
     bool prefix;
-    unsigned methods;     /* bitmask of enum http_method */
-    size_t max_body;      /* 0 = no body accepted; bodies are read for POST/PUT/PATCH */
+    unsigned methods; /* bitmask of enum http_method */
+    size_t max_body;  /* 0 = no body accepted; bodies are read for POST/PUT/PATCH */
     http_handler_fn handler;
     void *ctx;
 };
 
 struct http_server_options {
-    const char *address;  /* IPv4 or IPv6 literal, "0.0.0.0" for all */
-    int port;             /* 0 = any free port */
+    const char *address; /* IPv4 or IPv6 literal, "0.0.0.0" for all */
+    int port;            /* 0 = any free port */
     int max_connections;
     int64_t connection_timeout_ms;
 };
@@ -64,8 +64,8 @@ const char *http_request_query(const struct http_request *req, const char *name)
 const char *http_request_body(const struct http_request *req, size_t *len);
 
 /* Answers now, inside the handler. The body is copied. */
-void http_respond(struct http_request *req, int status, const char *content_type,
-                  const char *body, size_t len);
+void http_respond(struct http_request *req, int status, const char *content_type, const char *body,
+                  size_t len);
 void http_respond_json(struct http_request *req, int status, const char *json);
 /* {"error": error, "detail": detail}; 503 adds Retry-After: retry_after_s. */
 void http_respond_error(struct http_request *req, int status, const char *error,

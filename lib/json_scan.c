@@ -60,8 +60,8 @@ size_t json_scan_closing_brace(const char *json, size_t len)
     if (start >= len || json[start] != '{')
         return (size_t)-1;
     size_t end = len;
-    while (end > start && (json[end - 1] == ' ' || json[end - 1] == '\t' ||
-                           json[end - 1] == '\n' || json[end - 1] == '\r'))
+    while (end > start && (json[end - 1] == ' ' || json[end - 1] == '\t' || json[end - 1] == '\n' ||
+                           json[end - 1] == '\r'))
         end--;
     if (end == start || json[end - 1] != '}')
         return (size_t)-1;
@@ -84,8 +84,7 @@ bool json_scan_find(const char *json, size_t len, const char *key, struct json_m
         i = skip_ws(json, len, i + 1);
         size_t value_start = i;
         size_t value_end = skip_value(json, len, i);
-        if (key_end - key_start == key_len + 2 &&
-            memcmp(json + key_start + 1, key, key_len) == 0) {
+        if (key_end - key_start == key_len + 2 && memcmp(json + key_start + 1, key, key_len) == 0) {
             out->key_start = key_start;
             out->key_len = key_end - key_start;
             out->value_start = value_start;

@@ -94,8 +94,9 @@ void log_write(enum log_level level, const char *subsystem, const char *fmt, ...
     clock_format_rfc3339_ms(clock_wall_ms(), ts, sizeof ts);
 
     char line[4608];
-    size_t len = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"subsystem\":\"",
-                                  ts, level_names[level]);
+    size_t len =
+        (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"subsystem\":\"", ts,
+                         level_names[level]);
     append_escaped(line, &len, sizeof line - 16, subsystem);
     memcpy(line + len, "\",\"msg\":\"", 9);
     len += 9;

@@ -21,10 +21,8 @@
 enum link_state { LINK_CONNECTING, LINK_SETUP, LINK_READY, LINK_DISCONNECTED, LINK_CLOSED };
 
 static const char *const state_names[] = {
-    [LINK_CONNECTING] = "connecting",
-    [LINK_SETUP] = "setting up streams",
-    [LINK_READY] = "connected",
-    [LINK_DISCONNECTED] = "disconnected",
+    [LINK_CONNECTING] = "connecting", [LINK_SETUP] = "setting up streams",
+    [LINK_READY] = "connected",       [LINK_DISCONNECTED] = "disconnected",
     [LINK_CLOSED] = "closed",
 };
 
@@ -86,8 +84,7 @@ static void on_closed(natsConnection *nc, void *closure)
     atomic_store(&link->state, LINK_CLOSED);
 }
 
-static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
-                           void *closure)
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
     static struct log_ratelimit rl;
     int suppressed = 0;
@@ -136,8 +133,9 @@ static natsStatus ensure_stream(struct nats_link *link, const char *name, const 
         if (s != NATS_OK) {
             /* Some settings (storage, for one) cannot change on a live stream: keep
              * serving with the existing stream and say so. */
-            log_warn("nats", "stream %s exists but could not be updated to the configured "
-                             "settings: %s (%s); using it as it is",
+            log_warn("nats",
+                     "stream %s exists but could not be updated to the configured "
+                     "settings: %s (%s); using it as it is",
                      name, natsStatus_GetText(s), nats_GetLastError(NULL));
             s = NATS_OK;
         }
@@ -169,8 +167,8 @@ static natsStatus ensure_consumer(struct nats_link *link)
 
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetConsumerInfo(&ci, link->js, cfg->nats.stream_name,
-                                      cfg->nats.consumer_name, NULL, &jerr);
+    natsStatus s = js_GetConsumerInfo(&ci, link->js, cfg->nats.stream_name, cfg->nats.consumer_name,
+                                      NULL, &jerr);
     if (s == NATS_NOT_FOUND) {
         s = js_AddConsumer(&ci, link->js, cfg->nats.stream_name, &cc, NULL, &jerr);
         if (s == NATS_OK)
@@ -181,8 +179,9 @@ static natsStatus ensure_consumer(struct nats_link *link)
         ci = NULL;
         s = js_UpdateConsumer(&ci, link->js, cfg->nats.stream_name, &cc, NULL, &jerr);
         if (s != NATS_OK) {
-            log_warn("nats", "consumer %s exists but could not be updated: %s (%s); using it as "
-                             "it is",
+            log_warn("nats",
+                     "consumer %s exists but could not be updated: %s (%s); using it as "
+                     "it is",
                      cfg->nats.consumer_name, natsStatus_GetText(s), nats_GetLastError(NULL));
             s = NATS_OK;
         }
@@ -199,11 +198,11 @@ static bool run_setup(struct nats_link *link)
     const struct config *cfg = link->cfg;
     char dlq_subject[512];
     snprintf(dlq_subject, sizeof dlq_subject, "%s.*", cfg->nats.dlq_subject_prefix);
-    if (ensure_stream(link, cfg->nats.stream_name, cfg->nats.subject_pattern,
-                      cfg->nats.max_age_ms, cfg->nats.max_msgs, cfg->nats.max_bytes) != NATS_OK)
+    if (ensure_stream(link, cfg->nats.stream_name, cfg->nats.subject_pattern, cfg->nats.max_age_ms,
+                      cfg->nats.max_msgs, cfg->nats.max_bytes) != NATS_OK)
         return false;
-    if (ensure_stream(link, cfg->nats.dlq_stream, dlq_subject, cfg->nats.dlq_max_age_ms, -1,
-                      -1) != NATS_OK)
+    if (ensure_stream(link, cfg->nats.dlq_stream, dlq_subject, cfg->nats.dlq_max_age_ms, -1, -1) !=
+        NATS_OK)
         return false;
     return ensure_consumer(link) == NATS_OK;
 }
@@ -230,8 +229,8 @@ static void *setup_main(void *arg)
             int expected = LINK_SETUP;
             atomic_compare_exchange_strong(&link->state, &expected, LINK_READY);
             retry_ms = 250;
-            log_info("nats", "JetStream ready (stream %s, consumer %s)", link->cfg->nats.stream_name,
-                     link->cfg->nats.consumer_name);
+            log_info("nats", "JetStream ready (stream %s, consumer %s)",
+                     link->cfg->nats.stream_name, link->cfg->nats.consumer_name);
         }
 
         pthread_mutex_lock(&link->lock);

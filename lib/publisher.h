@@ -41,8 +41,7 @@ typedef void (*publish_done_fn)(void *closure, const struct publish_result *resu
 
 struct publisher;
 
-struct publisher *publisher_new(struct nats_link *link, int max_inflight,
-                                int64_t timeout_ms);
+struct publisher *publisher_new(struct nats_link *link, int max_inflight, int64_t timeout_ms);
 /* Waits up to timeout_ms for in-flight publishes to complete, then frees. */
 void publisher_free(struct publisher *pub, int64_t timeout_ms);
 

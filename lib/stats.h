@@ -11,18 +11,18 @@
 #include <stdint.h>
 
 enum stat_counter {
-    STAT_RECEIVED,            /* POST /events requests with a body we parsed */
-    STAT_REJECTED,            /* answered 4xx (bad input) */
-    STAT_UNAVAILABLE,         /* answered 503 */
-    STAT_PUBLISHED,           /* acked by JetStream (new) */
-    STAT_DUPLICATES,          /* acked by JetStream as a duplicate */
-    STAT_PUBLISH_ERRORS,      /* publish failed or timed out */
-    STAT_DELIVERED,           /* messages acked: every endpoint answered 2xx */
-    STAT_ENDPOINT_OK,         /* single endpoint calls answered 2xx */
-    STAT_ENDPOINT_FAILED,     /* single endpoint calls that failed */
-    STAT_RETRIED,             /* messages nak'ed for a later attempt */
-    STAT_DEAD_LETTERED,       /* messages moved to the dead-letter stream */
-    STAT_DEAD_LETTER_ERRORS,  /* dead-letter publishes that failed (retried) */
+    STAT_RECEIVED,           /* POST /events requests with a body we parsed */
+    STAT_REJECTED,           /* answered 4xx (bad input) */
+    STAT_UNAVAILABLE,        /* answered 503 */
+    STAT_PUBLISHED,          /* acked by JetStream (new) */
+    STAT_DUPLICATES,         /* acked by JetStream as a duplicate */
+    STAT_PUBLISH_ERRORS,     /* publish failed or timed out */
+    STAT_DELIVERED,          /* messages acked: every endpoint answered 2xx */
+    STAT_ENDPOINT_OK,        /* single endpoint calls answered 2xx */
+    STAT_ENDPOINT_FAILED,    /* single endpoint calls that failed */
+    STAT_RETRIED,            /* messages nak'ed for a later attempt */
+    STAT_DEAD_LETTERED,      /* messages moved to the dead-letter stream */
+    STAT_DEAD_LETTER_ERRORS, /* dead-letter publishes that failed (retried) */
     STAT_NATS_RECONNECTS,
     STAT_COUNT
 };

@@ -16,7 +16,7 @@ struct call {
     void *closure;
     size_t endpoint_index;
     char errbuf[CURL_ERROR_SIZE];
-    struct call *next_free;          /* free list */
+    struct call *next_free;           /* free list */
     struct call *prev_run, *next_run; /* running list */
 };
 
@@ -157,8 +157,8 @@ int webhook_call_start(struct webhook_pool *pool, const struct webhook_request *
         return -1;
     }
 
-    int64_t timeout = rq->endpoint->timeout_ms > 0 ? rq->endpoint->timeout_ms
-                                                   : rq->default_timeout_ms;
+    int64_t timeout =
+        rq->endpoint->timeout_ms > 0 ? rq->endpoint->timeout_ms : rq->default_timeout_ms;
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, rq->endpoint->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);

@@ -25,12 +25,12 @@ typedef void (*webhook_done_fn)(void *closure, size_t endpoint_index, int status
 struct webhook_request {
     const struct endpoint *endpoint; /* borrowed until done */
     size_t endpoint_index;
-    const char *body;                /* borrowed until done */
+    const char *body; /* borrowed until done */
     size_t body_len;
     const char *event_id;
     const char *domain;
     int attempt;
-    int64_t default_timeout_ms;      /* when the endpoint sets none */
+    int64_t default_timeout_ms; /* when the endpoint sets none */
     int64_t connect_timeout_ms;
     webhook_done_fn done;
     void *closure;

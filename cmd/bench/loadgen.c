@@ -14,11 +14,10 @@
  * Timing: at a set rate, event n is scheduled at start + n / rate and its
  * latency counts from that time, not from when a slot became free — a slow
  * server then shows up as latency instead of silently lowering the offered
- * load (coordinated omission). Waking up once per event costs ~40 us of CPU
- * per wake-up on this VM, so the loop sends every event due within the next
- * EARLY_US in one go; an event sent early counts from its actual send time,
- * so early sends bias no figure. The latency origin is thus
- * min(scheduled, sent). A timerfd armed EARLY_US before the next scheduled
+ * load (coordinated omission). Rather than one timer wake-up per event, the
+ * loop sends every event due within the next EARLY_US in one go; an event
+ * sent early counts from its actual send time, so early sends bias no figure:
+ * the latency origin is min(scheduled, sent). A timerfd armed EARLY_US before the next scheduled
  * send (or at the next retry) sits in the epoll set, so the loop wakes on time
  * without spinning and without millisecond rounding.
  */
@@ -112,12 +111,13 @@ static int loadgen_init(struct loadgen *lg)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}; /* NULL = the timer */
     if (epoll_ctl(lg->epfd, EPOLL_CTL_ADD, lg->timer_fd, &ev) != 0)
         return -1;
-    lg->nslots = n;
+    for (int i = 0; i < n; i++)
+        httpc_init(&lg->slots[i].conn, lg->epfd, &lg->target, &lg->slots[i]);
+    lg->nslots = n; /* from here on cleanup may close every slot's socket */
     size_t target = lg->o->payload_bytes + 1;
     lg->body_cap = target > PAYLOAD_MIN_CAP ? target : PAYLOAD_MIN_CAP;
     for (int i = 0; i < n; i++) {
         struct slot *s = &lg->slots[i];
-        httpc_init(&s->conn, lg->epfd, &lg->target, s);
         s->body = malloc(lg->body_cap);
         if (s->body == NULL) {
             fprintf(stderr, "bench: out of memory\n");

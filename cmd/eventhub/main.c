@@ -85,8 +85,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         } else if (!strcmp(name, "domain-logging")) {
             int b = 1;
             if (value && !parse_bool(value, &b)) {
-                fprintf(stderr, "eventhub: -domain-logging takes true or false, not '%s'\n",
-                        value);
+                fprintf(stderr, "eventhub: -domain-logging takes true or false, not '%s'\n", value);
                 return 2;
             }
             cli->domain_logging = b;

@@ -21,8 +21,9 @@ static void test_prepare_keeps_bytes(void)
 {
     struct event_info info;
     char *out;
-    const char *body = "{ \"domain\" : \"example.com\", \"big\": 12345678901234567890,"
-                       " \"u\":\"\\u00e9t\\u00e9 \xc3\xa9\", \"q\":\"a\\\"b\", \"n\":{\"x\":[1,2.50,3e5]} }  \n";
+    const char *body =
+        "{ \"domain\" : \"example.com\", \"big\": 12345678901234567890,"
+        " \"u\":\"\\u00e9t\\u00e9 \xc3\xa9\", \"q\":\"a\\\"b\", \"n\":{\"x\":[1,2.50,3e5]} }  \n";
     CHECK_INT(prep(body, &info, &out), EVENT_OK);
     CHECK_STR(info.domain, "example.com");
     CHECK(!info.has_event_id);
@@ -32,8 +33,8 @@ static void test_prepare_keeps_bytes(void)
     const char *brace = strrchr(body, '}');
     CHECK(strncmp(out, body, (size_t)(brace - body)) == 0);
     char tail[200];
-    snprintf(tail, sizeof tail, ",\"event_id\":\"%s\",\"received_at\":\"2026-01-02T03:04:05.678Z\"}",
-             info.event_id);
+    snprintf(tail, sizeof tail,
+             ",\"event_id\":\"%s\",\"received_at\":\"2026-01-02T03:04:05.678Z\"}", info.event_id);
     CHECK_STR(out + (brace - body), tail);
     free(out);
 }
@@ -42,8 +43,9 @@ static void test_prepare_keeps_sender_ids(void)
 {
     struct event_info info;
     char *out;
-    CHECK_INT(prep("{\"domain\":\"a.b\",\"event_id\":\"abc-1\",\"received_at\":\"x\"}", &info, &out),
-              EVENT_OK);
+    CHECK_INT(
+        prep("{\"domain\":\"a.b\",\"event_id\":\"abc-1\",\"received_at\":\"x\"}", &info, &out),
+        EVENT_OK);
     CHECK(info.has_event_id);
     CHECK_STR(info.event_id, "abc-1");
     CHECK_STR(out, "{\"domain\":\"a.b\",\"event_id\":\"abc-1\",\"received_at\":\"x\"}");

@@ -9,12 +9,14 @@
 #include <string.h>
 
 void unit_check(bool ok, const char *expr, const char *file, int line);
-void unit_check_str(const char *got, const char *want, const char *expr, const char *file, int line);
+void unit_check_str(const char *got, const char *want, const char *expr, const char *file,
+                    int line);
 void unit_check_int(long long got, long long want, const char *expr, const char *file, int line);
 int unit_done(void);
 
 #define CHECK(expr) unit_check((expr), #expr, __FILE__, __LINE__)
 #define CHECK_STR(got, want) unit_check_str((got), (want), #got, __FILE__, __LINE__)
-#define CHECK_INT(got, want) unit_check_int((long long)(got), (long long)(want), #got, __FILE__, __LINE__)
+#define CHECK_INT(got, want)                                                                       \
+    unit_check_int((long long)(got), (long long)(want), #got, __FILE__, __LINE__)
 
 #endif
