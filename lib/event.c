@@ -76,6 +76,15 @@ static enum event_status parse_object(const char *data, size_t len, struct event
             }
         }
     }
+    size_t bad_at = 0;
+    if (json && !json_scan_text_ok(data, len, &bad_at)) {
+        cJSON_Delete(json);
+        snprintf(info->detail, sizeof info->detail,
+                 "request body is not valid JSON text: invalid UTF-8 or a raw control character "
+                 "at byte %zu",
+                 bad_at);
+        return EVENT_ERR_JSON;
+    }
     if (!json) {
         size_t at = end ? (size_t)(end - data) : 0;
         snprintf(info->detail, sizeof info->detail,

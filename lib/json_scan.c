@@ -99,3 +99,75 @@ bool json_scan_find(const char *json, size_t len, const char *key, struct json_m
     }
     return false;
 }
+
+/* Length of the UTF-8 sequence at s (1..4), or 0 when it is not well-formed. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        min = 0x80;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        min = 0x800;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        min = 0x10000;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+bool json_scan_text_ok(const char *json, size_t len, size_t *at)
+{
+    const unsigned char *s = (const unsigned char *)json;
+    bool in_string = false;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            size_t n = utf8_sequence(s + i, len - i);
+            if (n == 0) {
+                *at = i;
+                return false;
+            }
+            i += n;
+            continue;
+        }
+        if (in_string) {
+            if (c < 0x20) {
+                *at = i;
+                return false;
+            }
+            if (c == '\\')
+                i++; /* the escaped byte is checked by cJSON's escape rules */
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            *at = i;
+            return false;
+        }
+        i++;
+    }
+    return true;
+}

@@ -32,4 +32,12 @@ size_t json_scan_closing_brace(const char *json, size_t len);
  */
 bool json_scan_find(const char *json, size_t len, const char *key, struct json_member *out);
 
+/*
+ * Checks what cJSON does not: the text is well-formed UTF-8 (no overlong forms,
+ * surrogates or code points past U+10FFFF) and has no raw control characters inside
+ * strings, nor any outside them but JSON whitespace (RFC 8259 sections 7 and 8.1).
+ * Returns true when clean; else false and the offending byte offset in *at.
+ */
+bool json_scan_text_ok(const char *json, size_t len, size_t *at);
+
 #endif

@@ -159,7 +159,7 @@ static void add_ingress(cJSON *j, const struct loadgen_result *lg, const struct 
     cJSON *st = cJSON_AddObjectToObject(j, "status");
     for (int s = 100; st != NULL && s < LOADGEN_STATUS_MAX; s++) {
         if (lg->status[s] > 0) {
-            char key[8];
+            char key[16];
             snprintf(key, sizeof(key), "%d", s);
             add_u64(st, key, lg->status[s]);
         }

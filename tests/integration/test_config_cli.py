@@ -172,6 +172,8 @@ class ConfigCli(harness.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
             harness._unregister(proc)
 
 

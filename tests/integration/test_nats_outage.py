@@ -25,7 +25,7 @@ class NatsOutage(harness.TestCase):
         except OSError:
             return None
 
-    def run_outage(self, take_down):
+    def run_outage(self, take_down, broker_keeps_acks=True):
         # One event delivered normally, one still failing at its endpoint when the
         # broker goes away.
         ok = self.assert_accepted(self.eh.post_event({"domain": "example.com", "n": "before-ok"}))
@@ -76,13 +76,18 @@ class NatsOutage(harness.TestCase):
         texts = [m["data"] for m in self.ns.client().msgs("EVENTS")]
         self.assertFalse([t for t in texts if b"refused-while-known-down" in t],
                          "an event answered 503 while /health said disconnected was stored anyway")
-        self.assertEqual(len(self.rcv.answered_2xx(ok["event_id"])), 1)
+        if broker_keeps_acks:
+            # A graceful broker stop keeps the consumer's ack state: no redelivery.
+            self.assertEqual(len(self.rcv.answered_2xx(ok["event_id"])), 1,
+                             "an event acked before the outage was delivered again")
 
     def test_graceful_nats_stop_and_restart(self):
         self.run_outage(self.ns.stop)
 
     def test_nats_killed_and_restarted(self):
-        self.run_outage(self.ns.kill)
+        # nats-server 2.9 writes consumer state lazily: after SIGKILL it may forget
+        # recent acks and redeliver (at-least-once), so duplicates are allowed here.
+        self.run_outage(self.ns.kill, broker_keeps_acks=False)
 
 
 if __name__ == "__main__":

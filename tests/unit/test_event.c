@@ -75,7 +75,17 @@ static void test_prepare_errors(void)
     CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":\"has space\"}", &info, &out),
               EVENT_ERR_EVENT_ID);
     CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":\"\"}", &info, &out), EVENT_ERR_EVENT_ID);
+    CHECK_INT(prep("{\"domain\":\"a\",\"x\":\"raw\nnewline\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\"x\":\"\x01\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\x01\"x\":1}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\xff\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\"x\":\"\xc0\xaf\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\"x\":\"\xed\xa0\x80\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK(strstr(info.detail, "UTF-8") != NULL);
     CHECK(out == NULL);
+    CHECK_INT(prep("{\"domain\":\"a\",\"x\":\"\xf0\x9f\x93\x9e \\\" \\\\\"}", &info, &out),
+              EVENT_OK);
+    free(out);
 }
 
 static void test_with_attempt(void)
