@@ -89,9 +89,10 @@ static void free_app(struct app *app)
     pthread_mutex_unlock(&app->lock);
     delivery_stop(delivery, 0);
     dead_letter_free(app->dl);
-    publisher_free(app->pub, 0);
     nats_link_free(app->link);
-    delivery_free(delivery); /* after the connection is closed: no callback can run */
+    /* After the connection is closed no nats.c callback can reach these. */
+    publisher_free(app->pub, 0);
+    delivery_free(delivery);
     broker_stop(app->broker);
     pthread_mutex_destroy(&app->lock);
     config_unref(app->cfg);

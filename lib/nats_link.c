@@ -39,6 +39,7 @@ struct nats_link {
     bool setup_wanted; /* guarded by lock */
     bool stopping;     /* guarded by lock */
     bool armed;        /* guarded by lock: conn and js exist, setup may run */
+    bool closed;       /* guarded by lock: the closed callback has run */
 
     nats_link_ready_fn on_ready;
     void *closure;
@@ -78,10 +79,15 @@ static void on_reconnected(natsConnection *nc, void *closure)
     on_connected(nc, closure);
 }
 
+/* The last callback nats.c makes with our closure: nats_link_free waits for it. */
 static void on_closed(natsConnection *nc, void *closure)
 {
     struct nats_link *link = closure;
     atomic_store(&link->state, LINK_CLOSED);
+    pthread_mutex_lock(&link->lock);
+    link->closed = true;
+    pthread_cond_broadcast(&link->wake);
+    pthread_mutex_unlock(&link->lock);
 }
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
@@ -364,7 +370,17 @@ void nats_link_free(struct nats_link *link)
     }
     if (link->conn) {
         natsConnection_FlushTimeout(link->conn, 1000);
+        atomic_store(&link->state, LINK_CLOSED); /* no "reconnecting" warning on the way out */
         natsConnection_Close(link->conn);
+        /* Callbacks run on a nats.c thread after Close returns; `link` must outlive them. */
+        int64_t deadline = clock_wall_ms() + 5000;
+        pthread_mutex_lock(&link->lock);
+        while (!link->closed && clock_wall_ms() < deadline) {
+            struct timespec until = {.tv_sec = (time_t)(deadline / 1000),
+                                     .tv_nsec = (long)(deadline % 1000) * 1000000};
+            pthread_cond_timedwait(&link->wake, &link->lock, &until);
+        }
+        pthread_mutex_unlock(&link->lock);
     }
     jsCtx_Destroy(link->js);
     natsConnection_Destroy(link->conn);
