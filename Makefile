@@ -33,6 +33,7 @@ format:
 
 # Unit + integration tests, then the same suite under ASan+UBSan; prints N passed, N failed.
 test: build lint
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	@test -f $(ASAN_BUILD)/build.ninja || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 	ninja -C $(ASAN_BUILD)

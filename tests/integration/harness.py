@@ -59,6 +59,23 @@ _live_lock = threading.Lock()
 _extra_pids = set()   # pids we did not spawn directly but must not leak (embedded broker)
 
 
+def _pdeathsig_prefix():
+    """`setpriv --pdeathsig KILL --` when available: a child dies with this process even
+    when it is SIGKILLed (atexit does not run then). It keeps the pid (setpriv execs)."""
+    path = shutil.which("setpriv")
+    if not path:
+        return []
+    try:
+        ok = subprocess.run([path, "--pdeathsig", "KILL", "--", "true"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=5).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return [path, "--pdeathsig", "KILL", "--"] if ok else []
+
+
+PDEATHSIG = _pdeathsig_prefix()
+
+
 def _register(proc):
     with _live_lock:
         _live_procs.add(proc)
@@ -268,7 +285,7 @@ class NatsServer:
         logf = open(self.log_path, "ab")
         logf.write(("=== start %s\n" % " ".join(args)).encode())
         logf.flush()
-        self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(PDEATHSIG + args, stdout=logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         logf.close()
         _register(self.proc)
@@ -677,7 +694,7 @@ class Eventhub:
         self._run += 1
         self.port = None
         args = [eventhub_bin(), "-config", self.config_path, "-log-level", self.log_level] + self.extra_args
-        self.proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(PDEATHSIG + args, cwd=self.dir, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _register(self.proc)
         run = self._run
@@ -1006,4 +1023,6 @@ class TestCase(unittest.TestCase):
 
 
 def main():
+    # SIGTERM (e.g. a runner's timeout) exits through atexit, which kills our children.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     unittest.main(verbosity=2)

@@ -142,7 +142,7 @@ class ConfigCli(harness.TestCase):
         cfg_path = self.write("run.yaml", harness.to_yaml(harness.base_config(
             ns.url, [{"domain": "example.com", "endpoints": [rcv.url()]}])))
         log_path = os.path.join(self.tmp, "eventhub.log")
-        proc = subprocess.Popen([harness.eventhub_bin(), "-config", cfg_path, "-log-level", "info",
+        proc = subprocess.Popen(harness.PDEATHSIG + [harness.eventhub_bin(), "-config", cfg_path, "-log-level", "info",
                                  "-log-file", log_path, "-domain-logging=false"],
                                 cwd=self.tmp, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
