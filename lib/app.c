@@ -38,8 +38,10 @@ static bool on_nats_ready(void *closure)
 {
     struct app *app = closure;
     pthread_mutex_lock(&app->lock);
-    bool ok = app->delivery == NULL || !app->cfg->delivery.enabled ||
-              delivery_subscribe(app->delivery) == 0;
+    /* Setup can finish before app_run has built delivery: report "not yet" and the
+     * link retries shortly, so the consumer is always bound. */
+    bool ok = app->delivery != NULL &&
+              (!app->cfg->delivery.enabled || delivery_subscribe(app->delivery) == 0);
     pthread_mutex_unlock(&app->lock);
     return ok;
 }

@@ -10,6 +10,7 @@
 #include "publisher.h"
 #include "stats.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -97,15 +98,30 @@ static void on_published(void *closure, const struct publish_result *res)
     };
     stats_inc(STAT_PUBLISH_ERRORS);
     stats_inc(STAT_UNAVAILABLE);
-    char detail[200];
-    snprintf(detail, sizeof detail, "JetStream did not store the event: %s",
-             res->error ? res->error : "unknown error");
+    char detail[240];
+    if (res->outcome == PUBLISH_TIMEOUT)
+        /* The event may still have been stored: the sender must retry with this
+         * event_id so JetStream's duplicate window keeps it single. */
+        snprintf(detail, sizeof detail,
+                 "JetStream did not confirm the event in time (%s); it may or may not be "
+                 "stored: retry with the same event_id",
+                 res->error ? res->error : "timeout");
+    else
+        snprintf(detail, sizeof detail, "JetStream did not store the event: %s",
+                 res->error ? res->error : "unknown error");
     static struct log_ratelimit rl;
     int suppressed = 0;
     if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
         log_warn("ingress", "event %s refused with 503: %s (%d similar suppressed)", pe->event_id,
                  detail, suppressed);
-    http_request_complete_error(pe->req, 503, errors[res->outcome], detail);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", errors[res->outcome]);
+    cJSON_AddStringToObject(o, "detail", detail);
+    cJSON_AddStringToObject(o, "event_id", pe->event_id);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    http_request_complete(pe->req, 503, text ? text : "{\"error\":\"publish_failed\"}");
+    free(text);
     free(pe);
 }
 

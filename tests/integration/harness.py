@@ -14,6 +14,11 @@ Pieces:
   Eventhub    writes a YAML config, runs the binary, collects its JSON log lines, finds
               its port from the "listening on" line, and posts events.
   TestCase    unittest base class that owns the above and dumps logs on failure.
+
+Running: `meson test -C build --suite integration` (each test_*.py is one meson test),
+or one file directly: `EVENTHUB_BIN=build/cmd/eventhub/eventhub python3
+tests/integration/test_retry.py [-k name]`. KEEP_TMP=1 keeps the temp dirs of passing
+tests (failing ones are always kept and named in the dump).
 """
 
 import atexit
