@@ -19,10 +19,10 @@ build: deps $(BUILD)/build.ninja
 
 # Starts eventhub with the embedded broker and the example config, plus a demo
 # webhook receiver on 127.0.0.1:$(DEMO_SINK_PORT) (the example route's endpoint).
+# The receiver dies with eventhub (parent-death signal); Ctrl-C stops everything.
 run: build
-	@$(BUILD)/cmd/bench/bench --sink-only --sinks 1 --sink-port $(DEMO_SINK_PORT) & \
-	sink=$$!; trap 'kill $$sink 2>/dev/null' EXIT INT TERM; \
-	$(BUILD)/cmd/eventhub/eventhub -config $(CONFIG)
+	@setpriv --pdeathsig TERM $(BUILD)/cmd/bench/bench --sink-only --sinks 1 --sink-port $(DEMO_SINK_PORT) & \
+	exec $(BUILD)/cmd/eventhub/eventhub -config $(CONFIG)
 
 lint:
 	@scripts/install-deps.sh --dev

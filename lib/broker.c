@@ -94,6 +94,9 @@ static pid_t spawn(struct broker *b)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
         _exit(127);
+    /* Its own process group: a terminal's Ctrl-C goes to eventhub, which then stops the
+     * broker in order, instead of killing the broker under a draining eventhub. */
+    setpgid(0, 0);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);

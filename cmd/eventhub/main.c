@@ -36,7 +36,8 @@ static void usage(FILE *out)
             "  -config FILE            configuration file (default: config.yaml)\n"
             "  -log-level LEVEL        debug, info, warn or error (default: from config, info)\n"
             "  -log-file FILE          write logs to FILE instead of stderr\n"
-            "  -domain-logging[=BOOL]  per-domain event logs under logs/ (default: true)\n"
+            "  -domain-logging[=BOOL]  per-domain event log files (log.domain_logging;\n"
+            "                          reserved: accepted, not written yet)\n"
             "  --check-config          validate the configuration and exit (0 valid, 1 not)\n"
             "  --version               print the version and exit\n"
             "  --help                  print this help and exit\n");
@@ -144,7 +145,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cli.check_config) {
-        printf("%s: configuration is valid (%zu routes)\n", cli.config_path, cfg->route_count);
+        printf("%s: configuration is valid (%zu route%s)\n", cli.config_path, cfg->route_count,
+               cfg->route_count == 1 ? "" : "s");
         config_unref(cfg);
         return 0;
     }
