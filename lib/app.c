@@ -29,6 +29,7 @@ struct app {
     struct ingress *ingress;
     struct health *health;
     struct http_server *http;
+    struct delivery *stopped_delivery; /* taken out of `delivery` by shutdown_app */
 
     pthread_mutex_t lock; /* guards delivery against the link's setup thread */
 };
@@ -56,7 +57,9 @@ static void reload_routes(struct app *app)
         return;
     }
     delivery_set_config(app->delivery, fresh);
-    log_info("config", "routes reloaded from %s (%zu routes)", fresh->path, fresh->route_count);
+    log_info("config",
+             "routes reloaded from %s (%zu routes); other settings take effect at restart",
+             fresh->path, fresh->route_count);
     config_unref(fresh);
 }
 
@@ -67,14 +70,24 @@ static void shutdown_app(struct app *app)
         ingress_stop_accepting(app->ingress);
     if (app->health)
         health_set_shutting_down(app->health);
-    if (app->pub && !publisher_drain(app->pub, cfg->nats.publish_timeout_ms + 1000))
-        log_warn("app", "publishes still unacknowledged after the publish timeout");
+    if (app->pub) {
+        /* After close no publish can start, so the drain sees all there will be. */
+        publisher_close(app->pub);
+        if (!publisher_drain(app->pub, cfg->nats.publish_timeout_ms + 1000))
+            log_warn("app", "publishes still unacknowledged after the publish timeout");
+    }
+    /* Their answers (202 or 503) go out before the listener closes. */
+    if (app->http && !http_server_wait_idle(app->http, 5000))
+        log_warn("app", "some answers were not sent before shutdown");
     pthread_mutex_lock(&app->lock);
     struct delivery *delivery = app->delivery;
+    app->delivery = NULL; /* the setup thread must not subscribe it any more */
     pthread_mutex_unlock(&app->lock);
-    if (delivery)
+    if (delivery) {
         delivery_stop(delivery, cfg->server.shutdown_timeout_ms);
-    dead_letter_free(app->dl);
+        app->stopped_delivery = delivery;
+    }
+    dead_letter_free(app->dl, cfg->nats.publish_timeout_ms * 2);
     app->dl = NULL;
     http_server_free(app->http);
     app->http = NULL;
@@ -86,11 +99,11 @@ static void free_app(struct app *app)
     ingress_free(app->ingress);
     health_free(app->health);
     pthread_mutex_lock(&app->lock);
-    struct delivery *delivery = app->delivery;
+    struct delivery *delivery = app->delivery ? app->delivery : app->stopped_delivery;
     app->delivery = NULL;
     pthread_mutex_unlock(&app->lock);
     delivery_stop(delivery, 0);
-    dead_letter_free(app->dl);
+    dead_letter_free(app->dl, 0);
     nats_link_free(app->link);
     /* After the connection is closed no nats.c callback can reach these. */
     publisher_free(app->pub, 0);

@@ -120,6 +120,7 @@ static bool wait_ready(struct broker *b, pid_t pid, int64_t timeout_ms)
             return true;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
+            b->pid = 0; /* reaped: never signal that pid again */
             log_error("broker",
                       "nats-server exited during start (status %d); see %s/nats-server.log",
                       WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status),

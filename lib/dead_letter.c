@@ -3,6 +3,7 @@
  */
 #include "dead_letter.h"
 
+#include "clock.h"
 #include "config.h"
 #include "event.h"
 #include "log.h"
@@ -33,7 +34,8 @@ struct dead_letter {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stopping;
-    struct dlq_item *items; /* ring */
+    int64_t stop_deadline_ms; /* under lock, set with stopping */
+    struct dlq_item *items;   /* ring */
     size_t head, count;
 };
 
@@ -89,8 +91,12 @@ static void *worker_main(void *arg)
         struct dlq_item it = dl->items[dl->head];
         dl->head = (dl->head + 1) % DLQ_QUEUE_CAP;
         dl->count--;
+        bool late = dl->stopping && clock_mono_ms() >= dl->stop_deadline_ms;
         pthread_mutex_unlock(&dl->lock);
-        process(dl, &it);
+        if (late)
+            release_with_nak(&it); /* shutdown: JetStream redelivers it later */
+        else
+            process(dl, &it);
         pthread_mutex_lock(&dl->lock);
     }
     pthread_mutex_unlock(&dl->lock);
@@ -108,24 +114,25 @@ struct dead_letter *dead_letter_new(const struct config *cfg, struct nats_link *
     pthread_cond_init(&dl->wake, NULL);
     dl->items = calloc(DLQ_QUEUE_CAP, sizeof *dl->items);
     if (!dl->items || pthread_create(&dl->thread, NULL, worker_main, dl) != 0) {
-        dead_letter_free(dl);
+        dead_letter_free(dl, 0);
         return NULL;
     }
     dl->thread_started = true;
     return dl;
 }
 
-void dead_letter_free(struct dead_letter *dl)
+void dead_letter_free(struct dead_letter *dl, int64_t timeout_ms)
 {
     if (!dl)
         return;
     if (dl->thread_started) {
         pthread_mutex_lock(&dl->lock);
         dl->stopping = true;
+        dl->stop_deadline_ms = clock_mono_ms() + timeout_ms;
         pthread_cond_signal(&dl->wake);
         pthread_mutex_unlock(&dl->lock);
-        /* The worker empties the queue before it exits (each publish is bounded by
-         * the publish timeout). */
+        /* The worker empties the queue before it exits: records are stored until the
+         * deadline, the rest nak'ed (each publish is bounded by the publish timeout). */
         pthread_join(dl->thread, NULL);
     }
     pthread_cond_destroy(&dl->wake);

@@ -23,8 +23,9 @@ struct nats_link;
 struct dead_letter;
 
 struct dead_letter *dead_letter_new(const struct config *cfg, struct nats_link *link);
-/* Finishes queued records (bounded wait), naks what is left, joins the worker. */
-void dead_letter_free(struct dead_letter *dl);
+/* Stores queued records for up to timeout_ms, naks what is left (it comes back
+ * later), joins the worker. Accepts NULL. */
+void dead_letter_free(struct dead_letter *dl, int64_t timeout_ms);
 
 /*
  * Takes ownership of `msg` (the original) and `record` (malloc'd JSON text). `domain`

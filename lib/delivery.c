@@ -34,23 +34,24 @@ struct endpoint_outcome {
     int status;      /* HTTP status, 0 when no answer */
     char error[160]; /* transport error or "HTTP 500" */
     bool delivered;  /* 2xx now or in an earlier attempt */
-    bool earlier;    /* delivered in an earlier attempt (not called now) */
 };
 
 struct job {
     struct delivery *d;
     natsMsg *msg;
-    struct config *cfg; /* reference held for the job's life */
-    const struct route *route;
+    const struct config *cfg;  /* settings: the startup config, never swapped */
+    struct config *routes_cfg; /* the route table it started with (reference held) */
+    const struct route *route; /* borrowed from routes_cfg */
     struct event_info info;
     uint64_t seq;
+    uint64_t memory_key; /* seq mixed with the stored time: seqs restart with a new stream */
     int attempt;
     char *body;
     size_t body_len;
     struct endpoint_outcome *outcomes;
     size_t next_endpoint; /* next endpoint index to start */
     int running;          /* calls in flight */
-    int64_t started_ms;
+
     int64_t progress_ms; /* last "in progress" sent */
     bool in_ready;       /* still in the ready queue (calls left to start) */
     struct job *next_ready;
@@ -65,8 +66,9 @@ struct delivery {
     pthread_t thread;
     bool thread_started;
 
+    const struct config *settings; /* startup config: timeouts, attempts, names */
     pthread_mutex_t lock;
-    struct config *cfg; /* under lock */
+    struct config *cfg; /* under lock: the current route table */
     natsMsg **inbox;    /* ring, under lock */
     size_t inbox_head, inbox_count, inbox_cap;
     bool stopping; /* under lock */
@@ -100,6 +102,14 @@ static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
         curl_multi_wakeup(d->multi);
         return;
     }
+    pthread_mutex_lock(&d->lock);
+    bool stopping = d->stopping;
+    pthread_mutex_unlock(&d->lock);
+    if (stopping) {
+        natsMsg_Nak(msg, NULL); /* hand it back at once for another instance */
+        natsMsg_Destroy(msg);
+        return;
+    }
     /* Stopping, or more in hand than the consumer should ever send: give it back so
      * another instance (or this one, later) takes it. */
     natsMsg_NakWithDelay(msg, 1000, NULL);
@@ -130,7 +140,7 @@ static void job_free(struct delivery *d, struct job *job)
     if (job->next)
         job->next->prev = job->prev;
     natsMsg_Destroy(job->msg);
-    config_unref(job->cfg);
+    config_unref(job->routes_cfg);
     free(job->body);
     free(job->outcomes);
     free(job);
@@ -155,7 +165,8 @@ static const char *msg_subject(natsMsg *msg)
 }
 
 /* The dead-letter record: why, what each endpoint said, and the event itself. */
-static char *build_record(const struct job *job, const char *reason, const char *detail)
+static char *build_record(const struct job *job, const char *reason, const char *detail,
+                          int64_t max_payload)
 {
     cJSON *o = cJSON_CreateObject();
     char ts[32];
@@ -187,7 +198,14 @@ static char *build_record(const struct job *job, const char *reason, const char 
     }
     const char *data = natsMsg_GetData(job->msg);
     int len = natsMsg_GetDataLength(job->msg);
-    char *copy = malloc((size_t)len + 1);
+    /* The record must fit the server's max payload. A large event is left out: it
+     * stays in the event stream under stream_seq until the limits trim it. */
+    bool fits = max_payload <= 0 || (int64_t)len * 2 + 4096 < max_payload;
+    char *copy = fits ? malloc((size_t)len + 1) : NULL;
+    if (!fits) {
+        cJSON_AddBoolToObject(o, "event_omitted", true);
+        cJSON_AddNumberToObject(o, "event_bytes", len);
+    }
     if (copy) {
         memcpy(copy, data ? data : "", (size_t)len);
         copy[len] = '\0';
@@ -206,7 +224,8 @@ static char *build_record(const struct job *job, const char *reason, const char 
 static void job_dead_letter(struct delivery *d, struct job *job, const char *reason,
                             const char *detail)
 {
-    char *record = build_record(job, reason, detail);
+    char *record =
+        build_record(job, reason, detail, natsConnection_GetMaxPayload(nats_link_conn(d->link)));
     if (!record) {
         natsMsg_NakWithDelay(job->msg, 5000, NULL);
         job_free(d, job);
@@ -245,7 +264,7 @@ static void job_settle(struct delivery *d, struct job *job)
         natsMsg_Ack(job->msg, NULL);
         stats_inc(STAT_DELIVERED);
         for (size_t i = 0; i < route->endpoint_count; i++)
-            delivered_memory_remove(d->memory, job->seq, route->endpoints[i].url);
+            delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
         log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)", job->info.event_id,
                   route->endpoint_count, job->attempt);
         job_free(d, job);
@@ -257,13 +276,13 @@ static void job_settle(struct delivery *d, struct job *job)
                  "%zu of %zu endpoint(s) still failing after %d attempts (%s)", failed,
                  route->endpoint_count, job->attempt, first_error);
         for (size_t i = 0; i < route->endpoint_count; i++)
-            delivered_memory_remove(d->memory, job->seq, route->endpoints[i].url);
+            delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
         job_dead_letter(d, job, "max_deliveries_exceeded", detail);
         return;
     }
     for (size_t i = 0; i < route->endpoint_count; i++)
         if (job->outcomes[i].delivered)
-            delivered_memory_add(d->memory, job->seq, route->endpoints[i].url);
+            delivered_memory_add(d->memory, job->memory_key, route->endpoints[i].url);
     int64_t delay = backoff_ms(job->cfg, job->attempt);
     natsMsg_NakWithDelay(job->msg, delay, NULL);
     stats_inc(STAT_RETRIED);
@@ -297,8 +316,9 @@ static void job_begin(struct delivery *d, natsMsg *msg)
     atomic_fetch_add(&d->jobs, 1);
     job->d = d;
     job->msg = msg;
-    job->cfg = current_config(d);
-    job->started_ms = job->progress_ms = clock_mono_ms();
+    job->cfg = d->settings;
+    job->routes_cfg = current_config(d);
+    job->progress_ms = clock_mono_ms();
     job->next = d->active;
     if (d->active)
         d->active->prev = job;
@@ -307,6 +327,7 @@ static void job_begin(struct delivery *d, natsMsg *msg)
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
         job->seq = meta->Sequence.Stream;
+        job->memory_key = job->seq ^ ((uint64_t)meta->Timestamp * 0x9e3779b97f4a7c15ULL);
         job->attempt = (int)meta->NumDelivered;
         jsMsgMetaData_Destroy(meta);
     } else {
@@ -321,7 +342,7 @@ static void job_begin(struct delivery *d, natsMsg *msg)
                         job->info.detail);
         return;
     }
-    job->route = config_find_route(job->cfg, job->info.domain);
+    job->route = config_find_route(job->routes_cfg, job->info.domain);
     if (!job->route) {
         job_dead_letter(d, job, "no_route", "no route for this domain and no default route");
         return;
@@ -340,9 +361,8 @@ static void job_begin(struct delivery *d, natsMsg *msg)
         return;
     }
     for (size_t i = 0; i < job->route->endpoint_count; i++) {
-        if (delivered_memory_has(d->memory, job->seq, job->route->endpoints[i].url)) {
+        if (delivered_memory_has(d->memory, job->memory_key, job->route->endpoints[i].url)) {
             job->outcomes[i].delivered = true;
-            job->outcomes[i].earlier = true;
         }
     }
     ready_push(d, job);
@@ -503,6 +523,7 @@ struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct
         return NULL;
     d->link = link;
     d->dl = dl;
+    d->settings = config_ref(cfg);
     d->cfg = config_ref(cfg);
     d->max_concurrent = cfg->delivery.max_concurrent;
     d->inbox_cap = (size_t)cfg->nats.max_ack_pending + 256;
@@ -528,7 +549,7 @@ int delivery_subscribe(struct delivery *d)
 {
     if (d->sub)
         return 0; /* nats.c re-subscribes by itself after a reconnect */
-    struct config *cfg = current_config(d);
+    const struct config *cfg = d->settings;
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = cfg->nats.stream_name;
@@ -549,7 +570,6 @@ int delivery_subscribe(struct delivery *d)
         log_info(SUBSYS, "receiving from consumer %s (deliver group %s)", cfg->nats.consumer_name,
                  cfg->nats.deliver_group);
     }
-    config_unref(cfg);
     return rc;
 }
 
@@ -567,12 +587,14 @@ void delivery_stop(struct delivery *d, int64_t timeout_ms)
 {
     if (!d || !d->thread_started)
         return;
-    if (d->sub)
-        natsSubscription_Unsubscribe(d->sub);
     pthread_mutex_lock(&d->lock);
     d->stopping = true;
     d->stop_deadline_ms = clock_mono_ms() + timeout_ms;
     pthread_mutex_unlock(&d->lock);
+    /* Drain (not Unsubscribe): messages nats.c already holds still reach on_message,
+     * which hands them straight back to JetStream. The consumer itself stays. */
+    if (d->sub && natsSubscription_Drain(d->sub) == NATS_OK)
+        natsSubscription_WaitForDrainCompletion(d->sub, 2000);
     curl_multi_wakeup(d->multi);
     pthread_join(d->thread, NULL);
     d->thread_started = false;
@@ -593,6 +615,7 @@ void delivery_free(struct delivery *d)
     }
     free(d->inbox);
     config_unref(d->cfg);
+    config_unref((struct config *)d->settings);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }

@@ -33,7 +33,8 @@ struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct
  * 0 or -1 (logged). */
 int delivery_subscribe(struct delivery *d);
 
-/* Swaps the route table for new events; events in flight keep theirs. Any thread. */
+/* Swaps the route table for new events; events in flight keep theirs. Only the routes
+ * are taken from `cfg`: timeouts, attempts and backoff stay as started. Any thread. */
 void delivery_set_config(struct delivery *d, struct config *cfg);
 
 /*

@@ -143,7 +143,6 @@ enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_m
     if (st != EVENT_OK)
         return st;
     bool has_received_at = cJSON_GetObjectItemCaseSensitive(root, "received_at") != NULL;
-    bool empty = root->child == NULL;
     cJSON_Delete(root);
 
     if (!info->has_event_id)
@@ -151,7 +150,7 @@ enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_m
 
     char extra[256];
     int n = 0;
-    const char *sep = empty ? "" : ",";
+    const char *sep = ","; /* never empty: domain is required */
     if (!info->has_event_id) {
         n += snprintf(extra + n, sizeof extra - (size_t)n, "%s\"event_id\":\"%s\"", sep,
                       info->event_id);

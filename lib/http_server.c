@@ -10,6 +10,7 @@
  */
 #include "http_server.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -21,17 +22,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_EXTRA_HEADERS 4
 
 enum req_state { REQ_HEADERS, REQ_BODY, REQ_SUSPENDED, REQ_COMPLETED, REQ_HANDLED };
 
 struct http_request {
+    struct http_server *server;
     struct MHD_Connection *conn;
     const struct http_route *route;
     enum http_method method;
     const char *path;
     enum req_state state;
+    bool was_suspended;
     _Atomic bool resumed;
 
     char *body;
@@ -53,7 +57,12 @@ struct http_request {
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    /* Requests suspended for an asynchronous answer whose response has not been
+     * sent yet (decremented in the completed notification). MHD_stop_daemon must not
+     * run while any connection is suspended. */
+    _Atomic int pending_async;
     const struct http_route *routes;
+    struct http_route *routes_copy;
     size_t route_count;
     int port;
 };
@@ -172,6 +181,8 @@ void http_request_add_header(struct http_request *req, const char *name, const c
 void http_request_suspend(struct http_request *req)
 {
     req->state = REQ_SUSPENDED;
+    req->was_suspended = true;
+    atomic_fetch_add(&req->server->pending_async, 1);
     MHD_suspend_connection(req->conn);
 }
 
@@ -260,6 +271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        req->server = srv;
         req->conn = conn;
         req->path = url;
         req->method = parse_method(method);
@@ -338,9 +350,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct http_server *srv = cls;
     struct http_request *req = *con_cls;
     if (!req)
         return;
+    if (req->was_suspended)
+        atomic_fetch_sub(&srv->pending_async, 1);
     free(req->body);
     free(req->response);
     for (int i = 0; i < req->extra_count; i++) {
@@ -367,8 +382,15 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     struct http_server *srv = calloc(1, sizeof *srv);
     if (!srv)
         return NULL;
-    srv->routes = routes;
+    srv->routes_copy = malloc(route_count * sizeof *routes);
+    if (!srv->routes_copy) {
+        free(srv);
+        return NULL;
+    }
+    memcpy(srv->routes_copy, routes, route_count * sizeof *routes);
+    srv->routes = srv->routes_copy;
     srv->route_count = route_count;
+    atomic_init(&srv->pending_async, 0);
 
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
@@ -384,6 +406,7 @@ struct http_server *http_server_new(const struct http_server_options *opts,
         flags |= MHD_USE_IPv6;
     } else {
         log_error("http", "server.address %s is not an IP address", opts->address);
+        free(srv->routes_copy);
         free(srv);
         return NULL;
     }
@@ -397,6 +420,7 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     if (!srv->daemon) {
         log_error("http", "cannot listen on %s:%d (address in use or not permitted?)",
                   opts->address, opts->port);
+        free(srv->routes_copy);
         free(srv);
         return NULL;
     }
@@ -406,12 +430,34 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     return srv;
 }
 
+bool http_server_wait_idle(struct http_server *srv, int64_t timeout_ms)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    while (atomic_load(&srv->pending_async) > 0) {
+        if (clock_mono_ms() >= deadline)
+            return false;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL); /* shutdown only: poll for answers still being sent */
+    }
+    return true;
+}
+
 void http_server_free(struct http_server *srv)
 {
     if (!srv)
         return;
-    if (srv->daemon)
+    if (srv->daemon) {
+        if (!http_server_wait_idle(srv, 10000)) {
+            /* libmicrohttpd aborts the process if stopped with a suspended connection:
+             * leave the daemon to the process exit instead. */
+            log_error("http", "%d request(s) still waiting for an answer at shutdown",
+                      atomic_load(&srv->pending_async));
+            free(srv->routes_copy);
+            return;
+        }
         MHD_stop_daemon(srv->daemon);
+    }
+    free(srv->routes_copy);
     free(srv);
 }
 

@@ -49,10 +49,14 @@ struct http_server_options {
     int64_t connection_timeout_ms;
 };
 
-/* Starts listening. `routes` is borrowed for the server's life. NULL on failure (logged). */
+/* Starts listening. `routes` is copied (the handlers' ctx pointers are borrowed).
+ * NULL on failure (logged). */
 struct http_server *http_server_new(const struct http_server_options *opts,
                                     const struct http_route *routes, size_t route_count);
-/* Stops the daemon; every suspended request must have been completed first. */
+/* Waits until every suspended request has been answered and its response sent;
+ * false on timeout. */
+bool http_server_wait_idle(struct http_server *srv, int64_t timeout_ms);
+/* Waits for suspended requests (bounded), then stops the daemon. Accepts NULL. */
 void http_server_free(struct http_server *srv);
 int http_server_port(const struct http_server *srv);
 

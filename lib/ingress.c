@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <nats/nats.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,20 @@ void ingress_handle(void *ctx, struct http_request *req)
         return;
     }
 
+    /* JetStream refuses messages over the server's max payload; that is the sender's
+     * problem (413), not an outage (503) to retry for ever. */
+    int64_t max_payload = natsConnection_GetMaxPayload(nats_link_conn(ing->link));
+    if (max_payload > 0 && (int64_t)stored_len + EVENT_ID_MAX + 64 > max_payload) {
+        free(stored);
+        stats_inc(STAT_REJECTED);
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "the event is larger than the NATS server's max payload (%lld bytes)",
+                 (long long)max_payload);
+        http_respond_error(req, 413, "payload_too_large", detail);
+        return;
+    }
+
     struct pending_event *pe = malloc(sizeof *pe);
     if (!pe) {
         free(stored);
@@ -190,11 +205,22 @@ void ingress_handle(void *ctx, struct http_request *req)
         publisher_submit(ing->pub, subject, info.event_id, stored, stored_len, on_published, pe);
     free(stored);
     if (rc != 0) {
-        const char *error = rc == -EAGAIN ? "overloaded" : "nats_unavailable";
-        const char *detail = rc == -EAGAIN ? "too many events waiting for JetStream; retry shortly"
-                                           : "the event could not be handed to JetStream";
-        stats_inc(STAT_UNAVAILABLE);
+        int status = 503;
+        const char *error = "nats_unavailable";
+        const char *detail = "the event could not be handed to JetStream";
+        if (rc == -EAGAIN) {
+            error = "overloaded";
+            detail = "too many events waiting for JetStream; retry shortly";
+        } else if (rc == -ESHUTDOWN) {
+            error = "shutting_down";
+            detail = "eventhub is shutting down; retry on another instance";
+        } else if (rc == -EMSGSIZE) {
+            status = 413;
+            error = "payload_too_large";
+            detail = "the event is larger than the NATS server's max payload";
+        }
+        stats_inc(status == 503 ? STAT_UNAVAILABLE : STAT_REJECTED);
         free(pe);
-        http_request_complete_error(req, 503, error, detail);
+        http_request_complete_error(req, status, error, detail);
     }
 }

@@ -380,7 +380,13 @@ void nats_link_free(struct nats_link *link)
                                      .tv_nsec = (long)(deadline % 1000) * 1000000};
             pthread_cond_timedwait(&link->wake, &link->lock, &until);
         }
+        bool closed = link->closed;
         pthread_mutex_unlock(&link->lock);
+        if (!closed) {
+            /* A late callback would use `link`: leave it (and the connection) alive. */
+            log_warn("nats", "connection did not report closed; leaving it to the exit");
+            return;
+        }
     }
     jsCtx_Destroy(link->js);
     natsConnection_Destroy(link->conn);

@@ -35,6 +35,7 @@ struct publisher {
     int64_t timeout_ms;
     int max_inflight;
     _Atomic int inflight;
+    bool closing; /* under lock: publisher_close() was called, submit refuses */
 
     pthread_mutex_t lock;
     pthread_cond_t drained;
@@ -194,15 +195,30 @@ int publisher_inflight(const struct publisher *pub)
     return atomic_load(&pub->inflight);
 }
 
+void publisher_close(struct publisher *pub)
+{
+    pthread_mutex_lock(&pub->lock);
+    pub->closing = true;
+    pthread_mutex_unlock(&pub->lock);
+}
+
 int publisher_submit(struct publisher *pub, const char *subject, const char *msg_id,
                      const char *data, size_t len, publish_done_fn done, void *closure)
 {
     if (!nats_link_ready(pub->link))
         return -ENOTCONN;
-    if (atomic_fetch_add(&pub->inflight, 1) >= pub->max_inflight) {
-        atomic_fetch_sub(&pub->inflight, 1);
+    /* Checked and counted under the lock publisher_close() takes, so a drain that
+     * starts after close sees every publish that will ever be in flight. */
+    pthread_mutex_lock(&pub->lock);
+    bool closing = pub->closing;
+    bool full = !closing && atomic_load(&pub->inflight) >= pub->max_inflight;
+    if (!closing && !full)
+        atomic_fetch_add(&pub->inflight, 1);
+    pthread_mutex_unlock(&pub->lock);
+    if (closing)
+        return -ESHUTDOWN;
+    if (full)
         return -EAGAIN;
-    }
 
     natsMsg *msg = NULL;
     natsStatus s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
@@ -223,7 +239,8 @@ int publisher_submit(struct publisher *pub, const char *subject, const char *msg
     if (s == NATS_OK)
         return 0;
 
-    /* Failed synchronously. If the entry is still ours, the caller completes. */
+    /* Failed synchronously. nats.c then reports the failure here, not through the ack
+     * handler; the lookup keeps "exactly once" true whichever way it reports it. */
     struct pending_slot slot;
     pthread_mutex_lock(&pub->lock);
     bool ours = pending_take(pub, key, &slot);
@@ -237,5 +254,7 @@ int publisher_submit(struct publisher *pub, const char *subject, const char *msg
     if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
         log_warn("publisher", "publish to %s failed: %s (%d similar suppressed)", subject,
                  natsStatus_GetText(s), suppressed);
+    if (s == NATS_MAX_PAYLOAD)
+        return -EMSGSIZE;
     return (s == NATS_TIMEOUT || s == NATS_CONNECTION_DISCONNECTED) ? -EAGAIN : -EIO;
 }

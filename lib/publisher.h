@@ -48,11 +48,14 @@ void publisher_free(struct publisher *pub, int64_t timeout_ms);
 /*
  * Publishes `data` to `subject` with Nats-Msg-Id `msg_id` (may be NULL). Returns 0
  * when the message was handed over (`done` will be called), or -EAGAIN (too many in
- * flight), -ENOTCONN (link not ready), -ENOMEM, -EIO — then `done` is not called.
+ * flight), -ENOTCONN (link not ready), -ESHUTDOWN (closed), -EMSGSIZE (larger than
+ * the server's max payload), -ENOMEM, -EIO — then `done` is not called.
  */
 int publisher_submit(struct publisher *pub, const char *subject, const char *msg_id,
                      const char *data, size_t len, publish_done_fn done, void *closure);
 
+/* Refuses every later submit (-ESHUTDOWN); what is in flight still completes. */
+void publisher_close(struct publisher *pub);
 int publisher_inflight(const struct publisher *pub);
 /* Blocks until nothing is in flight or timeout_ms passed; true when drained. */
 bool publisher_drain(struct publisher *pub, int64_t timeout_ms);
