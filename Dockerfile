@@ -2,7 +2,7 @@
 FROM debian:12 AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential meson ninja-build pkg-config \
-      libnats-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
+      libnats-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -1,11 +1,15 @@
 /* app — see app.h. Runs on the main thread. */
 #include "app.h"
 
+#include "api_worker.h"
 #include "broker.h"
+#include "calls_api.h"
 #include "clock.h"
 #include "config.h"
 #include "dead_letter.h"
 #include "delivery.h"
+#include "domain_log.h"
+#include "esl_source.h"
 #include "eventhub_version.h"
 #include "health.h"
 #include "http_server.h"
@@ -30,6 +34,11 @@ struct app {
     struct health *health;
     struct http_server *http;
     struct delivery *stopped_delivery; /* taken out of `delivery` by shutdown_app */
+    struct esl_source **sources;       /* one per FreeSWITCH node */
+    size_t source_count;
+    struct api_worker *api;
+    struct calls_api *calls;
+    struct domain_log *events_log; /* per-domain event logs, or NULL when off */
 
     pthread_mutex_t lock; /* guards delivery against the link's setup thread */
 };
@@ -70,6 +79,9 @@ static void shutdown_app(struct app *app)
         ingress_stop_accepting(app->ingress);
     if (app->health)
         health_set_shutting_down(app->health);
+    /* FreeSWITCH first: stop reading, then let queued events reach JetStream. */
+    for (size_t i = 0; i < app->source_count; i++)
+        esl_source_stop(app->sources[i], cfg->nats.publish_timeout_ms);
     if (app->pub) {
         /* After close no publish can start, so the drain sees all there will be. */
         publisher_close(app->pub);
@@ -91,11 +103,20 @@ static void shutdown_app(struct app *app)
     app->dl = NULL;
     http_server_free(app->http);
     app->http = NULL;
+    api_worker_free(app->api); /* after HTTP: no new API job can arrive */
+    app->api = NULL;
 }
 
 static void free_app(struct app *app)
 {
     http_server_free(app->http);
+    api_worker_free(app->api);
+    calls_api_free(app->calls);
+    for (size_t i = 0; i < app->source_count; i++) {
+        esl_source_stop(app->sources[i], 0);
+        esl_source_free(app->sources[i]);
+    }
+    free(app->sources);
     ingress_free(app->ingress);
     health_free(app->health);
     pthread_mutex_lock(&app->lock);
@@ -108,6 +129,7 @@ static void free_app(struct app *app)
     /* After the connection is closed no nats.c callback can reach these. */
     publisher_free(app->pub, 0);
     delivery_free(delivery);
+    domain_log_free(app->events_log); /* no writer left: HTTP, delivery, ESL are gone */
     broker_stop(app->broker);
     pthread_mutex_destroy(&app->lock);
     config_unref(app->cfg);
@@ -138,20 +160,43 @@ int app_run(struct config *cfg)
     app->pub =
         publisher_new(app->link, cfg->nats.max_inflight_publishes, cfg->nats.publish_timeout_ms);
     app->dl = dead_letter_new(cfg, app->link);
-    struct delivery *delivery = app->pub && app->dl ? delivery_new(cfg, app->link, app->dl) : NULL;
+    if (cfg->log.domain_logging) {
+        struct domain_log_options lo = {.dir = cfg->log.dir};
+        app->events_log = domain_log_new(&lo);
+        if (!app->events_log)
+            goto out;
+    }
+    struct delivery *delivery =
+        app->pub && app->dl ? delivery_new(cfg, app->link, app->dl, app->events_log) : NULL;
     if (!delivery)
         goto out;
     pthread_mutex_lock(&app->lock);
     app->delivery = delivery;
     pthread_mutex_unlock(&app->lock);
 
-    app->ingress = ingress_new(cfg, app->link, app->pub);
+    if (cfg->esl_node_count > 0) {
+        app->sources = calloc(cfg->esl_node_count, sizeof *app->sources);
+        if (!app->sources)
+            goto out;
+        for (size_t i = 0; i < cfg->esl_node_count; i++) {
+            app->sources[i] = esl_source_start(cfg, &cfg->esl_nodes[i], app->pub, app->events_log);
+            if (!app->sources[i])
+                goto out;
+            app->source_count++;
+        }
+    }
+
+    app->ingress = ingress_new(cfg, app->link, app->pub, app->events_log);
     app->health = health_new(app->link, app->pub, app->delivery);
-    if (!app->ingress || !app->health)
+    app->api = api_worker_new(256);
+    app->calls = app->api ? calls_api_new(cfg, app->link, app->api) : NULL;
+    if (!app->ingress || !app->health || !app->calls)
         goto out;
+    health_set_sources(app->health, app->sources, app->source_count);
     const struct http_route routes[] = {
         {"/events", false, HTTP_POST, cfg->server.max_body_bytes, ingress_handle, app->ingress},
         {"/health", false, HTTP_GET | HTTP_HEAD, 0, health_handle, app->health},
+        {"/api/v1/calls", true, HTTP_GET, 0, calls_api_handle, app->calls},
     };
     struct http_server_options hopts = {
         .address = cfg->server.address,

@@ -3,8 +3,11 @@
  *
  * Owns: a hash table of channel legs keyed by Unique-ID, the calls they belong to
  * (a list ordered by first sighting, for expiry and eviction), a FIFO of finished legs
- * ("tombstones") and the operator's time zone table. One thread: whoever feeds the
- * events; on_signal runs on that thread and must not call back into the tracker.
+ * ("tombstones") and the operator's time zone (a tzfile, read once at creation). One
+ * thread: whoever feeds the events; on_signal and on_update run on that thread and must
+ * not call back into the tracker. Domains come from esl_domain, hostname rules from
+ * hostname, local times from tzfile; the JSON text of a call is built by
+ * call_tracker_record.c (call_tracker_internal.h is what the two files share).
  *
  * Legs and calls.
  *  - A leg is created by the first channel event that names it (CHANNEL_CREATE, or a
@@ -35,16 +38,28 @@
  * billsec are the exact elapsed microseconds truncated to whole seconds (FreeSWITCH's
  * own variable_duration subtracts whole epoch seconds, so it says 2 or 3 for the same
  * 2.5 s call depending on where the second boundary falls). time_* are printed in
- * options.timezone with an offset table read once, at creation, from the zone's TZif
- * file (/usr/share/zoneinfo): no TZ switch, no global state, any thread. Beyond the
- * file's last transition (2037 in Debian's "fat" files) the last offset applies.
+ * options.timezone (tzfile.h).
  *
- * Memory: about 600 bytes for a live two-leg call (one 160-byte call, two 80-byte
+ * Live records. Each call holds `live`, the furthest live state it has reached (a
+ * merge keeps the further of the two), and `announced` / `live_sent`, the leg whose
+ * UUID named its last live record and that record's state. Merges and the end of each
+ * event only update these; live_flush(), once per event, after the event is fully
+ * applied, turns them into callbacks: a "merged" record for each call_id that stopped
+ * naming the call (collected in t->retired; an absorbed call's call_id that is the
+ * root again is adopted instead, with the state it showed), then one record when the
+ * call has reached a state not yet shown under its current call_id. So a call_id gets
+ * at most one record per state, in order, the callback never sees a half-applied
+ * event, and without an update callback the cost is three small fields per call.
+ *
+ * Memory: about 600 bytes for a live two-leg call (one 152-byte call, two 80-byte
  * legs, a few short strings); nothing of the events is kept.
  */
 #include "call_tracker.h"
 
+#include "call_tracker_internal.h"
 #include "esl_event.h"
+#include "hostname.h"
+#include "tzfile.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -52,35 +67,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define CT_ID_MAX 64             /* longest Unique-ID tracked */
 #define CT_VALUE_MAX 255         /* longer header values are ignored, not truncated */
 #define CT_LEGS_MAX 64           /* legs one call may gather */
 #define CT_TOMBSTONES 4096       /* finished legs remembered */
 #define CT_DEPTH_MAX CT_LEGS_MAX /* bound on parent-chain walks */
 #define CT_DEFAULT_AGE_MS (4LL * 3600 * 1000)
 #define CT_DEFAULT_MAX_CALLS 100000
-#define CT_ZONEINFO "/usr/share/zoneinfo"
-#define CT_TZIF_MAX (512 * 1024)
-
-/* Per-call fields: strings first, then times (microseconds since the epoch). */
-enum ct_field {
-    F_FROM,
-    F_TO,
-    F_DIRECTION,
-    F_DOMAIN,
-    F_SIP_CALL_ID,
-    F_HOTLINE,
-    F_RECEIVE_DEST,
-    F_CAUSE,
-    F_DISPOSITION,
-    F_STR_COUNT,
-    T_CREATED = F_STR_COUNT,
-    T_ANSWERED,
-    T_HUNGUP,
-    F_COUNT
-};
+#define CT_RETIRED_MAX 8 /* call_ids one event can retire: 5 links (merges) + 1 root change */
 
 /* Does a later value at the same priority replace the earlier one? */
 static const bool field_latest_wins[F_COUNT] = {
@@ -90,21 +84,35 @@ static const bool field_latest_wins[F_COUNT] = {
 
 enum ct_kind { K_CREATE, K_PROGRESS, K_ANSWER, K_BRIDGE, K_HANGUP, K_COMPLETE };
 
+static const char *const live_names[] = {
+    [LIVE_NONE] = "none",
+    [LIVE_DIALING] = "dialing",
+    [LIVE_RINGING] = "ringing",
+    [LIVE_EARLY] = "early",
+    [LIVE_ANSWERED] = "answered",
+    [LIVE_BRIDGED] = "bridged",
+    [LIVE_HANGING_UP] = "hanging_up",
+};
+
+/* `live`: the state the event moves its call to, before event_live()'s adjustments. */
 static const struct {
     const char *name;
     enum ct_kind kind;
+    enum ct_live live;
 } event_kinds[] = {
-    {"CHANNEL_CREATE", K_CREATE},           {"CHANNEL_PROGRESS", K_PROGRESS},
-    {"CHANNEL_PROGRESS_MEDIA", K_PROGRESS}, {"CHANNEL_ANSWER", K_ANSWER},
-    {"CHANNEL_BRIDGE", K_BRIDGE},           {"CHANNEL_UNBRIDGE", K_BRIDGE},
-    {"CHANNEL_HANGUP", K_HANGUP},           {"CHANNEL_HANGUP_COMPLETE", K_COMPLETE},
+    {"CHANNEL_CREATE", K_CREATE, LIVE_RINGING},
+    {"CHANNEL_PROGRESS", K_PROGRESS, LIVE_RINGING},
+    {"CHANNEL_PROGRESS_MEDIA", K_PROGRESS, LIVE_EARLY},
+    {"CHANNEL_ANSWER", K_ANSWER, LIVE_ANSWERED},
+    {"CHANNEL_BRIDGE", K_BRIDGE, LIVE_BRIDGED},
+    {"CHANNEL_UNBRIDGE", K_BRIDGE, LIVE_NONE},
+    {"CHANNEL_HANGUP", K_HANGUP, LIVE_HANGING_UP},
+    {"CHANNEL_HANGUP_COMPLETE", K_COMPLETE, LIVE_HANGING_UP},
 };
 
 enum ct_role { ROLE_PEER, ROLE_PARENT, ROLE_CHILD }; /* what the other leg is to this one */
 
 enum { LEG_SEEN = 1, LEG_COMPLETE = 2 };
-
-struct ct_call;
 
 struct ct_leg {
     struct ct_leg *hnext;  /* hash chain */
@@ -116,32 +124,16 @@ struct ct_leg {
     char uuid[]; /* NUL-terminated, at most CT_ID_MAX */
 };
 
-struct ct_call {
-    struct ct_call *older, *newer; /* by first sighting */
-    struct ct_leg *legs;
-    int64_t born_ms;
-    int64_t t[F_COUNT - T_CREATED];
-    char *s[F_STR_COUNT];
-    uint8_t prio[F_COUNT]; /* (rank << 4) | sub-priority; 0 = unset */
-    uint8_t nlegs;
-};
-
-/* UTC offsets of one zone: off[i] applies from at[i]; off0 before at[0]. */
-struct ct_zone {
-    int64_t *at;
-    int32_t *off;
-    size_t n;
-    int32_t off0;
-};
-
 struct call_tracker {
     call_signal_fn on_signal;
     void *closure;
+    call_update_fn on_update;
+    void *update_closure;
     char *node;
     char *default_domain;
     int64_t max_age_ms;
     size_t max_calls;
-    struct ct_zone zone;
+    struct tzfile *zone; /* NULL: UTC */
 
     struct ct_leg **buckets;
     size_t bucket_mask;
@@ -152,6 +144,13 @@ struct call_tracker {
 
     struct ct_leg *tomb_head, *tomb_tail;
     size_t ntombs;
+
+    /* call_ids that stopped naming a call during the current event (see live_flush) */
+    struct {
+        char uuid[CT_ID_MAX + 1];
+        uint8_t live_sent; /* the state its last record showed */
+    } retired[CT_RETIRED_MAX];
+    size_t nretired;
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -194,209 +193,6 @@ static uint32_t hash_id(const char *s)
         h *= 16777619u;
     }
     return h;
-}
-
-/* ---- time zone (RFC 8536 TZif) ---------------------------------------------------- */
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t be64(const unsigned char *p)
-{
-    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
-
-static bool zone_name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 200 || name[0] == '/' || strstr(name, "..") || strstr(name, "/."))
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
-            return false;
-    return name[0] != '.';
-}
-
-/* Parses a TZif image (the 64-bit block of v2+ files, else the v1 block). */
-static bool zone_parse(struct ct_zone *z, const unsigned char *b, size_t len)
-{
-    size_t pos = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (len - pos < 44 || memcmp(b + pos, "TZif", 4) != 0)
-            return false;
-        bool v2 = b[pos + 4] >= '2';
-        uint64_t isut = be32(b + pos + 20), isstd = be32(b + pos + 24), leap = be32(b + pos + 28);
-        uint64_t timecnt = be32(b + pos + 32), typecnt = be32(b + pos + 36);
-        uint64_t charcnt = be32(b + pos + 40);
-        uint64_t tsize = pass == 0 ? 4 : 8;
-        uint64_t need =
-            timecnt * tsize + timecnt + typecnt * 6 + charcnt + leap * (tsize + 4) + isstd + isut;
-        pos += 44;
-        if (typecnt == 0 || need > len - pos)
-            return false;
-        if (pass == 0 && v2) { /* skip the 32-bit block, use the 64-bit one */
-            pos += (size_t)need;
-            continue;
-        }
-        const unsigned char *times = b + pos, *idx = times + timecnt * tsize;
-        const unsigned char *types = idx + timecnt;
-        if (timecnt) {
-            z->at = calloc((size_t)timecnt, sizeof *z->at);
-            z->off = calloc((size_t)timecnt, sizeof *z->off);
-            if (!z->at || !z->off)
-                return false;
-        }
-        z->off0 = (int32_t)be32(types);
-        for (size_t i = 0; i < timecnt; i++) {
-            if (idx[i] >= typecnt)
-                return false;
-            z->at[i] = tsize == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
-            z->off[i] = (int32_t)be32(types + 6 * (size_t)idx[i]);
-            if (i && z->at[i] <= z->at[i - 1])
-                return false;
-        }
-        z->n = (size_t)timecnt;
-        return true;
-    }
-    return false;
-}
-
-/* NULL, "", "UTC" and "Etc/UTC" need no file. */
-static bool zone_load(struct ct_zone *z, const char *name)
-{
-    memset(z, 0, sizeof *z);
-    if (!name || !*name || strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0)
-        return true;
-    if (!zone_name_ok(name))
-        return false;
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", CT_ZONEINFO, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    unsigned char *buf = malloc(CT_TZIF_MAX);
-    size_t len = buf ? fread(buf, 1, CT_TZIF_MAX, f) : 0;
-    fclose(f);
-    bool ok = buf && len < CT_TZIF_MAX && zone_parse(z, buf, len);
-    free(buf);
-    return ok;
-}
-
-static void zone_free(struct ct_zone *z)
-{
-    free(z->at);
-    free(z->off);
-}
-
-static int32_t zone_offset(const struct ct_zone *z, int64_t t)
-{
-    if (z->n == 0 || t < z->at[0])
-        return z->off0;
-    size_t lo = 0, hi = z->n; /* invariant: at[lo] <= t, at[hi] > t (or hi == n) */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (z->at[mid] <= t)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return z->off[lo];
-}
-
-/* "YYYY-MM-DD HH:MM:SS" local time of a microsecond timestamp. */
-static bool format_time(const struct ct_zone *z, int64_t us, char *out, size_t cap)
-{
-    if (us <= 0)
-        return false;
-    int64_t secs = us / 1000000;
-    time_t local = (time_t)(secs + zone_offset(z, secs));
-    struct tm tm;
-    if (!gmtime_r(&local, &tm))
-        return false;
-    return strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm) > 0;
-}
-
-/* ---- domains ---------------------------------------------------------------------- */
-
-static const char *const domain_sources[] = {
-    "variable_domain_name",  "variable_dialed_domain", "variable_requested_domain_name",
-    "variable_sip_req_host", "variable_sip_to_host",   "variable_sip_from_host",
-    "variable_presence_id", /* its host part */
-};
-#define DOMAIN_SOURCES (sizeof domain_sources / sizeof domain_sources[0])
-
-/*
- * A valid hostname, lowercased into out: dot-separated labels of 1..63 letters, digits
- * and hyphens (no hyphen first or last), at most 253 characters, one trailing dot
- * allowed; the last label must not be all digits (rejects IPv4 and numbers; IPv6
- * literals fail on ':' and '[').
- */
-static bool hostname_copy(const char *s, size_t n, char *out, size_t cap)
-{
-    if (n && s[n - 1] == '.')
-        n--;
-    if (n == 0 || n > 253 || n >= cap)
-        return false;
-    size_t label = 0;
-    bool digits_only = true;
-    for (size_t i = 0; i <= n; i++) {
-        char c = i < n ? s[i] : '.';
-        if (c == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return false;
-            if (i == n && digits_only)
-                return false;
-            if (i < n)
-                out[i] = '.';
-            label = 0;
-            digits_only = true;
-            continue;
-        }
-        if (!isalnum((unsigned char)c) && c != '-')
-            return false;
-        if (label == 0 && c == '-')
-            return false;
-        if (++label > 63)
-            return false;
-        if (!isdigit((unsigned char)c))
-            digits_only = false;
-        out[i] = (char)tolower((unsigned char)c);
-    }
-    out[n] = '\0';
-    return true;
-}
-
-/* Index into domain_sources of the first usable source, or -1. */
-static int domain_resolve(const struct esl_event *ev, char *out, size_t cap)
-{
-    for (size_t i = 0; i < DOMAIN_SOURCES; i++) {
-        const char *v = get(ev, domain_sources[i]);
-        if (!v)
-            continue;
-        if (i == DOMAIN_SOURCES - 1) { /* presence_id: user@host */
-            const char *at = strrchr(v, '@');
-            if (!at)
-                continue;
-            v = at + 1;
-        }
-        if (hostname_copy(v, strlen(v), out, cap))
-            return (int)i;
-    }
-    return -1;
-}
-
-bool esl_event_domain(const struct esl_event *ev, const char *fallback, char *out, size_t cap)
-{
-    if (!out || cap == 0)
-        return false;
-    if (ev && domain_resolve(ev, out, cap) >= 0)
-        return true;
-    if (fallback && hostname_copy(fallback, strlen(fallback), out, cap))
-        return true;
-    out[0] = '\0';
-    return false;
 }
 
 /* ---- the leg table ---------------------------------------------------------------- */
@@ -575,6 +371,18 @@ static void call_demote(struct ct_call *c)
 }
 
 /*
+ * Notes that live records were named by `leg`'s UUID (the last one showing state
+ * `sent`), which may no longer name its call; live_flush() decides.
+ */
+static void live_retire(struct call_tracker *t, const struct ct_leg *leg, uint8_t sent)
+{
+    if (t->nretired == CT_RETIRED_MAX)
+        return;
+    memcpy(t->retired[t->nretired].uuid, leg->uuid, strlen(leg->uuid) + 1);
+    t->retired[t->nretired++].live_sent = sent;
+}
+
+/*
  * Folds call `src` into `dst` (the older of the two, so the age list stays ordered).
  * `src_root` was src's root before the link that caused the merge.
  */
@@ -606,6 +414,10 @@ static void calls_merge(struct call_tracker *t, struct ct_call *dst, struct ct_c
         }
         dst->prio[f] = src->prio[f];
     }
+    if (src->live > dst->live)
+        dst->live = src->live;
+    if (src->announced) /* dst's call_id (or src's, if it is the root now) carries on */
+        live_retire(t, src->announced, src->live_sent);
     age_unlink(t, src);
     call_free_data(src);
 }
@@ -724,8 +536,8 @@ static void event_record(struct ct_call *c, const struct esl_event *ev, enum ct_
     if (!is_root && kind == K_ANSWER) /* the leg that picked up */
         call_set_str(c, F_RECEIVE_DEST, dest, p);
 
-    char domain[256];
-    int src = domain_resolve(ev, domain, sizeof domain);
+    char domain[CT_DOMAIN_CAP];
+    int src = esl_event_domain_source(ev, domain, sizeof domain);
     if (src >= 0)
         call_set_str(c, F_DOMAIN, domain, (uint8_t)(p | (15 - src)));
 
@@ -743,98 +555,92 @@ static void event_record(struct ct_call *c, const struct esl_event *ev, enum ct_
         event_time(ev, "Caller-Channel-Hangup-Time", kind == K_HANGUP || kind == K_COMPLETE), p);
 }
 
-/* ---- the call signal -------------------------------------------------------------- */
+/* ---- live records ----------------------------------------------------------------- */
 
-/* From the customer's side: connected, or why not; "unknown" when the end was not seen. */
-static const char *status_of(const char *cause, bool answered, bool complete)
+/* The state an event of this kind moves its call to (LIVE_NONE: none). */
+static enum ct_live event_live(const struct ct_call *c, enum ct_kind kind, enum ct_live live,
+                               bool is_root)
 {
-    static const struct {
-        const char *cause;
-        const char *status;
-    } map[] = {
-        {"USER_BUSY", "busy-line"},        {"CALL_REJECTED", "busy-line"},
-        {"NO_ANSWER", "no-answer"},        {"NO_USER_RESPONSE", "no-answer"},
-        {"PROGRESS_TIMEOUT", "no-answer"}, {"ALLOTTED_TIMEOUT", "no-answer"},
-        {"NORMAL_CLEARING", "no-answer"},  {"ORIGINATOR_CANCEL", "cancelled"},
-    };
-    if (!cause && !complete)
-        return "unknown";
-    if (answered)
-        return "completed";
-    if (!cause)
-        return "unknown";
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(cause, map[i].cause) == 0)
-            return map[i].status;
-    return "failed";
+    const char *dir = c->s[F_DIRECTION];
+    if (kind == K_CREATE && dir && strcmp(dir, "outbound") == 0)
+        return LIVE_DIALING;
+    if (kind == K_ANSWER && ct_receive_dest(c))
+        return LIVE_BRIDGED;
+    /* Another leg ending (an agent who did not pick up) does not end the customer's call. */
+    if ((kind == K_HANGUP || kind == K_COMPLETE) && !is_root)
+        return LIVE_NONE;
+    return live;
 }
 
-static void add_str(cJSON *o, const char *name, const char *v)
+/* The call's domain (or the default one) copied into buf, or NULL when there is none. */
+static const char *call_domain(const struct call_tracker *t, const struct ct_call *c,
+                               char buf[static CT_DOMAIN_CAP])
 {
-    if (v)
-        cJSON_AddStringToObject(o, name, v);
-    else
-        cJSON_AddNullToObject(o, name);
-}
-
-static void add_time(cJSON *o, const char *name, const struct ct_zone *z, int64_t us)
-{
-    char buf[32];
-    add_str(o, name, format_time(z, us, buf, sizeof buf) ? buf : NULL);
-}
-
-/* Whole seconds from a to b (both known), never negative; -1 when unknown. */
-static int64_t seconds_between(int64_t a_us, int64_t b_us)
-{
-    if (a_us <= 0 || b_us <= 0)
-        return -1;
-    return b_us > a_us ? (b_us - a_us) / 1000000 : 0;
-}
-
-static void add_seconds(cJSON *o, const char *name, int64_t s)
-{
-    if (s >= 0)
-        cJSON_AddNumberToObject(o, name, (double)s);
-    else
-        cJSON_AddNullToObject(o, name);
-}
-
-/* The signal's JSON text (new string), or NULL when out of memory. */
-static char *signal_build(const struct call_tracker *t, const struct ct_call *c,
-                          const char *call_id, const char *domain, bool complete)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
+    const char *d = c->s[F_DOMAIN] ? c->s[F_DOMAIN] : t->default_domain;
+    if (!d)
         return NULL;
-    const int64_t created = c->t[T_CREATED - T_CREATED], answered = c->t[T_ANSWERED - T_CREATED];
-    const int64_t hungup = c->t[T_HUNGUP - T_CREATED];
-    char event_id[CT_ID_MAX + 16];
-    snprintf(event_id, sizeof event_id, "call-%s-end", call_id);
-    cJSON_AddStringToObject(o, "event_id", event_id);
-    cJSON_AddStringToObject(o, "call_id", call_id);
-    add_str(o, "sip_call_id", c->s[F_SIP_CALL_ID]);
-    add_str(o, "domain", domain);
-    add_str(o, "direction", c->s[F_DIRECTION]);
-    add_str(o, "from_number", c->s[F_FROM]);
-    add_str(o, "to_number", c->s[F_TO]);
-    if (c->s[F_HOTLINE])
-        cJSON_AddStringToObject(o, "hotline", c->s[F_HOTLINE]);
-    const char *rd = c->s[F_RECEIVE_DEST];
-    if (rd && !(c->s[F_TO] && strcmp(rd, c->s[F_TO]) == 0))
-        cJSON_AddStringToObject(o, "receive_dest", rd);
-    add_time(o, "time_started", &t->zone, created);
-    add_time(o, "time_answered", &t->zone, answered);
-    add_time(o, "time_ended", &t->zone, hungup);
-    add_seconds(o, "duration", seconds_between(created, hungup));
-    add_seconds(o, "billsec", answered ? seconds_between(answered, hungup) : 0);
-    cJSON_AddStringToObject(o, "state", !complete ? "unknown" : answered ? "answered" : "missed");
-    cJSON_AddStringToObject(o, "status", status_of(c->s[F_CAUSE], answered != 0, complete));
-    add_str(o, "hangup_cause", c->s[F_CAUSE]);
-    add_str(o, "sip_hangup_disposition", c->s[F_DISPOSITION]);
-    add_str(o, "node", t->node);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return text;
+    snprintf(buf, CT_DOMAIN_CAP, "%s", d);
+    return buf;
+}
+
+/* Hands one record about live call c, named call_id, to on_update. */
+static void live_emit(struct call_tracker *t, const struct ct_call *c, const char *call_id,
+                      const struct ct_record_kind *k)
+{
+    if (!t->on_update)
+        return;
+    char buf[CT_DOMAIN_CAP];
+    const char *domain = call_domain(t, c, buf);
+    char *json = ct_record_build(c, call_id, domain, t->node, t->zone, k);
+    if (json)
+        t->on_update(t->update_closure, domain, call_id, json);
+}
+
+/*
+ * Called once at the end of every event that reached call c (`ended`: the event ended
+ * it, its signal follows). Retired call_ids get a "merged" record, unless one is the
+ * root again (a merge can make the absorbed call's call_id the root): that one stays
+ * announced, with the state its last record showed. Then c's state is announced if its
+ * call_id has not shown it yet.
+ */
+static void live_flush(struct call_tracker *t, struct ct_call *c, bool ended)
+{
+    struct ct_leg *root = call_root(c);
+    if (c->announced && c->announced != root) {
+        live_retire(t, c->announced, c->live_sent);
+        c->announced = NULL;
+        c->live_sent = LIVE_NONE;
+    }
+    for (size_t i = 0; i < t->nretired; i++) {
+        if (strcmp(t->retired[i].uuid, root->uuid) == 0) {
+            c->announced = root;
+            c->live_sent = t->retired[i].live_sent;
+            continue;
+        }
+        const struct ct_record_kind merged = {"merged", "merged", NULL, false, root->uuid};
+        live_emit(t, c, t->retired[i].uuid, &merged);
+    }
+    t->nretired = 0;
+    if (ended || !t->on_update || c->live <= c->live_sent)
+        return;
+    const char *status = NULL;
+    if (c->live == LIVE_HANGING_UP && c->s[F_CAUSE])
+        status = ct_status_of(c->s[F_CAUSE], c->t[T_ANSWERED - T_CREATED] != 0, true);
+    const struct ct_record_kind k = {live_names[c->live], live_names[c->live], status, true, NULL};
+    live_emit(t, c, root->uuid, &k);
+    c->announced = root;
+    c->live_sent = c->live;
+}
+
+/* ---- the end of a call ------------------------------------------------------------ */
+
+/* Has every leg that has been seen sent CHANNEL_HANGUP_COMPLETE? */
+static bool call_ended(const struct ct_call *c)
+{
+    for (const struct ct_leg *l = c->legs; l; l = l->cnext)
+        if ((l->flags & (LEG_SEEN | LEG_COMPLETE)) == LEG_SEEN)
+            return false;
+    return true;
 }
 
 /*
@@ -843,18 +649,24 @@ static char *signal_build(const struct call_tracker *t, const struct ct_call *c,
  */
 static void call_finish(struct call_tracker *t, struct ct_call *c, bool complete)
 {
-    char call_id[CT_ID_MAX + 1], domain[256];
+    char call_id[CT_ID_MAX + 1], buf[CT_DOMAIN_CAP];
     snprintf(call_id, sizeof call_id, "%s", call_root(c)->uuid);
-    const char *d = c->s[F_DOMAIN] ? c->s[F_DOMAIN] : t->default_domain;
-    snprintf(domain, sizeof domain, "%s", d ? d : "");
-    char *json = signal_build(t, c, call_id, d ? domain : NULL, complete);
+    const char *domain = call_domain(t, c, buf);
+    const bool answered = c->t[T_ANSWERED - T_CREATED] != 0;
+    const char *state = answered ? "answered" : "missed";
+    if (!complete)
+        state = "unknown";
+    const struct ct_record_kind k = {
+        "end", state, ct_status_of(c->s[F_CAUSE], answered, complete), false, NULL,
+    };
+    char *json = ct_record_build(c, call_id, domain, t->node, t->zone, &k);
 
     age_unlink(t, c);
     legs_bury(t, c->legs);
     c->legs = NULL;
     call_free_data(c);
     if (json && t->on_signal)
-        t->on_signal(t->closure, d ? domain : NULL, call_id, json);
+        t->on_signal(t->closure, domain, call_id, json);
     else
         cJSON_free(json);
 }
@@ -876,12 +688,13 @@ struct call_tracker *call_tracker_new(const struct call_tracker_options *opts,
     t->max_calls = opts->max_calls > 0 ? opts->max_calls : CT_DEFAULT_MAX_CALLS;
     t->bucket_mask = 1023;
     t->buckets = calloc(t->bucket_mask + 1, sizeof *t->buckets);
-    bool ok = t->buckets && zone_load(&t->zone, opts->timezone);
+    int zone_err = 0;
+    bool ok = t->buckets && ((t->zone = tzfile_load(opts->timezone, &zone_err)) || !zone_err);
     if (ok && opts->node)
         ok = (t->node = strdup(opts->node)) != NULL;
     if (ok && opts->default_domain) {
-        char d[256];
-        ok = hostname_copy(opts->default_domain, strlen(opts->default_domain), d, sizeof d) &&
+        char d[CT_DOMAIN_CAP];
+        ok = hostname_normalize(opts->default_domain, strlen(opts->default_domain), d, sizeof d) &&
              (t->default_domain = strdup(d)) != NULL;
     }
     if (!ok) {
@@ -891,7 +704,13 @@ struct call_tracker *call_tracker_new(const struct call_tracker_options *opts,
     return t;
 }
 
-/* Live calls are dropped without a signal. */
+void call_tracker_set_update_callback(struct call_tracker *t, call_update_fn fn, void *closure)
+{
+    t->on_update = fn;
+    t->update_closure = closure;
+}
+
+/* Live calls are dropped without a signal (and without a last live record). */
 void call_tracker_free(struct call_tracker *t)
 {
     if (!t)
@@ -908,7 +727,7 @@ void call_tracker_free(struct call_tracker *t)
         free(l);
     }
     free(t->buckets);
-    zone_free(&t->zone);
+    tzfile_free(t->zone);
     free(t->node);
     free(t->default_domain);
     free(t);
@@ -925,7 +744,7 @@ void call_tracker_on_event(struct call_tracker *t, const struct esl_event *ev, i
         k++;
     if (k == sizeof event_kinds / sizeof event_kinds[0])
         return;
-    enum ct_kind kind = event_kinds[k].kind;
+    const enum ct_kind kind = event_kinds[k].kind;
 
     struct ct_leg *leg = leg_find(t, uuid);
     if (leg && !leg->call)
@@ -935,14 +754,17 @@ void call_tracker_on_event(struct call_tracker *t, const struct esl_event *ev, i
     leg->flags |= LEG_SEEN;
     event_links(t, leg, ev);
     struct ct_call *c = leg->call;
-    event_record(c, ev, kind, call_root(c) == leg);
-    if (kind != K_COMPLETE)
-        return;
-    leg->flags |= LEG_COMPLETE;
-    for (const struct ct_leg *l = c->legs; l; l = l->cnext)
-        if ((l->flags & (LEG_SEEN | LEG_COMPLETE)) == LEG_SEEN)
-            return;
-    call_finish(t, c, true);
+    const bool is_root = call_root(c) == leg;
+    event_record(c, ev, kind, is_root);
+    const enum ct_live live = event_live(c, kind, event_kinds[k].live, is_root);
+    if (live > c->live)
+        c->live = (uint8_t)live;
+    if (kind == K_COMPLETE)
+        leg->flags |= LEG_COMPLETE;
+    const bool ended = kind == K_COMPLETE && call_ended(c);
+    live_flush(t, c, ended);
+    if (ended)
+        call_finish(t, c, true);
 }
 
 void call_tracker_expire(struct call_tracker *t, int64_t now_ms)
@@ -954,4 +776,10 @@ void call_tracker_expire(struct call_tracker *t, int64_t now_ms)
 size_t call_tracker_live_calls(const struct call_tracker *t)
 {
     return t->ncalls;
+}
+
+const char *call_tracker_domain_of(const struct call_tracker *t, const char *uuid)
+{
+    const struct ct_leg *leg = uuid ? leg_find(t, uuid) : NULL;
+    return leg && leg->call ? leg->call->s[F_DOMAIN] : NULL;
 }

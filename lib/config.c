@@ -33,7 +33,19 @@ static void free_route(struct route *r)
         free(e->url);
     }
     free(r->endpoints);
+    cfg_free_strings(r->event_kinds, r->event_kind_count);
     free(r->domain);
+}
+
+static void free_esl_node(struct esl_node *e)
+{
+    free(e->name);
+    free(e->host);
+    free(e->password);
+    cfg_free_strings(e->events, e->event_count);
+    cfg_free_strings(e->filters, e->filter_count);
+    free(e->default_domain);
+    free(e->logs);
 }
 
 static void config_free(struct config *cfg)
@@ -63,6 +75,8 @@ static void config_free(struct config *cfg)
         &cfg->log.level,
         &cfg->log.file,
         &cfg->log.dir,
+        &cfg->calls.timezone,
+        &cfg->calls.bucket,
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(*strings[i]);
@@ -70,6 +84,9 @@ static void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->route_count; i++)
         free_route(&cfg->routes[i]);
     free(cfg->routes);
+    for (size_t i = 0; i < cfg->esl_node_count; i++)
+        free_esl_node(&cfg->esl_nodes[i]);
+    free(cfg->esl_nodes);
     if (cfg->priv)
         free(cfg->priv->slots);
     free(cfg->priv);
@@ -221,6 +238,8 @@ static void finalize(struct cfg_ctx *ctx)
 struct config *config_load_string(const char *yaml, size_t len, const char *name, char **errors)
 {
     struct cfg_ctx ctx = {.name = name ? name : "config"};
+    ctx.root.prov = ctx.prov;
+    ctx.root.prov_cap = sizeof ctx.prov / sizeof ctx.prov[0];
     yaml_document_t doc;
     bool have_doc = false;
     struct config *cfg = calloc(1, sizeof *cfg);
@@ -232,6 +251,7 @@ struct config *config_load_string(const char *yaml, size_t len, const char *name
     }
     atomic_init(&cfg->priv->refs, 1);
     ctx.cfg = cfg;
+    ctx.root.base = cfg;
     cfg->path = cfg_strdup(&ctx, ctx.name);
     cfg_apply_defaults(&ctx);
 
@@ -261,6 +281,7 @@ out:
         *errors = NULL;
     }
     cfg_errors_free(&ctx);
+    free(ctx.esl_items);
     return cfg;
 }
 

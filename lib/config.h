@@ -46,6 +46,50 @@ struct route {
     bool is_default; /* `domain: "*"` or `domain: default` */
     struct endpoint *endpoints;
     size_t endpoint_count;
+    /* routes[].events: the kinds of event this route wants; none = every kind. A kind
+     * is "ingress" (POST /events), "call_signal" (a finished FreeSWITCH call), or a
+     * FreeSWITCH Event-Name ("CHANNEL_ANSWER", ...) for raw ESL events. */
+    char **event_kinds;
+    size_t event_kind_count;
+    int line;
+};
+
+enum esl_format { ESL_FORMAT_PLAIN = 0, ESL_FORMAT_JSON };
+
+/* What an ESL node publishes: call signals (default), raw events, or both. */
+enum esl_publish { ESL_PUBLISH_SIGNALS = 1, ESL_PUBLISH_EVENTS = 2, ESL_PUBLISH_BOTH = 3 };
+
+/* One FreeSWITCH server to follow over the Event Socket (inbound mode). */
+struct esl_node {
+    char *name;     /* esl[].name, required, unique; [A-Za-z0-9_-] */
+    char *host;     /* esl[].host, required */
+    int port;       /* esl[].port, default 8021 */
+    char *password; /* esl[].password, default "ClueCon" (use ${ENV}); at most
+                       512 characters, no control characters */
+    char **events;  /* esl[].events: Event-Names to subscribe, default the
+                       channel events call tracking needs plus HEARTBEAT;
+                       ["ALL"] allowed; "CUSTOM a::b c::d" is one entry.
+                       Never empty; always has HEARTBEAT or ALL */
+    size_t event_count;
+    char **filters; /* esl[].filters: "Header value" lines sent as
+                       "filter Header value" after subscribing; each at most
+                       1024 characters, no control characters */
+    size_t filter_count;
+    enum esl_format format;       /* esl[].format: plain (default) | json */
+    enum esl_publish publish;     /* esl[].publish: signals (default) | events | both */
+    char *default_domain;         /* esl[].default_domain: a hostname, or NULL */
+    int64_t reconnect_initial_ms; /* esl[].reconnect.initial, default 1s */
+    int64_t reconnect_max_ms;     /* esl[].reconnect.max, default 30s (>= initial) */
+    int64_t heartbeat_timeout_ms; /* esl[].heartbeat_timeout, default 60s: silence past
+                                     this means a dead peer (FreeSWITCH sends HEARTBEAT
+                                     every 20 s by default) */
+    int64_t connect_timeout_ms;   /* esl[].connect_timeout, default 5s */
+    size_t max_frame_bytes;       /* esl[].max_frame_bytes, default 4 MiB, 64 KiB..1 GiB */
+    int buffer_events;            /* esl[].buffer_events, default 10000: events waiting for
+                                     JetStream while it is unreachable; past it, new events
+                                     are dropped, logged and counted */
+    char *logs;                   /* esl[].logs: FreeSWITCH log level to collect (debug,
+                                     info, notice, warning, err, crit, alert), or NULL */
     int line;
 };
 
@@ -129,6 +173,19 @@ struct config {
         bool domain_logging; /* log.domain_logging, default true (CLI -domain-logging wins) */
         char *dir;           /* log.dir, default "logs" */
     } log;
+
+    struct esl_node *esl_nodes; /* esl: [...] in file order; may be empty */
+    size_t esl_node_count;
+
+    struct {
+        char *timezone;          /* calls.timezone, default NULL = UTC; an IANA name
+                                    ("Asia/Ho_Chi_Minh") for time_* fields */
+        int64_t max_call_age_ms; /* calls.max_call_age, default 4h */
+        int max_calls;           /* calls.max_calls, default 100000 */
+        char *bucket;            /* calls.bucket, default "CALLS": JetStream key-value
+                                    bucket of call records */
+        int64_t retention_ms;    /* calls.retention, default 30d */
+    } calls;
 
     struct route *routes; /* in file order; the default route, if any, is among them */
     size_t route_count;

@@ -4,6 +4,8 @@
  * node and its line are at hand (required keys, non-empty endpoint lists, header names
  * and values); URLs, domains, defaults and duplicates are checked by config_validate.c.
  *
+ * `events` (the kinds a route wants) is a list of strings checked here, item by item.
+ *
  * Arrays are allocated zeroed with their final count before being filled, so a route
  * that fails half way is still freed correctly by config_free().
  */
@@ -158,12 +160,24 @@ static void map_endpoints(struct cfg_ctx *ctx, struct route *r, yaml_node_t *nod
     }
 }
 
+/* routes[].events: absent (or null) = every kind; a list must not be empty. */
+static void map_event_kinds(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node,
+                            const char *path)
+{
+    if (cfg_is_null(node) || !cfg_get_string_list(ctx, node, path, cfg_route_kind_problem, true,
+                                                  &r->event_kinds, &r->event_kind_count))
+        return;
+    if (r->event_kind_count == 0)
+        cfg_error(ctx, cfg_line(node), path,
+                  "must list at least one kind (leave events out for every kind)");
+}
+
 static void map_route(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, const char *path)
 {
-    static const char *const keys[] = {"domain", "endpoints", NULL};
+    static const char *const keys[] = {"domain", "endpoints", "events", NULL};
     r->line = cfg_line(node);
     if (node->type != YAML_MAPPING_NODE) {
-        cfg_error(ctx, r->line, path, "expected a mapping {domain, endpoints}, got %s",
+        cfg_error(ctx, r->line, path, "expected a mapping {domain, endpoints, events}, got %s",
                   cfg_kind(node));
         return;
     }
@@ -183,6 +197,8 @@ static void map_route(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, c
         } else if (strcmp(key, "endpoints") == 0) {
             have_endpoints = true;
             map_endpoints(ctx, r, v, child);
+        } else if (strcmp(key, "events") == 0) {
+            map_event_kinds(ctx, r, v, child);
         } else {
             cfg_unknown_key(ctx, keys, cfg_line(k), key, child);
         }
@@ -193,10 +209,11 @@ static void map_route(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, c
         cfg_error(ctx, r->line, path, "missing required key \"endpoints\"");
 }
 
-void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                    const char *path)
+void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                    yaml_node_t *value, const char *path)
 {
     (void)f;
+    (void)rec;
     struct config *cfg = ctx->cfg;
     if (cfg_is_null(value))
         return;

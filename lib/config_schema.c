@@ -5,7 +5,9 @@
  * struct config, default and bounds. The same tables drive three things: defaults
  * (cfg_apply_defaults), mapping a YAML mapping into the struct (map_section), and the
  * range checks in config_validate.c. Lists with structure of their own (routes,
- * nats.servers, delivery.backoff) have a handler.
+ * nats.servers, delivery.backoff) have a handler. `esl:` is a list of records: each
+ * item is mapped with its own table (cfg_esl_fields, offsets into struct esl_node) by
+ * the same map_section, into a cfg_rec that keeps the item's provenance.
  *
  * The mapper checks types and shapes (is it an integer, a list, a URL list, a header
  * token) at the node, where the line is known; ranges and relations between fields are
@@ -23,28 +25,52 @@
 #include <string.h>
 
 #define OFF(member) offsetof(struct config, member)
+#define EOFF(member) offsetof(struct esl_node, member)
+#define KiB 1024LL
 #define MiB (1024LL * 1024)
+#define GiB (1024LL * 1024 * 1024)
 #define MAXD CFG_MAX_DURATION_MS
+#define HOUR 3600000LL
+#define DAY 86400000LL
 
+/* F_* describe fields of struct config; E_* the same for an esl: item (struct esl_node). */
 /* clang-format off */
-#define F_STR(k, m, d, fl) {.key = k, .type = CFG_T_STR, .offset = OFF(m), .def_str = d, .flags = fl}
-#define F_BOOL(k, m, d)    {.key = k, .type = CFG_T_BOOL, .offset = OFF(m), .def = d, .max = 1}
-#define F_NUM(t, k, m, d, lo, hi, fl) \
-    {.key = k, .type = t, .offset = OFF(m), .def = d, .min = lo, .max = hi, .flags = fl}
-#define F_SECTION(k, tab)  {.key = k, .type = CFG_T_SECTION, .section = tab}
-#define F_CUSTOM(k, m, fn) {.key = k, .type = CFG_T_CUSTOM, .offset = OFF(m), .handler = fn}
-#define F_IGNORED(k)       {.key = k, .type = CFG_T_IGNORED}
-#define F_END              {.key = NULL, .type = CFG_T_END}
+#define X_STR(o, k, d, fl)  {.key = k, .type = CFG_T_STR, .offset = o, .def_str = d, .flags = fl}
+#define X_NUM(o, t, k, d, lo, hi, fl) \
+    {.key = k, .type = t, .offset = o, .def = d, .min = lo, .max = hi, .flags = fl}
+#define X_CUSTOM(o, k, fn)  {.key = k, .type = CFG_T_CUSTOM, .offset = o, .handler = fn}
+#define F_STR(k, m, d, fl)  X_STR(OFF(m), k, d, fl)
+#define F_BOOL(k, m, d)     {.key = k, .type = CFG_T_BOOL, .offset = OFF(m), .def = d, .max = 1}
+#define F_NUM(t, k, m, d, lo, hi, fl) X_NUM(OFF(m), t, k, d, lo, hi, fl)
+#define F_SECTION(k, tab)   {.key = k, .type = CFG_T_SECTION, .section = tab}
+#define F_CUSTOM(k, m, fn)  X_CUSTOM(OFF(m), k, fn)
+#define F_LIST(k, m, fn, tab) \
+    {.key = k, .type = CFG_T_CUSTOM, .offset = OFF(m), .handler = fn, .section = tab}
+#define F_IGNORED(k)        {.key = k, .type = CFG_T_IGNORED}
+#define F_END               {.key = NULL, .type = CFG_T_END}
+#define E_STR(k, m, d, fl)  X_STR(EOFF(m), k, d, fl)
+#define E_NUM(t, k, m, d, lo, hi, fl) X_NUM(EOFF(m), t, k, d, lo, hi, fl)
+#define E_CUSTOM(k, m, fn)  X_CUSTOM(EOFF(m), k, fn)
 /* clang-format on */
 
-static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                         const char *path);
-static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                             const char *path);
-static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                        const char *path);
-static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                        const char *path);
+static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                         yaml_node_t *value, const char *path);
+static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                             yaml_node_t *value, const char *path);
+static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                        yaml_node_t *value, const char *path);
+static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                        yaml_node_t *value, const char *path);
+static void map_esl(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                    yaml_node_t *value, const char *path);
+static void map_esl_events(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                           yaml_node_t *value, const char *path);
+static void map_esl_filters(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                            yaml_node_t *value, const char *path);
+static void map_esl_format(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                           yaml_node_t *value, const char *path);
+static void map_esl_publish(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                            yaml_node_t *value, const char *path);
 
 static const struct cfg_field server_fields[] = {
     F_STR("address", server.address, "0.0.0.0", 0),
@@ -142,12 +168,50 @@ static const struct cfg_field log_fields[] = {
     F_END,
 };
 
+static const struct cfg_field esl_reconnect_fields[] = {
+    E_NUM(CFG_T_DURATION, "initial", reconnect_initial_ms, 1000, 1, MAXD, 0),
+    E_NUM(CFG_T_DURATION, "max", reconnect_max_ms, 30000, 1, MAXD, 0),
+    F_END,
+};
+
+/* One esl: item. name and host have no default; the rest are checked in
+   config_validate.c (validate_esl_node). */
+const struct cfg_field cfg_esl_fields[] = {
+    E_STR("name", name, NULL, CFG_F_REQUIRED),
+    E_STR("host", host, NULL, CFG_F_REQUIRED),
+    E_NUM(CFG_T_INT, "port", port, 8021, 1, 65535, 0),
+    E_STR("password", password, "ClueCon", 0),
+    E_CUSTOM("events", events, map_esl_events),
+    E_CUSTOM("filters", filters, map_esl_filters),
+    E_CUSTOM("format", format, map_esl_format),
+    E_CUSTOM("publish", publish, map_esl_publish),
+    E_STR("default_domain", default_domain, NULL, CFG_F_OPTIONAL),
+    F_SECTION("reconnect", esl_reconnect_fields),
+    E_NUM(CFG_T_DURATION, "heartbeat_timeout", heartbeat_timeout_ms, 60000, 1000, MAXD, 0),
+    E_NUM(CFG_T_DURATION, "connect_timeout", connect_timeout_ms, 5000, 1, MAXD, 0),
+    E_NUM(CFG_T_SIZE, "max_frame_bytes", max_frame_bytes, 4 * MiB, 64 * KiB, 1 * GiB, 0),
+    E_NUM(CFG_T_INT, "buffer_events", buffer_events, 10000, 1, 10000000, 0),
+    E_STR("logs", logs, NULL, CFG_F_OPTIONAL),
+    F_END,
+};
+
+static const struct cfg_field calls_fields[] = {
+    F_STR("timezone", calls.timezone, NULL, CFG_F_OPTIONAL),
+    F_NUM(CFG_T_DURATION, "max_call_age", calls.max_call_age_ms, 4 * HOUR, 1, MAXD, 0),
+    F_NUM(CFG_T_INT, "max_calls", calls.max_calls, 100000, 1, 10000000, 0),
+    F_STR("bucket", calls.bucket, "CALLS", 0),
+    F_NUM(CFG_T_DURATION, "retention", calls.retention_ms, 30 * DAY, 0, MAXD, 0),
+    F_END,
+};
+
 /* clang-format off */
 static const struct cfg_field root_fields[] = {
     F_SECTION("server", server_fields),
     F_SECTION("nats", nats_fields),
     F_SECTION("delivery", delivery_fields),
     F_SECTION("log", log_fields),
+    F_LIST("esl", esl_nodes, map_esl, cfg_esl_fields),
+    F_SECTION("calls", calls_fields),
     F_CUSTOM("routes", routes, cfg_map_routes),
     F_END,
 };
@@ -155,35 +219,62 @@ static const struct cfg_field root_fields[] = {
 
 static const int64_t default_backoff_ms[] = {1000, 5000, 30000, 120000, 300000};
 
-static void *field_ptr(struct config *cfg, const struct cfg_field *f)
+/* What call tracking needs, and HEARTBEAT for the connection watchdog. */
+static const char *const default_esl_events[] = {
+    "CHANNEL_CREATE", "CHANNEL_PROGRESS",        "CHANNEL_PROGRESS_MEDIA",
+    "CHANNEL_ANSWER", "CHANNEL_BRIDGE",          "CHANNEL_UNBRIDGE",
+    "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "HEARTBEAT",
+};
+
+static void *field_ptr(void *base, const struct cfg_field *f)
 {
-    return (char *)cfg + f->offset;
+    return (char *)base + f->offset;
 }
 
 /* Walking the tables ------------------------------------------------------------------ */
 
-static void foreach_in(const struct cfg_field *fields, const char *prefix, cfg_leaf_fn fn,
-                       void *arg)
+/* With `items`, also descends into the table of a list of records. */
+static void foreach_in(const struct cfg_field *fields, const char *prefix, bool items,
+                       cfg_leaf_fn fn, void *arg)
 {
     for (const struct cfg_field *f = fields; f->type != CFG_T_END; f++) {
         char path[CFG_PATH_MAX];
         cfg_child_path(path, prefix, f->key);
-        if (f->type == CFG_T_SECTION)
-            foreach_in(f->section, path, fn, arg);
-        else
+        if (f->type == CFG_T_SECTION) {
+            foreach_in(f->section, path, items, fn, arg);
+        } else {
             fn(path, f, arg);
+            if (items && f->type == CFG_T_CUSTOM && f->section)
+                foreach_in(f->section, path, items, fn, arg);
+        }
     }
 }
 
 void cfg_schema_foreach(cfg_leaf_fn fn, void *arg)
 {
-    foreach_in(root_fields, "", fn, arg);
+    foreach_in(root_fields, "", false, fn, arg);
 }
+
+void cfg_schema_foreach_key(cfg_leaf_fn fn, void *arg)
+{
+    foreach_in(root_fields, "", true, fn, arg);
+}
+
+void cfg_table_foreach(const struct cfg_field *table, const char *prefix, cfg_leaf_fn fn, void *arg)
+{
+    foreach_in(table, prefix, false, fn, arg);
+}
+
+struct defaults {
+    struct cfg_ctx *ctx;
+    void *base;
+};
 
 static void default_one(const char *path, const struct cfg_field *f, void *arg)
 {
-    struct cfg_ctx *ctx = arg;
-    void *p = field_ptr(ctx->cfg, f);
+    const struct defaults *d = arg;
+    struct cfg_ctx *ctx = d->ctx;
+    void *p = field_ptr(d->base, f);
     (void)path;
     if (f->flags & CFG_F_ALIAS)
         return;
@@ -215,7 +306,8 @@ static void default_one(const char *path, const struct cfg_field *f, void *arg)
 void cfg_apply_defaults(struct cfg_ctx *ctx)
 {
     struct config *cfg = ctx->cfg;
-    cfg_schema_foreach(default_one, ctx);
+    struct defaults d = {ctx, cfg};
+    cfg_schema_foreach(default_one, &d);
     cfg->nats.storage = STORAGE_FILE;
     size_t n = sizeof default_backoff_ms / sizeof default_backoff_ms[0];
     cfg->delivery.backoff_ms = malloc(sizeof default_backoff_ms);
@@ -229,32 +321,38 @@ void cfg_apply_defaults(struct cfg_ctx *ctx)
 
 /* Provenance -------------------------------------------------------------------------- */
 
-bool cfg_prov_find(const struct cfg_ctx *ctx, size_t offset, int *line, const char **path)
+bool cfg_rec_find(const struct cfg_rec *rec, size_t offset, int *line, const char **path)
 {
-    for (size_t i = 0; i < ctx->prov_count; i++) {
-        if (ctx->prov[i].offset == offset) {
+    for (size_t i = 0; i < rec->prov_count; i++) {
+        if (rec->prov[i].offset == offset) {
             if (line)
-                *line = ctx->prov[i].line;
+                *line = rec->prov[i].line;
             if (path)
-                *path = ctx->prov[i].path;
+                *path = rec->prov[i].path;
             return true;
         }
     }
     return false;
 }
 
-/* Records that `f` is set at `line`; false (reported) when it was already set. */
-static bool prov_record(struct cfg_ctx *ctx, const struct cfg_field *f, int line, const char *path)
+bool cfg_prov_find(const struct cfg_ctx *ctx, size_t offset, int *line, const char **path)
+{
+    return cfg_rec_find(&ctx->root, offset, line, path);
+}
+
+/* Records that `f` of `rec` is set at `line`; false (reported) when it was already set. */
+static bool prov_record(struct cfg_ctx *ctx, struct cfg_rec *rec, const struct cfg_field *f,
+                        int line, const char *path)
 {
     int first_line;
     const char *first_path;
-    if (cfg_prov_find(ctx, f->offset, &first_line, &first_path)) {
+    if (cfg_rec_find(rec, f->offset, &first_line, &first_path)) {
         cfg_error(ctx, line, path, "already set at line %d as %s; keep only one", first_line,
                   first_path);
         return false;
     }
-    if (ctx->prov_count < sizeof ctx->prov / sizeof ctx->prov[0]) {
-        struct cfg_prov *p = &ctx->prov[ctx->prov_count++];
+    if (rec->prov_count < rec->prov_cap) {
+        struct cfg_prov *p = &rec->prov[rec->prov_count++];
         p->offset = f->offset;
         p->line = line;
         size_t n = strnlen(path, sizeof p->path - 1);
@@ -277,10 +375,10 @@ static void unknown_field(struct cfg_ctx *ctx, const struct cfg_field *fields, i
     cfg_unknown_key(ctx, known, line, key, path);
 }
 
-static void set_leaf(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *v,
+static void set_leaf(struct cfg_ctx *ctx, void *base, const struct cfg_field *f, yaml_node_t *v,
                      const char *path)
 {
-    void *p = field_ptr(ctx->cfg, f);
+    void *p = field_ptr(base, f);
     int64_t n;
     bool b;
     switch (f->type) {
@@ -331,8 +429,8 @@ static void set_leaf(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t
     }
 }
 
-static void map_section(struct cfg_ctx *ctx, yaml_node_t *node, const char *path,
-                        const struct cfg_field *fields)
+static void map_section(struct cfg_ctx *ctx, struct cfg_rec *rec, yaml_node_t *node,
+                        const char *path, const struct cfg_field *fields)
 {
     if (cfg_is_null(node))
         return;
@@ -361,7 +459,7 @@ static void map_section(struct cfg_ctx *ctx, yaml_node_t *node, const char *path
             unknown_field(ctx, fields, cfg_line(k), key, child);
             break;
         case CFG_T_SECTION:
-            map_section(ctx, v, child, f->section);
+            map_section(ctx, rec, v, child, f->section);
             break;
         case CFG_T_IGNORED:
             log_warn("config",
@@ -370,11 +468,11 @@ static void map_section(struct cfg_ctx *ctx, yaml_node_t *node, const char *path
                      ctx->name, cfg_line(k), child);
             break;
         case CFG_T_CUSTOM:
-            f->handler(ctx, f, v, child);
+            f->handler(ctx, f, rec, v, child);
             break;
         default:
-            if (!cfg_is_null(v) && prov_record(ctx, f, cfg_line(v), child))
-                set_leaf(ctx, f, v, child);
+            if (!cfg_is_null(v) && prov_record(ctx, rec, f, cfg_line(v), child))
+                set_leaf(ctx, rec->base, f, v, child);
             break;
         }
     }
@@ -387,7 +485,7 @@ void cfg_map_root(struct cfg_ctx *ctx, yaml_node_t *root)
                   cfg_kind(root));
         return;
     }
-    map_section(ctx, root, "", root_fields);
+    map_section(ctx, &ctx->root, root, "", root_fields);
 }
 
 /* Handlers ---------------------------------------------------------------------------- */
@@ -415,10 +513,11 @@ static void add_server(struct cfg_ctx *ctx, const char *url, int line, const cha
 }
 
 /* nats.url: "embedded", or one or more URLs separated by commas (as nats.go accepts). */
-static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                         const char *path)
+static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                         yaml_node_t *value, const char *path)
 {
     (void)f;
+    (void)rec;
     int line = cfg_line(value);
     if (cfg_is_null(value))
         return;
@@ -447,10 +546,11 @@ static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_no
     free(s);
 }
 
-static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                             const char *path)
+static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                             yaml_node_t *value, const char *path)
 {
     (void)f;
+    (void)rec;
     if (cfg_is_null(value))
         return;
     if (value->type != YAML_SEQUENCE_NODE) {
@@ -470,28 +570,50 @@ static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, yam
     }
 }
 
-static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                        const char *path)
+/* One of `names` (ASCII case ignored) into the int at *out: values[i] for names[i]. */
+static void map_choice(struct cfg_ctx *ctx, yaml_node_t *value, const char *path,
+                       const char *const *names, const int *values, int *out)
 {
-    (void)f;
     if (cfg_is_null(value))
         return;
     char *s = cfg_scalar(ctx, value, path);
     if (!s)
         return;
-    if (cfg_ascii_casecmp(s, "file") == 0)
-        ctx->cfg->nats.storage = STORAGE_FILE;
-    else if (cfg_ascii_casecmp(s, "memory") == 0)
-        ctx->cfg->nats.storage = STORAGE_MEMORY;
-    else
-        cfg_error(ctx, cfg_line(value), path, "expected file or memory, got \"%.40s\"", s);
+    size_t i = 0;
+    while (names[i] && cfg_ascii_casecmp(s, names[i]) != 0)
+        i++;
+    if (names[i]) {
+        *out = values[i];
+    } else {
+        char expected[128] = "";
+        size_t len = 0;
+        for (size_t j = 0; names[j] && len < sizeof expected; j++) {
+            const char *sep = j == 0 ? "" : names[j + 1] ? ", " : " or ";
+            int n = snprintf(expected + len, sizeof expected - len, "%s%s", sep, names[j]);
+            len += n > 0 ? (size_t)n : 0;
+        }
+        cfg_error(ctx, cfg_line(value), path, "expected %s, got \"%.40s\"", expected, s);
+    }
     free(s);
 }
 
-static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_node_t *value,
-                        const char *path)
+static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                        yaml_node_t *value, const char *path)
+{
+    static const char *const names[] = {"file", "memory", NULL};
+    static const int values[] = {STORAGE_FILE, STORAGE_MEMORY};
+    int v = ctx->cfg->nats.storage;
+    (void)f;
+    (void)rec;
+    map_choice(ctx, value, path, names, values, &v);
+    ctx->cfg->nats.storage = (enum storage_kind)v;
+}
+
+static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                        yaml_node_t *value, const char *path)
 {
     (void)f;
+    (void)rec;
     struct config *cfg = ctx->cfg;
     if (cfg_is_null(value))
         return;
@@ -520,4 +642,154 @@ static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, yaml_nod
     free(cfg->delivery.backoff_ms);
     cfg->delivery.backoff_ms = delays;
     cfg->delivery.backoff_count = n;
+}
+
+/* esl: -------------------------------------------------------------------------------- */
+
+static void map_esl_format(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                           yaml_node_t *value, const char *path)
+{
+    static const char *const names[] = {"plain", "json", NULL};
+    static const int values[] = {ESL_FORMAT_PLAIN, ESL_FORMAT_JSON};
+    struct esl_node *e = rec->base;
+    int v = e->format;
+    (void)f;
+    map_choice(ctx, value, path, names, values, &v);
+    e->format = (enum esl_format)v;
+}
+
+static void map_esl_publish(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                            yaml_node_t *value, const char *path)
+{
+    static const char *const names[] = {"signals", "events", "both", NULL};
+    static const int values[] = {ESL_PUBLISH_SIGNALS, ESL_PUBLISH_EVENTS, ESL_PUBLISH_BOTH};
+    struct esl_node *e = rec->base;
+    int v = e->publish;
+    (void)f;
+    map_choice(ctx, value, path, names, values, &v);
+    e->publish = (enum esl_publish)v;
+}
+
+/*
+ * esl[].events: at least one name; HEARTBEAT is added (with a warning) when the list
+ * has neither it nor ALL, because the connection watchdog counts on it.
+ */
+static void map_esl_events(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                           yaml_node_t *value, const char *path)
+{
+    struct esl_node *e = rec->base;
+    char **list;
+    size_t n;
+    (void)f;
+    if (cfg_is_null(value) ||
+        !cfg_get_string_list(ctx, value, path, cfg_event_name_problem, true, &list, &n))
+        return;
+    if (n == 0) {
+        cfg_error(ctx, cfg_line(value), path,
+                  "must list at least one event (leave events out for the default list)");
+        return;
+    }
+    bool heartbeat = false;
+    for (size_t i = 0; i < n && !heartbeat; i++)
+        heartbeat = strcmp(list[i], "HEARTBEAT") == 0 || strcmp(list[i], "ALL") == 0;
+    if (!heartbeat) {
+        char **grown = realloc(list, (n + 1) * sizeof *list);
+        char *name = grown ? cfg_strdup(ctx, "HEARTBEAT") : NULL;
+        if (grown)
+            list = grown;
+        if (!name) {
+            cfg_oom(ctx);
+            cfg_free_strings(list, n);
+            return;
+        }
+        list[n++] = name;
+        log_warn("config", "%s:%d: %s: HEARTBEAT added (the connection watchdog needs it)",
+                 ctx->name, cfg_line(value), path);
+    }
+    cfg_free_strings(e->events, e->event_count);
+    e->events = list;
+    e->event_count = n;
+}
+
+static void map_esl_filters(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                            yaml_node_t *value, const char *path)
+{
+    struct esl_node *e = rec->base;
+    char **list;
+    size_t n;
+    (void)f;
+    if (cfg_is_null(value) ||
+        !cfg_get_string_list(ctx, value, path, cfg_filter_problem, true, &list, &n))
+        return;
+    cfg_free_strings(e->filters, e->filter_count);
+    e->filters = list;
+    e->filter_count = n;
+}
+
+static void map_esl_node(struct cfg_ctx *ctx, const struct cfg_field *fields, struct esl_node *e,
+                         struct cfg_item *item, yaml_node_t *node, const char *path)
+{
+    e->line = cfg_line(node);
+    item->rec = (struct cfg_rec){
+        .base = e,
+        .prov = item->prov,
+        .prov_cap = sizeof item->prov / sizeof item->prov[0],
+        .line = e->line,
+    };
+    if (node->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, e->line, path, "expected a mapping {name, host, ...}, got %s",
+                  cfg_kind(node));
+        return;
+    }
+    item->mapped = true;
+    struct defaults d = {ctx, e};
+    cfg_table_foreach(fields, path, default_one, &d);
+    e->format = ESL_FORMAT_PLAIN;
+    e->publish = ESL_PUBLISH_SIGNALS;
+    map_section(ctx, &item->rec, node, path, fields);
+    if (!e->events) {
+        size_t n = sizeof default_esl_events / sizeof default_esl_events[0];
+        e->events = calloc(n, sizeof *e->events);
+        if (!e->events) {
+            cfg_oom(ctx);
+            return;
+        }
+        e->event_count = n;
+        for (size_t i = 0; i < n; i++)
+            e->events[i] = cfg_strdup(ctx, default_esl_events[i]);
+    }
+}
+
+static void map_esl(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                    yaml_node_t *value, const char *path)
+{
+    struct config *cfg = ctx->cfg;
+    (void)rec;
+    if (cfg_is_null(value))
+        return;
+    if (value->type != YAML_SEQUENCE_NODE) {
+        cfg_error(ctx, cfg_line(value), path, "expected a list of FreeSWITCH servers, got %s",
+                  cfg_kind(value));
+        return;
+    }
+    size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+    if (n == 0)
+        return;
+    if (n > CFG_MAX_ESL_NODES) {
+        cfg_error(ctx, cfg_line(value), path, "too many servers (at most %d)", CFG_MAX_ESL_NODES);
+        return;
+    }
+    cfg->esl_nodes = calloc(n, sizeof *cfg->esl_nodes);
+    ctx->esl_items = calloc(n, sizeof *ctx->esl_items);
+    if (!cfg->esl_nodes || !ctx->esl_items) {
+        cfg_oom(ctx); /* config_free and config_load_string free what was allocated */
+        return;
+    }
+    cfg->esl_node_count = n;
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_index_path(ipath, path, i);
+        map_esl_node(ctx, f->section, &cfg->esl_nodes[i], &ctx->esl_items[i],
+                     cfg_node(ctx, value->data.sequence.items.start[i]), ipath);
+    }
 }

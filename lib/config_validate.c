@@ -2,7 +2,9 @@
  * config_validate — the rules about values, checked once the whole file is mapped:
  * the bounds written in the schema tables, NATS naming rules, and the relations between
  * fields (ack_wait against the fan-out time, connect_timeout against timeout, one
- * default route, unique domains). cfg_validate() is the single entry point.
+ * default route, unique domains, unique ESL node names). cfg_validate() is the single
+ * entry point. The shape predicates the mappers use on list items (URLs, event names,
+ * filters) live here too, next to the other value rules.
  *
  * A field that kept its default has no line; errors about it name the canonical key
  * and borrow the line of the field that made the combination wrong, when there is one.
@@ -11,19 +13,32 @@
 
 #include "log.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define OFF(member) offsetof(struct config, member)
+#define EOFF(member) offsetof(struct esl_node, member)
+#define CFG_STR_(x) #x
+#define CFG_STR(x) CFG_STR_(x)
 
-/* Line and spelling of the key that set `offset`, or (0, canonical). */
-static int where(const struct cfg_ctx *ctx, size_t offset, const char *canonical, const char **path)
+/* Line and spelling of the key that set `offset` in `rec`, or (0, canonical). */
+static int rec_where(const struct cfg_rec *rec, size_t offset, const char *canonical,
+                     const char **path)
 {
     int line = 0;
-    if (!cfg_prov_find(ctx, offset, &line, path))
+    if (!cfg_rec_find(rec, offset, &line, path))
         *path = canonical;
     return line;
+}
+
+static int where(const struct cfg_ctx *ctx, size_t offset, const char *canonical, const char **path)
+{
+    return rec_where(&ctx->root, offset, canonical, path);
 }
 
 /* `line`, or else the line that set `offset` (the other field of a pair). */
@@ -41,9 +56,9 @@ static bool is_set(const struct cfg_ctx *ctx, size_t offset)
 
 /* Schema bounds ----------------------------------------------------------------------- */
 
-static int64_t read_number(const struct config *cfg, const struct cfg_field *f)
+static int64_t read_number(const void *base, const struct cfg_field *f)
 {
-    const char *p = (const char *)cfg + f->offset;
+    const char *p = (const char *)base + f->offset;
     switch (f->type) {
     case CFG_T_INT:
         return *(const int *)p;
@@ -54,17 +69,28 @@ static int64_t read_number(const struct config *cfg, const struct cfg_field *f)
     }
 }
 
+struct bounds {
+    struct cfg_ctx *ctx;
+    const struct cfg_rec *rec; /* the struct config (ctx->root) or one list item */
+};
+
 static void check_bounds(const char *canonical, const struct cfg_field *f, void *arg)
 {
-    struct cfg_ctx *ctx = arg;
+    const struct bounds *b = arg;
+    struct cfg_ctx *ctx = b->ctx;
     const char *key;
     if (f->flags & CFG_F_ALIAS) /* the canonical entry checks the same field */
         return;
-    int line = where(ctx, f->offset, canonical, &key);
+    int line = rec_where(b->rec, f->offset, canonical, &key);
     switch (f->type) {
     case CFG_T_STR: {
-        const char *s = *(char *const *)((const char *)ctx->cfg + f->offset);
-        if (!(f->flags & CFG_F_OPTIONAL) && (!s || !*s))
+        const char *s = *(char *const *)((const char *)b->rec->base + f->offset);
+        if (!s && (f->flags & CFG_F_REQUIRED)) { /* reported on the item, like routes[] */
+            const char *dot = strrchr(canonical, '.');
+            char parent[CFG_PATH_MAX];
+            snprintf(parent, sizeof parent, "%.*s", dot ? (int)(dot - canonical) : 0, canonical);
+            cfg_error(ctx, b->rec->line, parent, "missing required key \"%s\"", f->key);
+        } else if (!(f->flags & CFG_F_OPTIONAL) && (!s || !*s))
             cfg_error(ctx, line, key, "must not be empty");
         break;
     }
@@ -72,7 +98,7 @@ static void check_bounds(const char *canonical, const struct cfg_field *f, void 
     case CFG_T_I64:
     case CFG_T_SIZE:
     case CFG_T_SIZE64: {
-        int64_t v = read_number(ctx->cfg, f);
+        int64_t v = read_number(b->rec->base, f);
         if (v < f->min || v > f->max)
             cfg_error(ctx, line, key, "%lld is out of range (%lld..%lld)", (long long)v,
                       (long long)f->min, (long long)f->max);
@@ -82,8 +108,12 @@ static void check_bounds(const char *canonical, const struct cfg_field *f, void 
     }
     case CFG_T_DURATION:
     case CFG_T_SECONDS: {
-        int64_t v = read_number(ctx->cfg, f);
-        if (v < f->min)
+        int64_t v = read_number(b->rec->base, f);
+        char least[32];
+        cfg_format_duration(f->min, least, sizeof least);
+        if (v < f->min && f->min > 1)
+            cfg_error(ctx, line, key, "must be at least %s", least);
+        else if (v < f->min)
             cfg_error(ctx, line, key, "must be greater than 0");
         else if (v > f->max)
             cfg_error(ctx, line, key, "duration too large");
@@ -372,13 +402,264 @@ static void validate_routes(struct cfg_ctx *ctx)
     cfg_route_index_build(ctx);
 }
 
+/* Event names, filters, host names -------------------------------------------------- */
+
+static bool is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Every byte of `s` (not empty) is alphanumeric or in `extra`. */
+static bool only(const char *s, const char *extra)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!is_alnum((unsigned char)*s) && !strchr(extra, *s))
+            return false;
+    return true;
+}
+
+const char *cfg_event_name_problem(const char *s)
+{
+    if (strncmp(s, "CUSTOM ", 7) == 0) {
+        /* "CUSTOM sofia::register conference::maintenance": one space between names. */
+        for (const char *tok = s + 7;;) {
+            size_t n = strcspn(tok, " ");
+            if (n == 0)
+                return "is not a CUSTOM subscription: expected \"CUSTOM\" and subclass names "
+                       "separated by single spaces, such as \"CUSTOM sofia::register\"";
+            for (size_t i = 0; i < n; i++)
+                if (!is_alnum((unsigned char)tok[i]) && !strchr("_-.:", tok[i]))
+                    return "has an invalid subclass name (letters, digits, '_', '-', '.', ':')";
+            if (!tok[n])
+                return NULL;
+            tok += n + 1;
+        }
+    }
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return "is not a FreeSWITCH event name: expected capitals, digits and '_' "
+                   "(CHANNEL_ANSWER), ALL, or \"CUSTOM\" and subclass names";
+    return NULL;
+}
+
+const char *cfg_route_kind_problem(const char *s)
+{
+    if (strcmp(s, "ingress") == 0 || strcmp(s, "call_signal") == 0 || !cfg_event_name_problem(s))
+        return NULL;
+    return "is not an event kind: expected ingress, call_signal or a FreeSWITCH event name "
+           "(CHANNEL_ANSWER, ...)";
+}
+
+const char *cfg_filter_problem(const char *s)
+{
+    if (strpbrk(s, "\r\n"))
+        return "must not contain CR or LF";
+    if (strlen(s) > CFG_ESL_FILTER_MAX)
+        return "is longer than " CFG_STR(CFG_ESL_FILTER_MAX) " characters";
+    if (cfg_has_ctl(s))
+        return "must not contain control characters";
+    const char *sp = strchr(s, ' ');
+    if (!sp || sp == s)
+        return "is not \"Header value\"";
+    size_t n = (size_t)(sp - s);
+    for (size_t i = 0; i < n; i++)
+        if (!is_alnum((unsigned char)s[i]) && !strchr("!#$%&'*+-.^_`|~", s[i]))
+            return "has an invalid header name";
+    if (n == 6 && strncasecmp(s, "delete", 6) == 0)
+        return "is not a filter (\"filter delete\" removes filters)";
+    if (!sp[strspn(sp, " ")])
+        return "has no value (\"Header value\")";
+    return NULL;
+}
+
+/*
+ * A host name (RFC 1123): dot-separated labels of letters, digits and '-', each 1..63
+ * long and not starting or ending with '-', 253 in all, the last label not all digits
+ * (so "10.0.0.1" is not one).
+ */
+static bool is_hostname(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 253)
+        return false;
+    bool all_digits = true;
+    for (const char *label = s;;) {
+        size_t n = strcspn(label, ".");
+        if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
+            return false;
+        all_digits = true;
+        for (size_t i = 0; i < n; i++) {
+            if (!is_alnum((unsigned char)label[i]) && label[i] != '-')
+                return false;
+            all_digits = all_digits && label[i] >= '0' && label[i] <= '9';
+        }
+        if (!label[n])
+            break;
+        label += n + 1;
+    }
+    return !all_digits;
+}
+
+static bool is_ip_literal(const char *s)
+{
+    unsigned char addr[16];
+    return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
+
+/* esl: ------------------------------------------------------------------------------- */
+
+/* "esl[i].key" in `buf` (CFG_PATH_MAX): the canonical path of a key left at its default. */
+static const char *esl_key(char *buf, size_t i, const char *key)
+{
+    snprintf(buf, CFG_PATH_MAX, "esl[%zu].%s", i, key);
+    return buf;
+}
+
+static void validate_esl_node(struct cfg_ctx *ctx, size_t i)
+{
+    static const char *const levels[] = {"debug", "info", "notice", "warning",
+                                         "err",   "crit", "alert",  NULL};
+    const struct esl_node *e = &ctx->cfg->esl_nodes[i];
+    const struct cfg_rec *rec = &ctx->esl_items[i].rec;
+    char prefix[CFG_PATH_MAX], canonical[CFG_PATH_MAX];
+    const char *key;
+    int line;
+    cfg_index_path(prefix, "esl", i);
+    struct bounds b = {ctx, rec};
+    cfg_table_foreach(cfg_esl_fields, prefix, check_bounds, &b);
+
+    if (e->name && *e->name && (strlen(e->name) > 64 || !only(e->name, "_-"))) {
+        line = rec_where(rec, EOFF(name), esl_key(canonical, i, "name"), &key);
+        cfg_error(ctx, line, key, "\"%.80s\" must be 1..64 letters, digits, '_' or '-'", e->name);
+    }
+    if (e->host && *e->host && !is_hostname(e->host) && !is_ip_literal(e->host)) {
+        line = rec_where(rec, EOFF(host), esl_key(canonical, i, "host"), &key);
+        cfg_error(ctx, line, key, "\"%.80s\" is not a host name or IP address", e->host);
+    }
+    if (e->password && cfg_has_ctl(e->password)) { /* sent as "auth <password>"; never shown */
+        line = rec_where(rec, EOFF(password), esl_key(canonical, i, "password"), &key);
+        cfg_error(ctx, line, key, "must not contain CR, LF or other control characters");
+    } else if (e->password && strlen(e->password) > CFG_ESL_PASSWORD_MAX) {
+        line = rec_where(rec, EOFF(password), esl_key(canonical, i, "password"), &key);
+        cfg_error(ctx, line, key, "must be at most %d characters", CFG_ESL_PASSWORD_MAX);
+    }
+    if (e->default_domain && !is_hostname(e->default_domain)) {
+        line = rec_where(rec, EOFF(default_domain), esl_key(canonical, i, "default_domain"), &key);
+        cfg_error(ctx, line, key, "\"%.80s\" is not a host name (letters, digits, '-', dots)",
+                  e->default_domain);
+    }
+    if (e->logs) {
+        size_t k = 0;
+        while (levels[k] && strcmp(e->logs, levels[k]) != 0)
+            k++;
+        if (!levels[k]) {
+            line = rec_where(rec, EOFF(logs), esl_key(canonical, i, "logs"), &key);
+            cfg_error(ctx, line, key,
+                      "expected debug, info, notice, warning, err, crit or alert, got \"%.40s\"",
+                      e->logs);
+        }
+    }
+    if (e->reconnect_initial_ms > e->reconnect_max_ms && e->reconnect_max_ms > 0) {
+        char lo[32], hi[32];
+        cfg_format_duration(e->reconnect_initial_ms, lo, sizeof lo);
+        cfg_format_duration(e->reconnect_max_ms, hi, sizeof hi);
+        line = rec_where(rec, EOFF(reconnect_initial_ms),
+                         esl_key(canonical, i, "reconnect.initial"), &key);
+        if (!line)
+            cfg_rec_find(rec, EOFF(reconnect_max_ms), &line, NULL);
+        cfg_error(ctx, line, key, "%s must not exceed %s.reconnect.max (%s)", lo, prefix, hi);
+    }
+    if (e->heartbeat_timeout_ms >= 1000 && e->heartbeat_timeout_ms < 25000) {
+        char t[32];
+        cfg_format_duration(e->heartbeat_timeout_ms, t, sizeof t);
+        line = rec_where(rec, EOFF(heartbeat_timeout_ms),
+                         esl_key(canonical, i, "heartbeat_timeout"), &key);
+        log_warn("config",
+                 "%s:%d: %s: %s is shorter than 25s; FreeSWITCH sends HEARTBEAT every 20s, so "
+                 "a healthy connection may be dropped",
+                 ctx->name, line, key, t);
+    }
+}
+
+static void validate_esl(struct cfg_ctx *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    for (size_t i = 0; i < cfg->esl_node_count; i++) {
+        if (!ctx->esl_items[i].mapped) /* already reported: not a mapping */
+            continue;
+        validate_esl_node(ctx, i);
+        const char *name = cfg->esl_nodes[i].name;
+        for (size_t j = 0; name && *name && j < i; j++) {
+            const char *other = cfg->esl_nodes[j].name;
+            if (other && cfg_ascii_casecmp(name, other) == 0) {
+                char path[CFG_PATH_MAX];
+                const char *key;
+                int first = 0;
+                snprintf(path, sizeof path, "esl[%zu].name", i);
+                int line = rec_where(&ctx->esl_items[i].rec, EOFF(name), path, &key);
+                cfg_rec_find(&ctx->esl_items[j].rec, EOFF(name), &first, NULL);
+                cfg_error(ctx, line, key, "duplicate name \"%.64s\" (first at line %d)", name,
+                          first);
+                break;
+            }
+        }
+    }
+}
+
+/* calls: ----------------------------------------------------------------------------- */
+
+/* NULL when CFG_ZONEINFO_DIR/<name> is a TZif file (or UTC, which needs none); else why
+   not. The same rules as tzfile_load(), which reads the zone at start-up. */
+static const char *timezone_problem(const char *name)
+{
+    if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0)
+        return NULL;
+    if (name[0] == '/' || strstr(name, "..") || strlen(name) > 200 || !only(name, "_+/-"))
+        return "is not a time zone name (an IANA name such as Asia/Ho_Chi_Minh: letters, "
+               "digits, '_', '+', '-', '/')";
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", CFG_ZONEINFO_DIR, name);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return "is not a known time zone (no such file under " CFG_ZONEINFO_DIR ")";
+    char magic[4] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, magic, sizeof magic) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n != (ssize_t)sizeof magic || memcmp(magic, "TZif", 4) != 0)
+        return "is not a time zone file (no TZif header)";
+    return NULL;
+}
+
+static void validate_calls(struct cfg_ctx *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    const char *key;
+    int line;
+    const char *why = cfg->calls.timezone ? timezone_problem(cfg->calls.timezone) : NULL;
+    if (why) {
+        line = where(ctx, OFF(calls.timezone), "calls.timezone", &key);
+        cfg_error(ctx, line, key, "\"%.80s\" %s", cfg->calls.timezone, why);
+    }
+    if (cfg->calls.bucket && *cfg->calls.bucket && !only(cfg->calls.bucket, "_-")) {
+        line = where(ctx, OFF(calls.bucket), "calls.bucket", &key);
+        cfg_error(ctx, line, key,
+                  "\"%.80s\" is not a key-value bucket name (letters, digits, '_', '-')",
+                  cfg->calls.bucket);
+    }
+}
+
 void cfg_validate(struct cfg_ctx *ctx)
 {
     const struct config *cfg = ctx->cfg;
     const char *key;
     int line;
 
-    cfg_schema_foreach(check_bounds, ctx);
+    struct bounds root = {ctx, &ctx->root};
+    cfg_schema_foreach(check_bounds, &root);
 
     for (const char *p = cfg->server.address; p && *p; p++) {
         if (is_space_or_ctl((unsigned char)*p)) {
@@ -408,5 +689,7 @@ void cfg_validate(struct cfg_ctx *ctx)
                   cfg->log.level);
     }
 
+    validate_esl(ctx);
+    validate_calls(ctx);
     validate_routes(ctx);
 }

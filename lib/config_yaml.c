@@ -559,3 +559,78 @@ bool cfg_get_size(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path
     free(s);
     return ok;
 }
+
+/* Lists of strings -------------------------------------------------------------------- */
+
+void cfg_free_strings(char **list, size_t count)
+{
+    for (size_t i = 0; list && i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+bool cfg_has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+bool cfg_get_string_list(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path,
+                         cfg_check_fn check, bool unique, char ***out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (node->type != YAML_SEQUENCE_NODE) {
+        cfg_error(ctx, cfg_line(node), path, "expected a list of strings, got %s", cfg_kind(node));
+        return false;
+    }
+    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (n == 0)
+        return true;
+    if (n > CFG_MAX_LIST_ITEMS) {
+        cfg_error(ctx, cfg_line(node), path, "too many entries (at most %d)", CFG_MAX_LIST_ITEMS);
+        return false;
+    }
+    char **list = calloc(n, sizeof *list);
+    if (!list) {
+        cfg_oom(ctx);
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = cfg_node(ctx, node->data.sequence.items.start[i]);
+        char ipath[CFG_PATH_MAX];
+        cfg_index_path(ipath, path, i);
+        list[i] = cfg_scalar(ctx, item, ipath);
+        if (!list[i]) {
+            ok = false;
+            continue;
+        }
+        const char *why = !*list[i] ? "must not be empty" : check ? check(list[i]) : NULL;
+        if (why && (!*list[i] || cfg_has_ctl(list[i]))) { /* no raw CR/LF in a message */
+            cfg_error(ctx, cfg_line(item), ipath, "%s", why);
+        } else if (why) {
+            cfg_error(ctx, cfg_line(item), ipath, "\"%.80s\" %s", list[i], why);
+        } else if (unique) {
+            for (size_t j = 0; j < i; j++) {
+                if (list[j] && strcmp(list[j], list[i]) == 0) {
+                    const yaml_node_t *first = cfg_node(ctx, node->data.sequence.items.start[j]);
+                    cfg_error(ctx, cfg_line(item), ipath, "duplicate \"%.80s\" (first at line %d)",
+                              list[i], cfg_line(first));
+                    why = "duplicate";
+                    break;
+                }
+            }
+        }
+        ok = ok && !why;
+    }
+    if (!ok) {
+        cfg_free_strings(list, n);
+        return false;
+    }
+    *out = list;
+    *count = n;
+    return true;
+}

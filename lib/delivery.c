@@ -16,8 +16,10 @@
 #include "dead_letter.h"
 #include "delivered_memory.h"
 #include "event.h"
+#include "event_log.h"
 #include "log.h"
 #include "nats_link.h"
+#include "publisher.h"
 #include "stats.h"
 #include "webhook_call.h"
 
@@ -61,6 +63,7 @@ struct job {
 struct delivery {
     struct nats_link *link;
     struct dead_letter *dl;
+    struct domain_log *events_log; /* may be NULL */
     natsSubscription *sub;
     CURLM *multi;
     pthread_t thread;
@@ -221,9 +224,39 @@ static char *build_record(const struct job *job, const char *reason, const char 
     return text;
 }
 
+/* One line in the tenant's domain log: what this attempt did, endpoint by endpoint. */
+static void log_outcome(struct delivery *d, const struct job *job, const char *type,
+                        bool will_retry, const char *reason, const char *detail)
+{
+    if (!d->events_log)
+        return;
+    size_t n = job->route && job->outcomes ? job->route->endpoint_count : 0;
+    struct event_log_endpoint eps[64];
+    if (n > sizeof eps / sizeof eps[0])
+        n = sizeof eps / sizeof eps[0];
+    for (size_t i = 0; i < n; i++)
+        eps[i] = (struct event_log_endpoint){job->route->endpoints[i].url, job->outcomes[i].status,
+                                             job->outcomes[i].error, job->outcomes[i].delivered};
+    struct event_log_outcome o = {
+        .type = type,
+        .domain = job->info.domain,
+        .event_id = job->info.event_id,
+        .stream_seq = job->seq,
+        .attempt = job->attempt,
+        .max_deliver = job->cfg->nats.max_deliver,
+        .will_retry = will_retry,
+        .reason = reason,
+        .detail = detail,
+        .endpoints = eps,
+        .endpoint_count = n,
+    };
+    event_log_outcome(d->events_log, &o);
+}
+
 static void job_dead_letter(struct delivery *d, struct job *job, const char *reason,
                             const char *detail)
 {
+    log_outcome(d, job, "dead_lettered", false, reason, detail);
     char *record =
         build_record(job, reason, detail, natsConnection_GetMaxPayload(nats_link_conn(d->link)));
     if (!record) {
@@ -267,6 +300,7 @@ static void job_settle(struct delivery *d, struct job *job)
             delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
         log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)", job->info.event_id,
                   route->endpoint_count, job->attempt);
+        log_outcome(d, job, "forwarded", false, NULL, NULL);
         job_free(d, job);
         return;
     }
@@ -277,6 +311,7 @@ static void job_settle(struct delivery *d, struct job *job)
                  route->endpoint_count, job->attempt, first_error);
         for (size_t i = 0; i < route->endpoint_count; i++)
             delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
+        log_outcome(d, job, "failed", false, NULL, first_error);
         job_dead_letter(d, job, "max_deliveries_exceeded", detail);
         return;
     }
@@ -286,6 +321,7 @@ static void job_settle(struct delivery *d, struct job *job)
     int64_t delay = backoff_ms(job->cfg, job->attempt);
     natsMsg_NakWithDelay(job->msg, delay, NULL);
     stats_inc(STAT_RETRIED);
+    log_outcome(d, job, "failed", true, NULL, first_error);
     static struct log_ratelimit rl;
     int suppressed = 0;
     if (log_ratelimit_ok(&rl, 10, 10000, &suppressed))
@@ -303,6 +339,20 @@ static struct config *current_config(struct delivery *d)
     struct config *cfg = config_ref(d->cfg);
     pthread_mutex_unlock(&d->lock);
     return cfg;
+}
+
+/* routes[].events: the kinds a route wants (none listed = all). */
+static bool route_wants(const struct route *route, natsMsg *msg)
+{
+    if (route->event_kind_count == 0)
+        return true;
+    const char *kind = NULL;
+    if (natsMsgHeader_Get(msg, PUBLISHER_KIND_HEADER, &kind) != NATS_OK || !kind)
+        kind = "ingress";
+    for (size_t i = 0; i < route->event_kind_count; i++)
+        if (strcmp(route->event_kinds[i], kind) == 0 || strcmp(route->event_kinds[i], "ALL") == 0)
+            return true;
+    return false;
 }
 
 static void job_begin(struct delivery *d, natsMsg *msg)
@@ -345,6 +395,13 @@ static void job_begin(struct delivery *d, natsMsg *msg)
     job->route = config_find_route(job->routes_cfg, job->info.domain);
     if (!job->route) {
         job_dead_letter(d, job, "no_route", "no route for this domain and no default route");
+        return;
+    }
+    if (!route_wants(job->route, msg)) {
+        /* The tenant's route does not subscribe to this kind of event: done. */
+        natsMsg_Ack(msg, NULL);
+        stats_inc(STAT_FILTERED);
+        job_free(d, job);
         return;
     }
     if (job->attempt > job->cfg->nats.max_deliver) {
@@ -516,13 +573,15 @@ static void *delivery_main(void *arg)
 
 /* ---- public ---- */
 
-struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct dead_letter *dl)
+struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct dead_letter *dl,
+                              struct domain_log *events_log)
 {
     struct delivery *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->link = link;
     d->dl = dl;
+    d->events_log = events_log;
     d->settings = config_ref(cfg);
     d->cfg = config_ref(cfg);
     d->max_concurrent = cfg->delivery.max_concurrent;

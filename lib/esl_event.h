@@ -64,6 +64,8 @@ void esl_parser_reset(struct esl_parser *p);
 enum esl_status esl_parser_feed(struct esl_parser *p, const char *data, size_t len,
                                 size_t *consumed, struct esl_frame **frame);
 const char *esl_parser_error(const struct esl_parser *p);
+/* True when bytes of an unfinished frame are held (a peer that closes now cut it). */
+bool esl_parser_mid_frame(const struct esl_parser *p);
 
 void esl_frame_free(struct esl_frame *f);
 /* First header with this name (case-insensitive), or NULL. */

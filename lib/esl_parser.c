@@ -367,3 +367,8 @@ enum esl_status esl_parser_feed(struct esl_parser *p, const char *data, size_t l
     *consumed = pos;
     return ESL_FRAME;
 }
+
+bool esl_parser_mid_frame(const struct esl_parser *p)
+{
+    return (p->state == ST_HEADERS && (p->hlen > 0 || p->lines > 0)) || p->state == ST_BODY;
+}

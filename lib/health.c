@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "delivery.h"
+#include "esl_source.h"
 #include "eventhub_version.h"
 #include "http_server.h"
 #include "nats_link.h"
@@ -18,7 +19,39 @@ struct health {
     struct delivery *delivery;
     int64_t started_ms;
     _Atomic bool shutting_down;
+    struct esl_source **sources;
+    size_t source_count;
 };
+
+void health_set_sources(struct health *h, struct esl_source **sources, size_t count)
+{
+    h->sources = sources;
+    h->source_count = count;
+}
+
+static void add_sources(const struct health *h, cJSON *o)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, "esl");
+    for (size_t i = 0; i < h->source_count; i++) {
+        struct esl_source_stats st;
+        esl_source_get_stats(h->sources[i], &st);
+        cJSON *n = cJSON_CreateObject();
+        cJSON_AddStringToObject(n, "name", st.name);
+        cJSON_AddStringToObject(n, "state", st.state);
+        cJSON_AddNumberToObject(n, "events_received", (double)st.events_received);
+        cJSON_AddNumberToObject(n, "signals_published", (double)st.signals_published);
+        cJSON_AddNumberToObject(n, "events_published", (double)st.events_published);
+        cJSON_AddNumberToObject(n, "stored", (double)st.stored);
+        cJSON_AddNumberToObject(n, "buffered", (double)st.buffered);
+        cJSON_AddNumberToObject(n, "dropped", (double)st.dropped);
+        cJSON_AddNumberToObject(n, "no_domain", (double)st.no_domain);
+        cJSON_AddNumberToObject(n, "live_calls", (double)st.live_calls);
+        cJSON_AddNumberToObject(n, "reconnects", (double)st.reconnects);
+        cJSON_AddNumberToObject(n, "protocol_errors", (double)st.protocol_errors);
+        cJSON_AddStringToObject(n, "last_error", st.last_error);
+        cJSON_AddItemToArray(arr, n);
+    }
+}
 
 struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery)
 {
@@ -64,6 +97,7 @@ void health_handle(void *ctx, struct http_request *req)
     cJSON_AddNumberToObject(o, "uptime_seconds",
                             (double)((clock_mono_ms() - h->started_ms) / 1000));
     cJSON_AddStringToObject(o, "version", EVENTHUB_VERSION);
+    add_sources(h, o);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     http_respond_json(req, ready && !stopping ? 200 : 503, text ? text : "{}");

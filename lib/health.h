@@ -6,6 +6,8 @@
 #ifndef EVENTHUB_HEALTH_H
 #define EVENTHUB_HEALTH_H
 
+#include <stddef.h>
+
 struct delivery;
 struct http_request;
 struct nats_link;
@@ -15,6 +17,10 @@ struct health;
 struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery);
 void health_free(struct health *h);
 void health_set_shutting_down(struct health *h);
+struct esl_source;
+/* The FreeSWITCH nodes to report (borrowed). Their state is shown; a node that is down
+ * does not make eventhub unhealthy: ingress still works. */
+void health_set_sources(struct health *h, struct esl_source **sources, size_t count);
 void health_handle(void *ctx, struct http_request *req);
 
 #endif

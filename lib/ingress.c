@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "config.h"
 #include "event.h"
+#include "event_log.h"
 #include "http_server.h"
 #include "log.h"
 #include "nats_link.h"
@@ -22,16 +23,22 @@ struct ingress {
     const struct config *cfg;
     struct nats_link *link;
     struct publisher *pub;
+    struct domain_log *events_log;
     _Atomic bool accepting;
 };
 
 /* What the ack callback needs to answer one request. */
 struct pending_event {
+    struct ingress *ing;
     struct http_request *req;
     char event_id[EVENT_ID_MAX + 1];
+    char domain[EVENT_DOMAIN_MAX + 1];
+    char *stored; /* kept for the domain log only (NULL when logging is off) */
+    size_t stored_len;
 };
 
-struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub)
+struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub,
+                            struct domain_log *events_log)
 {
     struct ingress *ing = calloc(1, sizeof *ing);
     if (!ing)
@@ -39,6 +46,7 @@ struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, st
     ing->cfg = cfg;
     ing->link = link;
     ing->pub = pub;
+    ing->events_log = events_log;
     atomic_init(&ing->accepting, true);
     return ing;
 }
@@ -88,6 +96,9 @@ static void on_published(void *closure, const struct publish_result *res)
                  pe->event_id, (unsigned long long)res->stream_seq,
                  res->duplicate ? "true" : "false");
         http_request_complete(pe->req, 202, body);
+        event_log_received(pe->ing->events_log, pe->domain, pe->event_id, res->stream_seq,
+                           res->duplicate, "http", pe->stored, pe->stored_len);
+        free(pe->stored);
         free(pe);
         return;
     }
@@ -123,6 +134,7 @@ static void on_published(void *closure, const struct publish_result *res)
     cJSON_Delete(o);
     http_request_complete(pe->req, 503, text ? text : "{\"error\":\"publish_failed\"}");
     free(text);
+    free(pe->stored);
     free(pe);
 }
 
@@ -196,14 +208,22 @@ void ingress_handle(void *ctx, struct http_request *req)
         unavailable(req, "out_of_memory", "try again later");
         return;
     }
+    pe->ing = ing;
     pe->req = req;
     snprintf(pe->event_id, sizeof pe->event_id, "%s", info.event_id);
+    snprintf(pe->domain, sizeof pe->domain, "%s", info.domain);
+    /* With domain logs on, the pending event owns the stored bytes (the ack callback
+     * logs and frees them); otherwise they are freed once handed to nats.c. */
+    bool keep = ing->events_log != NULL;
+    pe->stored = keep ? stored : NULL;
+    pe->stored_len = keep ? stored_len : 0;
 
-    /* Suspend first: the ack may arrive before publisher_submit returns. */
+    /* Suspend first: the ack may arrive before publisher_submit returns (and free pe). */
     http_request_suspend(req);
-    int rc =
-        publisher_submit(ing->pub, subject, info.event_id, stored, stored_len, on_published, pe);
-    free(stored);
+    int rc = publisher_submit(ing->pub, subject, info.event_id, NULL, stored, stored_len,
+                              on_published, pe);
+    if (!keep)
+        free(stored);
     if (rc != 0) {
         int status = 503;
         const char *error = "nats_unavailable";
@@ -220,6 +240,7 @@ void ingress_handle(void *ctx, struct http_request *req)
             detail = "the event is larger than the NATS server's max payload";
         }
         stats_inc(status == 503 ? STAT_UNAVAILABLE : STAT_REJECTED);
+        free(pe->stored);
         free(pe);
         http_request_complete_error(req, status, error, detail);
     }

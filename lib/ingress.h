@@ -13,14 +13,15 @@
 #include <stdbool.h>
 
 struct config;
+struct domain_log;
 struct http_request;
 struct nats_link;
 struct publisher;
 struct ingress;
 
-/* Borrows cfg, link and pub for its life. */
-struct ingress *ingress_new(const struct config *cfg, struct nats_link *link,
-                            struct publisher *pub);
+/* Borrows cfg, link, pub and events_log (may be NULL: no domain logs). */
+struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub,
+                            struct domain_log *events_log);
 void ingress_free(struct ingress *ing);
 
 /* After this, new events are refused with 503 (graceful shutdown). Any thread. */

@@ -199,6 +199,33 @@ static natsStatus ensure_consumer(struct nats_link *link)
     return s;
 }
 
+/* The key-value bucket of call records (one message per call: history 1). */
+static natsStatus ensure_calls_bucket(struct nats_link *link)
+{
+    const struct config *cfg = link->cfg;
+    kvConfig kc;
+    kvConfig_Init(&kc);
+    kc.Bucket = cfg->calls.bucket;
+    kc.History = 1;
+    kc.TTL = ms_to_ns(cfg->calls.retention_ms);
+    kc.StorageType = cfg->nats.storage == STORAGE_MEMORY ? js_MemoryStorage : js_FileStorage;
+    kc.Replicas = cfg->nats.replicas;
+    kvStore *kv = NULL;
+    natsStatus s = js_CreateKeyValue(&kv, link->js, &kc);
+    if (s != NATS_OK) {
+        /* It exists with other settings: use it as it is. */
+        s = js_KeyValue(&kv, link->js, cfg->calls.bucket);
+        if (s == NATS_OK)
+            log_warn("nats", "call records bucket %s exists with other settings; using it",
+                     cfg->calls.bucket);
+        else
+            log_warn("nats", "cannot set up call records bucket %s: %s (%s)", cfg->calls.bucket,
+                     natsStatus_GetText(s), nats_GetLastError(NULL));
+    }
+    kvStore_Destroy(kv);
+    return s;
+}
+
 static bool run_setup(struct nats_link *link)
 {
     const struct config *cfg = link->cfg;
@@ -210,7 +237,9 @@ static bool run_setup(struct nats_link *link)
     if (ensure_stream(link, cfg->nats.dlq_stream, dlq_subject, cfg->nats.dlq_max_age_ms, -1, -1) !=
         NATS_OK)
         return false;
-    return ensure_consumer(link) == NATS_OK;
+    if (ensure_consumer(link) != NATS_OK)
+        return false;
+    return ensure_calls_bucket(link) == NATS_OK;
 }
 
 static void *setup_main(void *arg)

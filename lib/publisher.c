@@ -203,7 +203,8 @@ void publisher_close(struct publisher *pub)
 }
 
 int publisher_submit(struct publisher *pub, const char *subject, const char *msg_id,
-                     const char *data, size_t len, publish_done_fn done, void *closure)
+                     const char *kind, const char *data, size_t len, publish_done_fn done,
+                     void *closure)
 {
     if (!nats_link_ready(pub->link))
         return -ENOTCONN;
@@ -222,7 +223,10 @@ int publisher_submit(struct publisher *pub, const char *subject, const char *msg
 
     natsMsg *msg = NULL;
     natsStatus s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
+    if (s == NATS_OK && kind)
+        s = natsMsgHeader_Set(msg, PUBLISHER_KIND_HEADER, kind);
     if (s != NATS_OK) {
+        natsMsg_Destroy(msg);
         finish(pub);
         return -ENOMEM;
     }

@@ -46,13 +46,19 @@ struct publisher *publisher_new(struct nats_link *link, int max_inflight, int64_
 void publisher_free(struct publisher *pub, int64_t timeout_ms);
 
 /*
- * Publishes `data` to `subject` with Nats-Msg-Id `msg_id` (may be NULL). Returns 0
+ * Publishes `data` to `subject` with Nats-Msg-Id `msg_id` and the kind header `kind`
+ * (each may be NULL). Returns 0
  * when the message was handed over (`done` will be called), or -EAGAIN (too many in
  * flight), -ENOTCONN (link not ready), -ESHUTDOWN (closed), -EMSGSIZE (larger than
  * the server's max payload), -ENOMEM, -EIO — then `done` is not called.
  */
 int publisher_submit(struct publisher *pub, const char *subject, const char *msg_id,
-                     const char *data, size_t len, publish_done_fn done, void *closure);
+                     const char *kind, const char *data, size_t len, publish_done_fn done,
+                     void *closure);
+
+/* The header naming an event's kind ("call_signal", a FreeSWITCH Event-Name); events
+ * without it came from POST /events ("ingress"). Routes filter on it. */
+#define PUBLISHER_KIND_HEADER "Eventhub-Kind"
 
 /* Refuses every later submit (-ESHUTDOWN); what is in flight still completes. */
 void publisher_close(struct publisher *pub);

@@ -17,6 +17,7 @@ static const char *const names[STAT_COUNT] = {
     [STAT_DEAD_LETTERED] = "dead_lettered",
     [STAT_DEAD_LETTER_ERRORS] = "dead_letter_errors",
     [STAT_NATS_RECONNECTS] = "nats_reconnects",
+    [STAT_FILTERED] = "filtered",
 };
 
 const char *stats_name(enum stat_counter c)

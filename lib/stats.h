@@ -24,6 +24,7 @@ enum stat_counter {
     STAT_DEAD_LETTERED,      /* messages moved to the dead-letter stream */
     STAT_DEAD_LETTER_ERRORS, /* dead-letter publishes that failed (retried) */
     STAT_NATS_RECONNECTS,
+    STAT_FILTERED, /* messages a route did not want (routes[].events): acked */
     STAT_COUNT
 };
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential meson ninja-build pkg-config
-  libnats-dev nats-server libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev
+  libnats-dev nats-server libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev zlib1g-dev
   python3 curl ca-certificates
 )
 if [[ "${1:-}" == "--dev" ]]; then

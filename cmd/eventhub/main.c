@@ -36,8 +36,7 @@ static void usage(FILE *out)
             "  -config FILE            configuration file (default: config.yaml)\n"
             "  -log-level LEVEL        debug, info, warn or error (default: from config, info)\n"
             "  -log-file FILE          write logs to FILE instead of stderr\n"
-            "  -domain-logging[=BOOL]  per-domain event log files (log.domain_logging;\n"
-            "                          reserved: accepted, not written yet)\n"
+            "  -domain-logging[=BOOL]  per-domain event logs under log.dir (default: true)\n"
             "  --check-config          validate the configuration and exit (0 valid, 1 not)\n"
             "  --version               print the version and exit\n"
             "  --help                  print this help and exit\n");

@@ -1,9 +1,10 @@
 /*
  * Unit tests: call_tracker. Replays the real FreeSWITCH 1.11 captures (fixtures/esl,
  * see /work/shared/fixtures/esl/README.md) through the real esl_parser/esl_event into
- * the tracker and checks the call signals; hand-made events cover odd orders, single
- * legs, bridged calls, merges, expiry, the max_calls bound, domains, time zones and
- * the memory used by 50,000 live calls.
+ * the tracker and checks the call signals and the live records; hand-made events cover
+ * odd orders, single legs, bridged calls, merges, expiry, the max_calls bound, default
+ * domains, time zones and the memory used by 50,000 live calls. (Domain resolution
+ * itself: test_esl_domain; time zones: test_tzfile.)
  */
 #include "call_tracker.h"
 #include "esl_event.h"
@@ -702,75 +703,553 @@ static void test_max_calls(void)
     sink_clear(&s);
 }
 
-/* ---- domains ---- */
+/* ---- live records ---- */
 
-static bool domain_of(const char *const *kv, size_t n, const char *fallback, char *out)
+#define MAX_RECORDS 32
+
+/* Live records and call signals, in the order they were handed over. */
+struct journal {
+    int count;
+    cJSON *rec[MAX_RECORDS];
+    bool is_signal[MAX_RECORDS];
+    char call_id[MAX_RECORDS][80];
+    char domain[MAX_RECORDS][260];
+};
+
+static void journal_add(struct journal *j, bool is_signal, const char *domain, const char *call_id,
+                        char *json)
 {
-    struct esl_header h[8];
-    for (size_t i = 0; i < n; i++)
-        h[i] = (struct esl_header){kv[2 * i], kv[2 * i + 1]};
-    struct esl_event ev = {.headers = h, .header_count = n};
-    return esl_event_domain(&ev, fallback, out, 256);
+    if (j->count < MAX_RECORDS) {
+        j->rec[j->count] = cJSON_Parse(json);
+        j->is_signal[j->count] = is_signal;
+        snprintf(j->call_id[j->count], sizeof j->call_id[0], "%s", call_id);
+        snprintf(j->domain[j->count], sizeof j->domain[0], "%s", domain ? domain : "(null)");
+    }
+    j->count++;
+    free(json);
 }
 
-static void test_domains(void)
+static void on_update_j(void *closure, const char *domain, const char *call_id, char *json)
 {
-    char d[256];
-    const char *order[] = {
-        "variable_presence_id",           "1000@presence.example",
-        "variable_sip_from_host",         "from.example",
-        "variable_sip_to_host",           "to.example",
-        "variable_sip_req_host",          "req.example",
-        "variable_requested_domain_name", "requested.example",
-        "variable_dialed_domain",         "dialed.example",
-        "variable_domain_name",           "Domain.Example.",
-    };
-    /* Each source in turn is the best one present. */
-    static const char *const want[] = {"presence.example", "from.example",      "to.example",
-                                       "req.example",      "requested.example", "dialed.example",
-                                       "domain.example"};
-    for (size_t n = 1; n <= 7; n++) {
-        CHECK(domain_of(order, n, NULL, d));
-        CHECK_STR(d, want[n - 1]);
-    }
-    /* Invalid values are skipped, in favour of the next source. */
-    static const char *const bad[] = {
-        "192.0.2.1",
-        "[::1]",
-        "fd00::2",
-        "12345",
-        "a..b",
-        "-a.example",
-        "a-.example",
-        "under_score.example",
-        "space .example",
-        "",
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", /* 64 */
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *kv[] = {"variable_domain_name", bad[i], "variable_sip_req_host", "ok.example"};
-        CHECK(domain_of(kv, 2, NULL, d));
-        CHECK_STR(d, "ok.example");
-        CHECK(!domain_of(kv, 1, NULL, d));
-    }
-    char longname[300];
-    memset(longname, 'a', sizeof longname);
-    for (int i = 63; i < 254; i += 64)
-        longname[i] = '.';
-    longname[254] = '\0'; /* 254 characters */
-    const char *kv_long[] = {"variable_domain_name", longname};
-    CHECK(!domain_of(kv_long, 1, NULL, d));
-    longname[253] = '\0';
-    CHECK(domain_of(kv_long, 1, NULL, d));
-    const char *kv_pres[] = {"variable_presence_id", "no-at-sign.example"};
-    CHECK(domain_of(kv_pres, 1, "Fallback.Example", d)); /* no '@': not a host part */
-    CHECK_STR(d, "fallback.example");
-    CHECK(!domain_of(kv_pres, 1, "10.0.0.1", d));
-    CHECK(domain_of(kv_pres, 0, "localhost", d));
-    CHECK_STR(d, "localhost");
-    CHECK(esl_event_domain(NULL, "x.example", d, sizeof d));
-    CHECK_STR(d, "x.example");
+    journal_add(closure, false, domain, call_id, json);
+}
 
+static void on_signal_j(void *closure, const char *domain, const char *call_id, char *json)
+{
+    journal_add(closure, true, domain, call_id, json);
+}
+
+static void journal_clear(struct journal *j)
+{
+    for (int i = 0; i < j->count && i < MAX_RECORDS; i++)
+        cJSON_Delete(j->rec[i]);
+    memset(j, 0, sizeof *j);
+}
+
+/*
+ * The journal in short: "ringing answered | answered" — live records by state, then "|"
+ * and each call signal's state; "name:" prefixes a call_id other than `main_id`, and a
+ * "merged" record is written "merged>into".
+ */
+static void journal_text(const struct journal *j, const char *main_id, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < j->count && i < MAX_RECORDS && n < cap; i++) {
+        const cJSON *o = j->rec[i];
+        const char *state = jstr(o, "state"), *into = jstr(o, "merged_into");
+        const char *who = strcmp(j->call_id[i], main_id) == 0 ? "" : j->call_id[i];
+        n += (size_t)snprintf(out + n, cap - n, "%s%s%s%s%s%s%s", n ? " " : "",
+                              j->is_signal[i] ? "| " : "", who, *who ? ":" : "",
+                              state ? state : "?", into ? ">" : "", into ? into : "");
+    }
+}
+
+static struct call_tracker *journal_tracker(const char *tz, struct journal *j)
+{
+    struct call_tracker_options o = {.node = "fs1", .timezone = tz};
+    struct call_tracker *t = call_tracker_new(&o, on_signal_j, j);
+    call_tracker_set_update_callback(t, on_update_j, j);
+    return t;
+}
+
+/* Do two objects have the same member names (but those only present when known)? */
+static bool same_members(const cJSON *a, const cJSON *b)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, a)
+    {
+        if (strcmp(m->string, "receive_dest") != 0 && strcmp(m->string, "hotline") != 0 &&
+            !cJSON_HasObjectItem(b, m->string))
+            return false;
+    }
+    cJSON_ArrayForEach(m, b)
+    {
+        if (strcmp(m->string, "receive_dest") != 0 && strcmp(m->string, "hotline") != 0 &&
+            !cJSON_HasObjectItem(a, m->string))
+            return false;
+    }
+    return true;
+}
+
+/* Checks every record of a one-call journal: live true before the signal, false after. */
+static void check_live_flags(const struct journal *j, const char *call_id)
+{
+    int good = 0;
+    for (int i = 0; i < j->count && i < MAX_RECORDS; i++) {
+        const cJSON *o = j->rec[i];
+        const cJSON *live = cJSON_GetObjectItemCaseSensitive(o, "live");
+        bool last = i == j->count - 1;
+        char event_id[128];
+        snprintf(event_id, sizeof event_id, "call-%s-%s", call_id,
+                 j->is_signal[i] ? "end" : jstr(o, "state"));
+        good += cJSON_IsBool(live) && cJSON_IsTrue(live) == !last && j->is_signal[i] == last &&
+                strcmp(j->call_id[i], call_id) == 0 && jstr(o, "call_id") &&
+                strcmp(jstr(o, "call_id"), call_id) == 0 && jstr(o, "event_id") &&
+                strcmp(jstr(o, "event_id"), event_id) == 0 && same_members(o, j->rec[j->count - 1]);
+    }
+    CHECK_INT(good, j->count);
+}
+
+static void test_live_answered(void)
+{
+    static const char *const captures[] = {"answered-call.plain.txt", "answered-call.json.txt"};
+    static const char *const ids[] = {"48718434-77f1-4de1-8394-dfd80401e3aa",
+                                      "af3b144d-cb2d-46c5-b118-839e114b8041"};
+    for (int f = 0; f < 2; f++) {
+        struct journal j = {0};
+        struct call_tracker *t = journal_tracker("Asia/Ho_Chi_Minh", &j);
+        CHECK(replay(t, captures[f]) > 50);
+        char text[512];
+        journal_text(&j, ids[f], text, sizeof text);
+        /* FreeSWITCH places the call (outbound A leg): dialing until the 180. */
+        CHECK_STR(text, "dialing ringing answered hanging_up | answered");
+        CHECK_INT(j.count, 5);
+        check_live_flags(&j, ids[f]);
+        if (j.count != 5) {
+            call_tracker_free(t);
+            journal_clear(&j);
+            continue;
+        }
+        const cJSON *dialing = j.rec[0], *answered = j.rec[2], *hanging = j.rec[3];
+        CHECK_STR(j.domain[0], "example.com");
+        CHECK_STR(jstr(dialing, "domain"), "example.com");
+        CHECK_STR(jstr(dialing, "direction"), "outbound");
+        CHECK_STR(jstr(dialing, "from_number"), "0914315989");
+        CHECK_STR(jstr(dialing, "to_number"), "0987654321");
+        CHECK(jstr(dialing, "time_started") != NULL);
+        CHECK(jnull(dialing, "time_answered"));
+        CHECK(jnull(dialing, "time_ended"));
+        CHECK(jnull(dialing, "duration"));
+        CHECK(jnull(dialing, "status"));
+        CHECK(jnull(dialing, "hangup_cause"));
+        CHECK_STR(jstr(dialing, "node"), "fs1");
+        if (f == 0) { /* see test_answered_plain; UTC+7 */
+            CHECK_STR(jstr(answered, "time_started"), "2026-11-21 17:32:26");
+            CHECK_STR(jstr(answered, "time_answered"), "2026-11-21 17:32:26");
+        }
+        CHECK(jstr(answered, "time_answered") != NULL);
+        CHECK(jnull(answered, "time_ended"));
+        CHECK(jnull(answered, "billsec"));
+        CHECK(jnull(answered, "status"));
+        CHECK_STR(jstr(hanging, "hangup_cause"), "NORMAL_CLEARING");
+        CHECK_STR(jstr(hanging, "status"), "completed");
+        CHECK(jstr(hanging, "time_ended") != NULL);
+        /* The signal is the one test_answered_plain checks, plus "live": false. */
+        CHECK_STR(jstr(j.rec[4], "state"), "answered");
+        CHECK_STR(jstr(j.rec[4], "status"), "completed");
+        CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j.rec[4], "live")));
+
+        /* A replay of the same capture (a reconnect that re-reads) says nothing new. */
+        replay(t, captures[f]);
+        CHECK_INT(j.count, 5);
+        call_tracker_free(t);
+        journal_clear(&j);
+    }
+}
+
+static void test_live_busy(void)
+{
+    struct journal j = {0};
+    struct call_tracker *t = journal_tracker(NULL, &j);
+    CHECK(replay(t, "busy-call.plain.txt") > 20);
+    char text[512];
+    journal_text(&j, "c96df3d1-b8f8-44f9-b0e2-adc9b0d7c7fc", text, sizeof text);
+    CHECK_STR(text, "dialing ringing hanging_up | missed");
+    check_live_flags(&j, "c96df3d1-b8f8-44f9-b0e2-adc9b0d7c7fc");
+    if (j.count == 4) {
+        CHECK(jnull(j.rec[1], "time_answered"));
+        CHECK_STR(jstr(j.rec[2], "hangup_cause"), "USER_BUSY");
+        CHECK_STR(jstr(j.rec[2], "status"), "busy-line");
+        CHECK_INT(jnum(j.rec[2], "billsec"), 0);
+        CHECK_STR(jstr(j.rec[3], "status"), "busy-line");
+    }
+    call_tracker_free(t);
+    journal_clear(&j);
+}
+
+/* An inbound call: ringing at once; early media; repeated and unrelated events say nothing. */
+static void test_live_single_leg(void)
+{
+    struct journal j = {0};
+    struct call_tracker *t = journal_tracker(NULL, &j);
+    struct leg a = {.uuid = A_ID,
+                    .from = "0901000001",
+                    .to = "19001234",
+                    .domain = "a.example",
+                    .created = 1795257000000000};
+    send(t, "CHANNEL_CREATE", &a, 1);
+    for (int i = 0; i < 20; i++) {
+        send(t, "CHANNEL_EXECUTE", &a, 2);
+        send(t, "CHANNEL_EXECUTE_COMPLETE", &a, 2);
+        send(t, "CHANNEL_STATE", &a, 2);
+        send(t, "CHANNEL_CALLSTATE", &a, 2);
+    }
+    send(t, "CHANNEL_PROGRESS", &a, 3); /* already ringing */
+    send(t, "CHANNEL_PROGRESS_MEDIA", &a, 4);
+    send(t, "CHANNEL_PROGRESS_MEDIA", &a, 5);
+    send(t, "CHANNEL_PROGRESS", &a, 5); /* no way back */
+    a.answered = 1795257003000000;
+    send(t, "CHANNEL_ANSWER", &a, 6);
+    send(t, "CHANNEL_ANSWER", &a, 7);
+    send(t, "CHANNEL_UNBRIDGE", &a, 7);
+    a.cause = "NORMAL_CLEARING";
+    a.hungup = 1795257010500000;
+    send(t, "CHANNEL_HANGUP", &a, 8);
+    send(t, "CHANNEL_HANGUP", &a, 8);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &a, 9);
+    char text[512];
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, "ringing early answered hanging_up | answered");
+    check_live_flags(&j, A_ID);
+    if (j.count == 5) {
+        CHECK_STR(j.domain[0], "a.example");
+        CHECK_STR(jstr(j.rec[2], "time_answered"), "2026-11-21 10:30:03");
+        CHECK_INT(jnum(j.rec[3], "duration"), 10);
+        CHECK_INT(jnum(j.rec[3], "billsec"), 7);
+    }
+    call_tracker_free(t);
+    journal_clear(&j);
+
+    /* A call whose first and last event is its end: only the signal. */
+    t = journal_tracker(NULL, &j);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &a, 1);
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, "| answered");
+    call_tracker_free(t);
+    journal_clear(&j);
+
+    /* Seen first at its answer (a reconnect): starts at "answered". */
+    t = journal_tracker(NULL, &j);
+    send(t, "CHANNEL_ANSWER", &a, 1);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &a, 2);
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, "answered | answered");
+    call_tracker_free(t);
+    journal_clear(&j);
+}
+
+/* A SIP call to a hotline, bridged to extension 101: bridged when the extension answers. */
+static void test_live_bridged(void)
+{
+    struct journal j = {0};
+    struct call_tracker *t = journal_tracker(NULL, &j);
+    struct leg a = {.uuid = A_ID,
+                    .from = "0914315989",
+                    .to = "19001234",
+                    .domain = "pbx.example",
+                    .created = 1795257000000000};
+    struct leg b1 = {.uuid = B_ID,
+                     .other_leg = A_ID,
+                     .other_type = "originator",
+                     .from = "0914315989",
+                     .to = "101",
+                     .direction = "outbound",
+                     .created = 1795257000200000};
+    struct leg b2 = b1;
+    b2.uuid = "bbbbbbbb-0000-4000-8000-000000000009";
+    b2.to = "102";
+    send(t, "CHANNEL_CREATE", &a, 1);
+    a.answered = 1795257001000000; /* an IVR answers */
+    send(t, "CHANNEL_ANSWER", &a, 2);
+    send(t, "CHANNEL_CREATE", &b1, 3); /* extension 101 rings ... */
+    send(t, "CHANNEL_PROGRESS", &b1, 3);
+    b1.cause = "NO_ANSWER"; /* ... and does not answer: the customer's call goes on */
+    b1.hungup = 1795257020000000;
+    send(t, "CHANNEL_HANGUP", &b1, 4);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &b1, 4);
+    send(t, "CHANNEL_CREATE", &b2, 5); /* 102 rings and answers */
+    b2.answered = 1795257025000000;
+    send(t, "CHANNEL_ANSWER", &b2, 6);
+    b2.other_type = NULL;
+    send(t, "CHANNEL_BRIDGE", &b2, 6);
+    send(t, "CHANNEL_BRIDGE", &a, 6);
+    a.cause = b2.cause = "NORMAL_CLEARING";
+    a.hungup = b2.hungup = 1795257085000000;
+    send(t, "CHANNEL_HANGUP", &b2, 7); /* the agent hangs up first */
+    send(t, "CHANNEL_HANGUP", &a, 7);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &a, 8);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &b2, 8);
+    char text[512];
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, "ringing answered bridged hanging_up | answered");
+    check_live_flags(&j, A_ID);
+    if (j.count == 5) {
+        CHECK(!cJSON_HasObjectItem(j.rec[1], "receive_dest"));
+        CHECK_STR(jstr(j.rec[2], "receive_dest"), "102");
+        CHECK_STR(jstr(j.rec[2], "time_answered"), "2026-11-21 10:30:01"); /* the A leg's */
+        CHECK_STR(jstr(j.rec[4], "receive_dest"), "102");
+    }
+    call_tracker_free(t);
+    journal_clear(&j);
+}
+
+/* Two calls bridged into one; a call whose root turns out to be another leg. */
+static void test_live_merge(void)
+{
+    struct journal j = {0};
+    struct call_tracker *t = journal_tracker(NULL, &j);
+    struct leg a = {.uuid = A_ID,
+                    .from = "0911",
+                    .to = "0922",
+                    .domain = "m.example",
+                    .created = 1795257000000000};
+    struct leg b = {.uuid = B_ID,
+                    .from = "0933",
+                    .to = "0944",
+                    .direction = "outbound",
+                    .created = 1795257010000000};
+    send(t, "CHANNEL_CREATE", &a, 1);
+    send(t, "CHANNEL_CREATE", &b, 2);
+    b.other_leg = A_ID;
+    send(t, "CHANNEL_BRIDGE", &b, 3);
+    CHECK_INT(call_tracker_live_calls(t), 1);
+    a.cause = b.cause = "NORMAL_CLEARING";
+    a.hungup = b.hungup = 1795257020000000;
+    send(t, "CHANNEL_HANGUP_COMPLETE", &b, 4);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &a, 5);
+    char text[512];
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, "ringing " B_ID ":dialing " B_ID ":merged>" A_ID " bridged | missed");
+    if (j.count == 5) {
+        const cJSON *merged = j.rec[2];
+        CHECK_STR(j.call_id[2], B_ID);
+        CHECK_STR(jstr(merged, "call_id"), B_ID);
+        CHECK_STR(jstr(merged, "event_id"), "call-" B_ID "-merged");
+        CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(merged, "live")));
+        CHECK_STR(jstr(j.rec[3], "domain"), "m.example");
+    }
+    call_tracker_free(t);
+    journal_clear(&j);
+
+    /* B is seen alone, then names A as the leg that placed it: A is the call now. */
+    t = journal_tracker(NULL, &j);
+    b = (struct leg){.uuid = B_ID, .from = "0911", .to = "101", .created = 1795257000000000};
+    send(t, "CHANNEL_CREATE", &b, 1);
+    b.other_leg = A_ID;
+    b.other_type = "originator";
+    b.answered = 1795257005000000;
+    send(t, "CHANNEL_ANSWER", &b, 2);
+    b.cause = "NORMAL_CLEARING";
+    b.hungup = 1795257009000000;
+    send(t, "CHANNEL_HANGUP_COMPLETE", &b, 3);
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, B_ID ":ringing " B_ID ":merged>" A_ID " answered | answered");
+    call_tracker_free(t);
+    journal_clear(&j);
+}
+
+/* Calls that expire or are evicted end their live records with a signal too. */
+static void test_live_expiry(void)
+{
+    struct journal j = {0};
+    struct call_tracker_options opts = {.max_call_age_ms = 1000, .max_calls = 2};
+    struct call_tracker *t = call_tracker_new(&opts, on_signal_j, &j);
+    call_tracker_set_update_callback(t, on_update_j, &j);
+    static const char *const ids[] = {"call-1", "call-2", "call-3"};
+    for (int i = 0; i < 3; i++) {
+        struct leg l = {.uuid = ids[i], .from = "1", .to = "2", .created = 1795257000000000};
+        send(t, "CHANNEL_CREATE", &l, 100 * i);
+    }
+    call_tracker_expire(t, 5000);
+    char text[512];
+    journal_text(&j, "", text, sizeof text);
+    CHECK_STR(text, "call-1:ringing call-2:ringing | call-1:unknown call-3:ringing "
+                    "| call-2:unknown | call-3:unknown");
+    for (int i = 0; i < j.count && i < MAX_RECORDS; i++)
+        CHECK(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j.rec[i], "live")));
+    call_tracker_free(t);
+    journal_clear(&j);
+
+    /*
+     * No update callback: signals only. One set later announces each call's current
+     * state at its next event; unset again, nothing more.
+     */
+    t = call_tracker_new(NULL, on_signal_j, &j);
+    struct leg l = {.uuid = A_ID, .from = "1", .to = "2", .created = 1795257000000000};
+    send(t, "CHANNEL_CREATE", &l, 1);
+    CHECK_INT(j.count, 0);
+    call_tracker_set_update_callback(t, on_update_j, &j);
+    send(t, "CHANNEL_PROGRESS", &l, 2);
+    l.answered = 1795257001000000;
+    send(t, "CHANNEL_ANSWER", &l, 3);
+    call_tracker_set_update_callback(t, NULL, NULL);
+    send(t, "CHANNEL_HANGUP", &l, 4);
+    send(t, "CHANNEL_HANGUP_COMPLETE", &l, 5);
+    journal_text(&j, A_ID, text, sizeof text);
+    CHECK_STR(text, "ringing answered | answered");
+    call_tracker_free(t);
+    journal_clear(&j);
+}
+
+/*
+ * What a consumer keeping live records by call_id sees, over the answered capture in
+ * 200 shuffled orders: one record per state and call_id at most, states in order, and
+ * nothing left once the events are done and the tracker has expired what remained.
+ */
+struct consumer {
+    char ids[8][80];
+    int state[8]; /* the rank of the last live state; 0: no live record */
+    int n, duplicates, backwards, updates, merged;
+};
+
+static int live_rank(const char *state)
+{
+    static const char *const order[] = {"dialing",  "ringing", "early",
+                                        "answered", "bridged", "hanging_up"};
+    for (int i = 0; state && i < 6; i++)
+        if (strcmp(state, order[i]) == 0)
+            return i + 1;
+    return -1;
+}
+
+static int consumer_slot(struct consumer *c, const char *call_id)
+{
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->ids[i], call_id) == 0)
+            return i;
+    if (c->n == 8)
+        return 7;
+    snprintf(c->ids[c->n], sizeof c->ids[0], "%s", call_id);
+    c->state[c->n] = 0;
+    return c->n++;
+}
+
+static void consumer_record(void *closure, const char *domain, const char *call_id, char *json)
+{
+    (void)domain;
+    struct consumer *c = closure;
+    cJSON *o = cJSON_Parse(json);
+    int i = consumer_slot(c, call_id);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "live"))) {
+        int rank = live_rank(jstr(o, "state"));
+        c->duplicates += rank == c->state[i];
+        c->backwards += rank < c->state[i];
+        c->state[i] = rank;
+        c->updates++;
+    } else {
+        c->state[i] = 0;
+        c->merged += jstr(o, "merged_into") != NULL;
+    }
+    cJSON_Delete(o);
+    free(json);
+}
+
+static void test_live_shuffled(void)
+{
+    struct esl_event *ev[128];
+    size_t n = load_events("answered-call.plain.txt", ev, 128);
+    CHECK(n > 50);
+    uint64_t seed = 7;
+    int clean = 0, bounded = 0, merged = 0;
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = n - 1; i > 0; i--) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t k = (size_t)(seed >> 33) % (i + 1);
+            struct esl_event *tmp = ev[i];
+            ev[i] = ev[k];
+            ev[k] = tmp;
+        }
+        struct consumer c = {0};
+        struct call_tracker_options o = {.node = "fs1"};
+        struct call_tracker *t = call_tracker_new(&o, consumer_record, &c);
+        call_tracker_set_update_callback(t, consumer_record, &c);
+        for (size_t i = 0; i < n; i++)
+            call_tracker_on_event(t, ev[i], (int64_t)i);
+        call_tracker_expire(t, INT64_MAX / 2);
+        int left = 0;
+        for (int i = 0; i < c.n; i++)
+            left += c.state[i] != 0;
+        clean += left == 0 && c.duplicates == 0 && c.backwards == 0;
+        bounded += c.updates <= 6; /* 0 when the A leg's HANGUP_COMPLETE comes first */
+        merged += c.merged;
+        call_tracker_free(t);
+    }
+    CHECK_INT(clean, 200);
+    CHECK_INT(bounded, 200);
+    printf("# shuffled capture: %d \"merged\" records in 200 orders\n", merged);
+    for (size_t i = 0; i < n; i++)
+        esl_event_free(ev[i]);
+}
+
+/*
+ * The same consumer over random events of six legs with random links (loopback
+ * partners, originators, bridges between calls): merges, late parents and root changes
+ * in every order, for the "merged" records and the re-announcements.
+ */
+static void test_live_random(void)
+{
+    static const char *const ids[] = {"r0", "r1", "r2", "r3", "r4", "r5"};
+    static const char *const names[] = {
+        "CHANNEL_CREATE",          "CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_ANSWER",          "CHANNEL_BRIDGE",   "CHANNEL_UNBRIDGE",
+        "CHANNEL_HANGUP_COMPLETE", "CHANNEL_HANGUP",   "CHANNEL_EXECUTE"};
+    static const char *const types[] = {NULL, "originator", "originatee"};
+    uint64_t seed = 99;
+    int clean = 0, merged = 0, updates = 0;
+    for (int round = 0; round < 2000; round++) {
+        struct consumer c = {0};
+        struct call_tracker *t = call_tracker_new(NULL, consumer_record, &c);
+        call_tracker_set_update_callback(t, consumer_record, &c);
+        for (int e = 0; e < 30; e++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t r = seed >> 16;
+            struct leg l = {.uuid = ids[r % 6],
+                            .from = "1",
+                            .to = (r >> 3) & 1 ? "2" : "3",
+                            .direction = (r >> 4) & 1 ? "outbound" : "inbound",
+                            .cause = "NORMAL_CLEARING",
+                            .created = 1795257000000000,
+                            .answered = (r >> 5) & 1 ? 1795257001000000 : 0};
+            if ((r >> 8) % 3 == 0) {
+                l.other_leg = ids[(r >> 10) % 6];
+                l.other_type = types[(r >> 13) % 3];
+            }
+            if ((r >> 16) % 4 == 0) {
+                l.loop_partner = ids[(r >> 18) % 6];
+                l.loop_side = (r >> 21) & 1 ? "A" : "B";
+            }
+            send(t, names[(r >> 24) % (sizeof names / sizeof names[0])], &l, e);
+        }
+        call_tracker_expire(t, INT64_MAX / 2);
+        int left = 0;
+        for (int i = 0; i < c.n; i++)
+            left += c.state[i] != 0;
+        clean += left == 0 && c.duplicates == 0 && c.backwards == 0;
+        merged += c.merged;
+        updates += c.updates;
+        call_tracker_free(t);
+    }
+    CHECK_INT(clean, 2000);
+    CHECK(merged > 100); /* the merge paths did run */
+    printf("# random events: %d live records, %d \"merged\" records in 2000 rounds\n", updates,
+           merged);
+}
+
+/* ---- default domains ---- */
+
+static void test_default_domain(void)
+{
     /* The tracker: default_domain when the events have none; NULL when there is none. */
     struct sink s = {0};
     struct call_tracker_options opts = {.default_domain = "Default.Example"};
@@ -931,7 +1410,15 @@ int main(void)
     test_merge();
     test_expiry();
     test_max_calls();
-    test_domains();
+    test_live_answered();
+    test_live_busy();
+    test_live_single_leg();
+    test_live_bridged();
+    test_live_merge();
+    test_live_expiry();
+    test_live_shuffled();
+    test_live_random();
+    test_default_domain();
     test_zones();
     test_memory();
     return unit_done();

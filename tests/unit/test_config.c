@@ -1,8 +1,10 @@
 /*
  * test_config — the config module: defaults, the Go telephony-forwarder file, endpoint
  * objects, ${ENV} expansion, every validation rule with its exact "file:line: key"
- * prefix, YAML and schema errors, the domain index, the duration/size parsers, and
- * config.yaml.example (loads, sets every key to its real default, documents every key).
+ * prefix, YAML and schema errors, the domain index, the duration/size parsers, ESL
+ * nodes (esl:), call tracking (calls:), route event kinds, and config.yaml.example
+ * (loads, sets every key to its real default, documents every key, and its commented
+ * esl: block loads once uncommented).
  */
 #include "config.h"
 #include "config_internal.h"
@@ -15,6 +17,12 @@
 #include <unistd.h>
 
 #define EXAMPLE_PATH FIXTURES_DIR "/../../../config.yaml.example"
+
+/* Runs of 'a' for length limits (use "%.Ns" for a prefix of N). */
+#define RUN_OF_65 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define RUN_OF_325 RUN_OF_65 RUN_OF_65 RUN_OF_65 RUN_OF_65 RUN_OF_65
+#define RUN_OF_1025                                                                                \
+    RUN_OF_325 RUN_OF_325 RUN_OF_325 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 static struct config *load(const char *yaml, char **errors)
 {
@@ -116,6 +124,33 @@ static void check_defaults(const struct config *cfg)
     CHECK(cfg->log.file == NULL);
     CHECK(cfg->log.domain_logging);
     CHECK_STR(cfg->log.dir, "logs");
+
+    CHECK_INT(cfg->esl_node_count, 0);
+    CHECK(cfg->esl_nodes == NULL);
+    CHECK(cfg->calls.timezone == NULL);
+    CHECK_INT(cfg->calls.max_call_age_ms, 4LL * 3600 * 1000);
+    CHECK_INT(cfg->calls.max_calls, 100000);
+    CHECK_STR(cfg->calls.bucket, "CALLS");
+    CHECK_INT(cfg->calls.retention_ms, 30LL * 86400 * 1000);
+}
+
+/* Loads `yaml` with the log going to a temporary file; returns what was logged. */
+static char *load_logged(const char *yaml, struct config **cfg, char **errors)
+{
+    char logpath[] = "/tmp/test_config_log_XXXXXX";
+    int fd = mkstemp(logpath);
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    if (log_open(logpath) != 0) {
+        unlink(logpath);
+        return NULL;
+    }
+    *cfg = load(yaml, errors);
+    log_close();
+    char *logged = read_text(logpath);
+    unlink(logpath);
+    return logged;
 }
 
 static void test_defaults(void)
@@ -769,6 +804,567 @@ static void test_parsers(void)
     CHECK_STR(buf, "0s");
 }
 
+/* esl: --------------------------------------------------------------------------------- */
+
+static const char *const default_esl_events[] = {
+    "CHANNEL_CREATE", "CHANNEL_PROGRESS",        "CHANNEL_PROGRESS_MEDIA",
+    "CHANNEL_ANSWER", "CHANNEL_BRIDGE",          "CHANNEL_UNBRIDGE",
+    "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "HEARTBEAT",
+};
+
+/* Every field of an esl: item but name and host (which have no default). */
+static void check_esl_defaults(const struct esl_node *e)
+{
+    CHECK_INT(e->port, 8021);
+    CHECK_STR(e->password, "ClueCon");
+    CHECK_INT(e->event_count, 9);
+    for (size_t i = 0; i < e->event_count && i < 9; i++)
+        CHECK_STR(e->events[i], default_esl_events[i]);
+    CHECK_INT(e->filter_count, 0);
+    CHECK(e->filters == NULL);
+    CHECK_INT(e->format, ESL_FORMAT_PLAIN);
+    CHECK_INT(e->publish, ESL_PUBLISH_SIGNALS);
+    CHECK(e->default_domain == NULL);
+    CHECK_INT(e->reconnect_initial_ms, 1000);
+    CHECK_INT(e->reconnect_max_ms, 30000);
+    CHECK_INT(e->heartbeat_timeout_ms, 60000);
+    CHECK_INT(e->connect_timeout_ms, 5000);
+    CHECK_INT(e->max_frame_bytes, 4 * 1024 * 1024);
+    CHECK_INT(e->buffer_events, 10000);
+    CHECK(e->logs == NULL);
+}
+
+static void test_esl_nodes(void)
+{
+    struct config *cfg = LOAD_OK("esl:\n  - name: fs1\n    host: 10.0.0.5\n");
+    CHECK(cfg && cfg->esl_node_count == 1);
+    if (cfg && cfg->esl_node_count == 1) {
+        const struct esl_node *e = &cfg->esl_nodes[0];
+        CHECK_STR(e->name, "fs1");
+        CHECK_STR(e->host, "10.0.0.5");
+        CHECK_INT(e->line, 2);
+        check_esl_defaults(e);
+    }
+    config_unref(cfg);
+
+    /* Absent, null and empty: no node. */
+    static const char *const none[] = {"esl:\n", "esl: []\n", "esl: ~\n"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        cfg = LOAD_OK(none[i]);
+        if (cfg)
+            CHECK(cfg->esl_node_count == 0 && cfg->esl_nodes == NULL);
+        config_unref(cfg);
+    }
+
+    setenv("EH_TEST_ESL_PW", "s3cret pass", 1);
+    cfg = LOAD_OK("esl:\n"
+                  "  - name: fs_1-A\n"
+                  "    host: fs1.example.net\n"
+                  "    port: 8022\n"
+                  "    password: \"${EH_TEST_ESL_PW}\"\n"
+                  "    events: [CHANNEL_ANSWER, \"CUSTOM sofia::register sofia::unregister\",\n"
+                  "             HEARTBEAT]\n"
+                  "    filters:\n"
+                  "      - variable_domain_name example.com\n"
+                  "      - Caller-Caller-ID-Name John Doe\n"
+                  "    format: JSON\n"
+                  "    publish: both\n"
+                  "    default_domain: PBX.example.com\n"
+                  "    reconnect: {initial: 250ms, max: 2m}\n"
+                  "    heartbeat_timeout: 30s\n"
+                  "    connect_timeout: 2s\n"
+                  "    max_frame_bytes: 64KiB\n"
+                  "    buffer_events: 10000000\n"
+                  "    logs: warning\n"
+                  "  - {name: fs2, host: \"::1\", publish: events, events: [ALL],\n"
+                  "     max_frame_bytes: 1GiB, reconnect: {initial: 5s, max: 5s}}\n"
+                  "  - name: fs3\n"
+                  "    host: localhost\n"
+                  "    publish: signals\n"
+                  "    logs: \"\"\n"
+                  "    default_domain:\n"
+                  "    events:\n"
+                  "    filters: []\n");
+    unsetenv("EH_TEST_ESL_PW");
+    CHECK(cfg && cfg->esl_node_count == 3);
+    if (cfg && cfg->esl_node_count == 3) {
+        const struct esl_node *e = &cfg->esl_nodes[0];
+        CHECK_STR(e->name, "fs_1-A");
+        CHECK_STR(e->host, "fs1.example.net");
+        CHECK_INT(e->port, 8022);
+        CHECK_STR(e->password, "s3cret pass");
+        CHECK_INT(e->event_count, 3);
+        if (e->event_count == 3) {
+            CHECK_STR(e->events[0], "CHANNEL_ANSWER");
+            CHECK_STR(e->events[1], "CUSTOM sofia::register sofia::unregister");
+            CHECK_STR(e->events[2], "HEARTBEAT");
+        }
+        CHECK_INT(e->filter_count, 2);
+        if (e->filter_count == 2) {
+            CHECK_STR(e->filters[0], "variable_domain_name example.com");
+            CHECK_STR(e->filters[1], "Caller-Caller-ID-Name John Doe");
+        }
+        CHECK_INT(e->format, ESL_FORMAT_JSON);
+        CHECK_INT(e->publish, ESL_PUBLISH_BOTH);
+        CHECK_STR(e->default_domain, "PBX.example.com");
+        CHECK_INT(e->reconnect_initial_ms, 250);
+        CHECK_INT(e->reconnect_max_ms, 120000);
+        CHECK_INT(e->heartbeat_timeout_ms, 30000);
+        CHECK_INT(e->connect_timeout_ms, 2000);
+        CHECK_INT(e->max_frame_bytes, 64 * 1024);
+        CHECK_INT(e->buffer_events, 10000000);
+        CHECK_STR(e->logs, "warning");
+        CHECK_INT(e->line, 2);
+
+        e = &cfg->esl_nodes[1];
+        CHECK_STR(e->host, "::1");
+        CHECK_INT(e->publish, ESL_PUBLISH_EVENTS);
+        CHECK_INT(e->event_count, 1); /* ALL includes HEARTBEAT: nothing added */
+        CHECK_STR(e->events[0], "ALL");
+        CHECK_INT(e->max_frame_bytes, 1024 * 1024 * 1024);
+        CHECK_INT(e->reconnect_initial_ms, 5000); /* initial == max is fine */
+        CHECK_INT(e->line, 20);
+
+        e = &cfg->esl_nodes[2];
+        CHECK_STR(e->name, "fs3");
+        CHECK_STR(e->host, "localhost");
+        check_esl_defaults(e); /* null and empty values keep the defaults */
+    }
+    config_unref(cfg);
+
+    /* Host names and IP literals. */
+    static const char *const hosts[] = {"fe80::1", "192.0.2.7", "a", "fs-1.example.com",
+                                        "x1.123abc"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "esl:\n  - name: fs1\n    host: \"%s\"\n", hosts[i]);
+        config_unref(LOAD_OK(yaml));
+    }
+}
+
+static void test_esl_rules(void)
+{
+    /* The contract's example. */
+    EXPECT_ERROR("esl:\n  - name: fs1\n    host: h\n    port: 70000\n",
+                 "t.yaml:4: esl[0].port: 70000 is out of range (1..65535)");
+    EXPECT_ERROR("esl:\n  - name: fs1\n    host: h\n    port: 0\n",
+                 "t.yaml:4: esl[0].port: 0 is out of range (1..65535)");
+    EXPECT_ERROR("esl:\n  - name: fs1\n    host: h\n    port: http\n",
+                 "t.yaml:4: esl[0].port: expected an integer, got \"http\"");
+
+    /* Shapes. */
+    EXPECT_ERROR("esl: {name: a}\n",
+                 "t.yaml:1: esl: expected a list of FreeSWITCH servers, got a mapping");
+    EXPECT_ERROR("esl:\n  - fs1\n",
+                 "t.yaml:2: esl[0]: expected a mapping {name, host, ...}, got a string");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n  -\n",
+                 "t.yaml:4: esl[1]: expected a mapping {name, host, ...}, got nothing");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    hots: x\n",
+                 "t.yaml:4: esl[0].hots: unknown key (did you mean \"host\"?)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    name: b\n",
+                 "t.yaml:4: esl[0].name: duplicate key (first at line 2)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    reconnect: 5s\n",
+                 "t.yaml:4: esl[0].reconnect: expected a mapping, got a string");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    reconnect:\n      mx: 5s\n",
+                 "t.yaml:5: esl[0].reconnect.mx: unknown key (did you mean \"max\"?)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    password: ${EH_TEST_MISSING}\n",
+                 "t.yaml:4: esl[0].password: environment variable EH_TEST_MISSING is not set");
+
+    /* name and host. */
+    EXPECT_ERROR("esl:\n  - host: h\n", "t.yaml:2: esl[0]: missing required key \"name\"");
+    EXPECT_ERROR("esl:\n  - name:\n    host: h\n",
+                 "t.yaml:2: esl[0]: missing required key \"name\"");
+    EXPECT_ERROR("esl:\n  - name: a\n", "t.yaml:2: esl[0]: missing required key \"host\"");
+    EXPECT_ERROR("esl:\n  - name: \"\"\n    host: h\n", "t.yaml:2: esl[0].name: must not be empty");
+    EXPECT_ERROR("esl:\n  - name: fs 1\n    host: h\n",
+                 "t.yaml:2: esl[0].name: \"fs 1\" must be 1..64 letters, digits, '_' or '-'");
+    EXPECT_ERROR("esl:\n  - name: fs.1\n    host: h\n", "t.yaml:2: esl[0].name: \"fs.1\" must be");
+    char yaml[1400];
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: %s\n    host: h\n", RUN_OF_65);
+    EXPECT_ERROR(yaml, "t.yaml:2: esl[0].name: \"" RUN_OF_65 "\" must be 1..64");
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: %.64s\n    host: h\n", RUN_OF_65);
+    config_unref(LOAD_OK(yaml));
+    EXPECT_ERROR("esl:\n"
+                 "  - name: fs1\n"
+                 "    host: a\n"
+                 "  - name: fs2\n"
+                 "    host: b\n"
+                 "  - host: c\n"
+                 "    name: FS1\n",
+                 "t.yaml:7: esl[2].name: duplicate name \"FS1\" (first at line 2)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: \"\"\n", "t.yaml:3: esl[0].host: must not be empty");
+    static const char *const bad_hosts[] = {
+        "a b", "[::1]", "-a.example", "a..b", "1.2.3.999", "a_b.example", "h:8021", "a.example/x"};
+    for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
+        char want[128];
+        snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: \"%s\"\n", bad_hosts[i]);
+        snprintf(want, sizeof want,
+                 "t.yaml:3: esl[0].host: \"%s\" is not a host name or IP address", bad_hosts[i]);
+        EXPECT_ERROR(yaml, want);
+    }
+
+    /* password: never echoed. */
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    password: \"\"\n",
+                 "t.yaml:4: esl[0].password: must not be empty");
+    char *errors = NULL;
+    CHECK(load("esl:\n  - name: a\n    host: h\n    password: \"pw\\r\\nauth x\"\n", &errors) ==
+          NULL);
+    CHECK_STR(errors,
+              "t.yaml:4: esl[0].password: must not contain CR, LF or other control characters");
+    free(errors);
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    password: %.513s\n",
+             RUN_OF_1025);
+    EXPECT_ERROR(yaml, "t.yaml:4: esl[0].password: must be at most 512 characters");
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    password: %.512s\n",
+             RUN_OF_1025);
+    config_unref(LOAD_OK(yaml));
+
+    /* events */
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: []\n",
+                 "t.yaml:4: esl[0].events: must list at least one event (leave events out for "
+                 "the default list)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: ALL\n",
+                 "t.yaml:4: esl[0].events: expected a list of strings, got a string");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: [[ALL]]\n",
+                 "t.yaml:4: esl[0].events[0]: expected a string, got a list");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: [HEARTBEAT, \"\"]\n",
+                 "t.yaml:4: esl[0].events[1]: must not be empty");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events:\n      - HEARTBEAT\n"
+                 "      - channel_answer\n",
+                 "t.yaml:6: esl[0].events[1]: \"channel_answer\" is not a FreeSWITCH event name");
+    EXPECT_ERROR(
+        "esl:\n  - name: a\n    host: h\n    events: [\"CHANNEL_ANSWER CHANNEL_HANGUP\"]\n",
+        "t.yaml:4: esl[0].events[0]: \"CHANNEL_ANSWER CHANNEL_HANGUP\" is not a "
+        "FreeSWITCH event name");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: [\"CUSTOM  sofia::register\"]\n",
+                 "t.yaml:4: esl[0].events[0]: \"CUSTOM  sofia::register\" is not a CUSTOM "
+                 "subscription");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: [\"CUSTOM \"]\n",
+                 "t.yaml:4: esl[0].events[0]: \"CUSTOM \" is not a CUSTOM subscription");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events: [\"CUSTOM sofia/register\"]\n",
+                 "t.yaml:4: esl[0].events[0]: \"CUSTOM sofia/register\" has an invalid subclass");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    events:\n      - HEARTBEAT\n"
+                 "      - CHANNEL_ANSWER\n      - HEARTBEAT\n",
+                 "t.yaml:7: esl[0].events[2]: duplicate \"HEARTBEAT\" (first at line 5)");
+
+    /* filters */
+    static const struct {
+        const char *filter, *want;
+    } bad_filters[] = {
+        {"Event-Name", "\"Event-Name\" is not \"Header value\""},
+        {" Event-Name X", "\" Event-Name X\" is not \"Header value\""},
+        {"Event:Name X", "\"Event:Name X\" has an invalid header name"},
+        {"delete Event-Name", "\"delete Event-Name\" is not a filter (\"filter delete\""},
+        {"Event-Name   ", "\"Event-Name   \" has no value"},
+        {"Event-Name X\\r\\nauth y", "esl[0].filters[0]: must not contain CR or LF"},
+        {"Event-Name \\tX", "esl[0].filters[0]: must not contain control characters"},
+    };
+    for (size_t i = 0; i < sizeof bad_filters / sizeof bad_filters[0]; i++) {
+        char want[128];
+        snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"%s\"]\n",
+                 bad_filters[i].filter);
+        snprintf(want, sizeof want, "t.yaml:4: esl[0].filters[0]: %s",
+                 strchr(bad_filters[i].want, '"') == bad_filters[i].want
+                     ? bad_filters[i].want
+                     : bad_filters[i].want + strlen("esl[0].filters[0]: "));
+        EXPECT_ERROR(yaml, want);
+    }
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"X %s\"]\n",
+             RUN_OF_1025 + 3); /* 1 + 1 + 1022 = 1024: fits */
+    config_unref(LOAD_OK(yaml));
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"X %s\"]\n",
+             RUN_OF_1025 + 2);
+    EXPECT_ERROR(yaml, "is longer than 1024 characters");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    filters:\n      - Event-Name X\n"
+                 "      - Event-Name X\n",
+                 "t.yaml:6: esl[0].filters[1]: duplicate \"Event-Name X\" (first at line 5)");
+
+    /* The other keys. */
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    format: xml\n",
+                 "t.yaml:4: esl[0].format: expected plain or json, got \"xml\"");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    publish: all\n",
+                 "t.yaml:4: esl[0].publish: expected signals, events or both, got \"all\"");
+    static const char *const bad_domains[] = {"10.0.0.1",   "a_b.example",  "-a.example",
+                                              "a..example", "example.com.", "::1"};
+    for (size_t i = 0; i < sizeof bad_domains / sizeof bad_domains[0]; i++) {
+        char want[128];
+        snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    default_domain: \"%s\"\n",
+                 bad_domains[i]);
+        snprintf(want, sizeof want, "t.yaml:4: esl[0].default_domain: \"%s\" is not a host name",
+                 bad_domains[i]);
+        EXPECT_ERROR(yaml, want);
+    }
+    /* 63-character labels are fine, 64 are not; 253 characters in all at most. */
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    default_domain: %.63s.com\n",
+             RUN_OF_65);
+    config_unref(LOAD_OK(yaml));
+    snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    default_domain: %.64s.com\n",
+             RUN_OF_65);
+    EXPECT_ERROR(yaml, "t.yaml:4: esl[0].default_domain:");
+    snprintf(yaml, sizeof yaml,
+             "esl:\n  - name: a\n    host: h\n    default_domain: %.63s.%.63s.%.63s.%.61s\n",
+             RUN_OF_65, RUN_OF_65, RUN_OF_65, RUN_OF_65);
+    config_unref(LOAD_OK(yaml)); /* 253 */
+    snprintf(yaml, sizeof yaml,
+             "esl:\n  - name: a\n    host: h\n    default_domain: %.63s.%.63s.%.63s.%.62s\n",
+             RUN_OF_65, RUN_OF_65, RUN_OF_65, RUN_OF_65);
+    EXPECT_ERROR(yaml, "t.yaml:4: esl[0].default_domain:"); /* 254 */
+
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    reconnect:\n      initial: 40s\n",
+                 "t.yaml:5: esl[0].reconnect.initial: 40s must not exceed esl[0].reconnect.max "
+                 "(30s)");
+    /* initial kept its default: the canonical key, on the line of max. */
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    reconnect: {max: 500ms}\n",
+                 "t.yaml:4: esl[0].reconnect.initial: 1s must not exceed esl[0].reconnect.max "
+                 "(500ms)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    reconnect:\n      initial: 0s\n",
+                 "t.yaml:5: esl[0].reconnect.initial: must be greater than 0");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    reconnect:\n      max: 0\n",
+                 "t.yaml:5: esl[0].reconnect.max: must be greater than 0");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    heartbeat_timeout: 999ms\n",
+                 "t.yaml:4: esl[0].heartbeat_timeout: must be at least 1s");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    heartbeat_timeout: 60\n",
+                 "t.yaml:4: esl[0].heartbeat_timeout: a duration needs a unit");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    connect_timeout: 0\n",
+                 "t.yaml:4: esl[0].connect_timeout: must be greater than 0");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    max_frame_bytes: 65535\n",
+                 "t.yaml:4: esl[0].max_frame_bytes: 65535 is out of range (65536..1073741824)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    max_frame_bytes: 2GiB\n",
+                 "t.yaml:4: esl[0].max_frame_bytes: 2147483648 is out of range");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    max_frame_bytes: 4 MBs\n",
+                 "t.yaml:4: esl[0].max_frame_bytes: expected a size");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    buffer_events: 0\n",
+                 "t.yaml:4: esl[0].buffer_events: 0 is out of range (1..10000000)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    buffer_events: 10000001\n",
+                 "t.yaml:4: esl[0].buffer_events: 10000001 is out of range (1..10000000)");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    logs: emerg\n",
+                 "t.yaml:4: esl[0].logs: expected debug, info, notice, warning, err, crit or "
+                 "alert, got \"emerg\"");
+    EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    logs: WARNING\n",
+                 "t.yaml:4: esl[0].logs: expected debug");
+
+    /* At most CFG_MAX_ESL_NODES. */
+    size_t cap = 64 * 1024, len = 0;
+    char *big = malloc(cap);
+    len += (size_t)snprintf(big + len, cap - len, "esl:\n");
+    for (int i = 0; i <= CFG_MAX_ESL_NODES; i++)
+        len += (size_t)snprintf(big + len, cap - len, "  - {name: n%d, host: h}\n", i);
+    EXPECT_ERROR(big, "t.yaml:2: esl: too many servers (at most 1000)");
+    free(big);
+
+    /* Every error, in line order, and the other nodes still checked. */
+    errors = NULL;
+    CHECK(load("esl:\n"
+               "  - name: fs1\n"
+               "    host: \"bad host\"\n"
+               "    port: 0\n"
+               "  - name: fs1\n"
+               "    reconnect:\n"
+               "      initial: 1m\n"
+               "calls:\n"
+               "  bucket: \"a.b\"\n",
+               &errors) == NULL);
+    CHECK_STR(errors,
+              "t.yaml:3: esl[0].host: \"bad host\" is not a host name or IP address\n"
+              "t.yaml:4: esl[0].port: 0 is out of range (1..65535)\n"
+              "t.yaml:5: esl[1]: missing required key \"host\"\n"
+              "t.yaml:5: esl[1].name: duplicate name \"fs1\" (first at line 2)\n"
+              "t.yaml:7: esl[1].reconnect.initial: 1m must not exceed esl[1].reconnect.max (30s)\n"
+              "t.yaml:9: calls.bucket: \"a.b\" is not a key-value bucket name (letters, digits, "
+              "'_', '-')");
+    free(errors);
+}
+
+static void test_esl_warnings(void)
+{
+    struct config *cfg = NULL;
+    char *errors = NULL;
+    char *logged = load_logged("esl:\n"
+                               "  - name: fs1\n"
+                               "    host: h\n"
+                               "    events:\n"
+                               "      - CHANNEL_ANSWER\n"
+                               "      - \"CUSTOM sofia::register\"\n",
+                               &cfg, &errors);
+    CHECK(cfg != NULL && errors == NULL);
+    /* A block list starts at its first item. */
+    CHECK(logged && strstr(logged, "t.yaml:5: esl[0].events: HEARTBEAT added (the connection "
+                                   "watchdog needs it)"));
+    CHECK(logged && strstr(logged, "\"level\":\"warn\""));
+    CHECK(logged && strstr(logged, "\"subsystem\":\"config\""));
+    if (cfg && cfg->esl_nodes[0].event_count == 3) {
+        CHECK_STR(cfg->esl_nodes[0].events[0], "CHANNEL_ANSWER");
+        CHECK_STR(cfg->esl_nodes[0].events[1], "CUSTOM sofia::register");
+        CHECK_STR(cfg->esl_nodes[0].events[2], "HEARTBEAT");
+    } else {
+        CHECK(!"HEARTBEAT appended");
+    }
+    config_unref(cfg);
+    free(errors);
+    free(logged);
+
+    /* No warning, nothing added: HEARTBEAT or ALL already there, or the default list. */
+    static const struct {
+        const char *yaml;
+        size_t events;
+    } quiet[] = {
+        {"esl:\n  - {name: a, host: h, events: [CHANNEL_ANSWER, HEARTBEAT]}\n", 2},
+        {"esl:\n  - {name: a, host: h, events: [ALL]}\n", 1},
+        {"esl:\n  - {name: a, host: h, heartbeat_timeout: 25s}\n", 9},
+    };
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        cfg = NULL;
+        errors = NULL;
+        logged = load_logged(quiet[i].yaml, &cfg, &errors);
+        CHECK(cfg != NULL && errors == NULL);
+        CHECK(logged && !strstr(logged, "esl[0]"));
+        if (cfg)
+            CHECK_INT(cfg->esl_nodes[0].event_count, quiet[i].events);
+        config_unref(cfg);
+        free(errors);
+        free(logged);
+    }
+
+    /* A heartbeat timeout under 25s loads, with a warning naming its line. */
+    cfg = NULL;
+    errors = NULL;
+    logged =
+        load_logged("esl:\n  - name: a\n    host: h\n    heartbeat_timeout: 10s\n", &cfg, &errors);
+    CHECK(cfg != NULL && errors == NULL);
+    CHECK(logged && strstr(logged, "t.yaml:4: esl[0].heartbeat_timeout: 10s is shorter than 25s"));
+    if (cfg)
+        CHECK_INT(cfg->esl_nodes[0].heartbeat_timeout_ms, 10000);
+    config_unref(cfg);
+    free(errors);
+    free(logged);
+}
+
+/* calls: ------------------------------------------------------------------------------- */
+
+static void test_calls(void)
+{
+    struct config *cfg = LOAD_OK("calls:\n"
+                                 "  timezone: Asia/Ho_Chi_Minh\n"
+                                 "  max_call_age: 90m\n"
+                                 "  max_calls: 10000000\n"
+                                 "  bucket: call-records_1\n"
+                                 "  retention: 0\n");
+    if (cfg) {
+        CHECK_STR(cfg->calls.timezone, "Asia/Ho_Chi_Minh");
+        CHECK_INT(cfg->calls.max_call_age_ms, 90 * 60 * 1000);
+        CHECK_INT(cfg->calls.max_calls, 10000000);
+        CHECK_STR(cfg->calls.bucket, "call-records_1");
+        CHECK_INT(cfg->calls.retention_ms, 0);
+    }
+    config_unref(cfg);
+    cfg = LOAD_OK("calls:\n  timezone: \"\"\n");
+    if (cfg)
+        CHECK(cfg->calls.timezone == NULL);
+    config_unref(cfg);
+    static const char *const zones[] = {"UTC", "Etc/UTC", "Etc/GMT+5", "America/Argentina/Salta"};
+    for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+        char yaml[128];
+        snprintf(yaml, sizeof yaml, "calls:\n  timezone: \"%s\"\n", zones[i]);
+        cfg = LOAD_OK(yaml);
+        if (cfg)
+            CHECK_STR(cfg->calls.timezone, zones[i]);
+        config_unref(cfg);
+    }
+
+    EXPECT_ERROR("calls:\n  timezone: Mars/Olympus_Mons\n",
+                 "t.yaml:2: calls.timezone: \"Mars/Olympus_Mons\" is not a known time zone (no "
+                 "such file under /usr/share/zoneinfo)");
+    EXPECT_ERROR("calls:\n  timezone: Asia\n",
+                 "t.yaml:2: calls.timezone: \"Asia\" is not a known time zone");
+    static const char *const bad_names[] = {"../../etc/passwd", "/etc/localtime",
+                                            "Asia/Ho Chi Minh", "Asia/..",
+                                            "Asia/Saigon\\n",   "Europe/Paris;"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        char yaml[128];
+        snprintf(yaml, sizeof yaml, "calls:\n  timezone: \"%s\"\n", bad_names[i]);
+        EXPECT_ERROR(yaml, "t.yaml:2: calls.timezone:");
+        EXPECT_ERROR(yaml, "is not a time zone name (an IANA name such as Asia/Ho_Chi_Minh");
+    }
+    if (access("/usr/share/zoneinfo/leapseconds", R_OK) == 0) /* a text file, not a zone */
+        EXPECT_ERROR("calls:\n  timezone: leapseconds\n",
+                     "t.yaml:2: calls.timezone: \"leapseconds\" is not a time zone file");
+    EXPECT_ERROR("calls:\n  max_call_age: 0\n",
+                 "t.yaml:2: calls.max_call_age: must be greater than 0");
+    EXPECT_ERROR("calls:\n  max_calls: 0\n",
+                 "t.yaml:2: calls.max_calls: 0 is out of range (1..10000000)");
+    EXPECT_ERROR("calls:\n  max_calls: 10000001\n",
+                 "t.yaml:2: calls.max_calls: 10000001 is out of range (1..10000000)");
+    EXPECT_ERROR("calls:\n  bucket: \"\"\n", "t.yaml:2: calls.bucket: must not be empty");
+    EXPECT_ERROR("calls:\n  bucket: \"KV.calls\"\n",
+                 "t.yaml:2: calls.bucket: \"KV.calls\" is not a key-value bucket name");
+    EXPECT_ERROR("calls:\n  bucket: \"a b\"\n",
+                 "t.yaml:2: calls.bucket: \"a b\" is not a key-value bucket name");
+    EXPECT_ERROR("calls:\n  retention: -1s\n", "t.yaml:2: calls.retention: expected a duration");
+    EXPECT_ERROR("calls: [a]\n", "t.yaml:1: calls: expected a mapping, got a list");
+    EXPECT_ERROR("calls:\n  buckt: x\n",
+                 "t.yaml:2: calls.buckt: unknown key (did you mean \"bucket\"?)");
+}
+
+/* routes[].events ---------------------------------------------------------------------- */
+
+static void test_route_kinds(void)
+{
+    struct config *cfg =
+        LOAD_OK("routes:\n"
+                "  - domain: a.example\n"
+                "    endpoints: [http://a/]\n"
+                "    events: [ingress, call_signal, CHANNEL_ANSWER, \"CUSTOM sofia::register\"]\n"
+                "  - domain: b.example\n"
+                "    endpoints: [http://b/]\n"
+                "  - domain: c.example\n"
+                "    endpoints: [http://c/]\n"
+                "    events: ~\n"
+                "  - events:\n"
+                "      - ALL\n"
+                "    domain: \"*\"\n"
+                "    endpoints: [http://d/]\n");
+    if (cfg) {
+        const struct route *r = &cfg->routes[0];
+        CHECK_INT(r->event_kind_count, 4);
+        if (r->event_kind_count == 4) {
+            CHECK_STR(r->event_kinds[0], "ingress");
+            CHECK_STR(r->event_kinds[1], "call_signal");
+            CHECK_STR(r->event_kinds[2], "CHANNEL_ANSWER");
+            CHECK_STR(r->event_kinds[3], "CUSTOM sofia::register");
+        }
+        CHECK(cfg->routes[1].event_kind_count == 0 && cfg->routes[1].event_kinds == NULL);
+        CHECK(cfg->routes[2].event_kind_count == 0 && cfg->routes[2].event_kinds == NULL);
+        CHECK(cfg->default_route == &cfg->routes[3]);
+        CHECK_INT(cfg->routes[3].event_kind_count, 1);
+    }
+    config_unref(cfg);
+
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [http://a/]\n    events: []\n",
+                 "t.yaml:4: routes[0].events: must list at least one kind (leave events out for "
+                 "every kind)");
+    EXPECT_ERROR(
+        "routes:\n  - domain: a\n    endpoints: [http://a/]\n    events: [ingress, Ingress]\n",
+        "t.yaml:4: routes[0].events[1]: \"Ingress\" is not an event kind: expected "
+        "ingress, call_signal or a FreeSWITCH event name");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [http://a/]\n    events: [call-signal]\n",
+                 "t.yaml:4: routes[0].events[0]: \"call-signal\" is not an event kind");
+    EXPECT_ERROR("routes:\n"
+                 "  - domain: a\n"
+                 "    endpoints: [http://a/]\n"
+                 "    events:\n"
+                 "      - ingress\n"
+                 "      - call_signal\n"
+                 "      - ingress\n",
+                 "t.yaml:7: routes[0].events[2]: duplicate \"ingress\" (first at line 5)");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [http://a/]\n    events: ingress\n",
+                 "t.yaml:4: routes[0].events: expected a list of strings, got a string");
+    EXPECT_ERROR("routes:\n  - domain: a\n    endpoints: [http://a/]\n    evnts: [ingress]\n",
+                 "t.yaml:4: routes[0].evnts: unknown key (did you mean \"events\"?)");
+    EXPECT_ERROR("routes:\n  - x\n",
+                 "t.yaml:2: routes[0]: expected a mapping {domain, endpoints, events}, got a "
+                 "string");
+}
+
 /* config.yaml.example ----------------------------------------------------------------- */
 
 struct compare {
@@ -811,48 +1407,79 @@ static void compare_leaf(const char *path, const struct cfg_field *f, void *arg)
     }
 }
 
-/* Whether `path` ("nats.stream.name") appears in the example: every section as a live
-   key at its indentation, the leaf live or commented out inside the innermost section. */
+/* One line of the example as YAML would read it with one level of "# " removed. */
+struct example_line {
+    bool live;       /* not commented out */
+    bool blank;      /* nothing but spaces (and a lone '#') */
+    int col;         /* column of the first character ("- " of a list item included) */
+    int key_col;     /* column of the key, after any "- " and any further "# " */
+    const char *key; /* "name: fs1 ..." */
+};
+
+static struct example_line example_line(const char *line)
+{
+    struct example_line l = {0};
+    const char *s = line + strspn(line, " ");
+    int shift = 0; /* what uncommenting removes: "#" and one space */
+    l.live = *s != '#';
+    if (!l.live) {
+        shift = s[1] == ' ' ? 2 : 1;
+        s += shift;
+    }
+    s += strspn(s, " ");
+    l.blank = *s == '\n' || *s == '\0';
+    l.col = (int)(s - line) - shift;
+    while ((s[0] == '-' && s[1] == ' ') || *s == '#' || *s == ' ')
+        s++;
+    l.key_col = (int)(s - line) - shift;
+    l.key = s;
+    return l;
+}
+
+static const char *next_line(const char *line)
+{
+    const char *nl = strchr(line, '\n');
+    return nl ? nl + 1 : line + strlen(line);
+}
+
+/*
+ * Whether `path` ("nats.stream.name") appears in the example: each section as a key
+ * (live, or commented out like the esl: block) indented deeper than its parent, the
+ * leaf live or commented out inside the innermost section. A live section ends at the
+ * next live line indented no deeper than its key; a commented-out one at the next line,
+ * live or not, indented no deeper.
+ */
 static bool documented(const char *text, const char *path)
 {
     char seg[64];
     const char *p = path;
     const char *lo = text, *hi = text + strlen(text);
-    for (int indent = 0;; indent += 2) {
+    int parent_col = -1;
+    for (;;) {
         size_t n = strcspn(p, ".");
         snprintf(seg, sizeof seg, "%.*s:", (int)n, p);
-        bool leaf = p[n] == '\0';
         const char *found = NULL;
-        for (const char *line = lo; line < hi && !found; line = strchr(line, '\n') + 1) {
-            const char *s = line + strspn(line, " ");
-            if (!leaf && s - line == indent && strncmp(s, seg, strlen(seg)) == 0)
+        struct example_line key = {0};
+        for (const char *line = lo; line < hi && !found; line = next_line(line)) {
+            struct example_line l = example_line(line);
+            if (!l.blank && l.key_col > parent_col && strncmp(l.key, seg, strlen(seg)) == 0) {
                 found = line;
-            if (leaf) {
-                s += strspn(s, "#");
-                s += strspn(s, " ");
-                s += strspn(s, "-");
-                s += strspn(s, " ");
-                if (strncmp(s, seg, strlen(seg)) == 0)
-                    found = line;
+                key = l;
             }
-            if (!strchr(line, '\n'))
-                break;
         }
         if (!found)
             return false;
-        if (leaf)
+        if (p[n] == '\0')
             return true;
-        /* The section ends at the next live line indented no deeper than its key. */
-        lo = strchr(found, '\n') + 1;
-        for (const char *line = lo; line < hi; line = strchr(line, '\n') + 1) {
-            const char *s = line + strspn(line, " ");
-            if (*s && *s != '\n' && *s != '#' && s - line <= indent) {
+        lo = next_line(found);
+        for (const char *line = lo; line < hi; line = next_line(line)) {
+            struct example_line l = example_line(line);
+            if (!l.blank && (l.live || !key.live) && l.col <= key.key_col) {
                 hi = line;
                 break;
             }
-            if (!strchr(line, '\n'))
-                break;
         }
+        parent_col = key.key_col;
         p += n + 1;
     }
 }
@@ -870,6 +1497,44 @@ static void check_documented(const char *path, const struct cfg_field *f, void *
         c->missing++;
         printf("#   config.yaml.example does not document %s\n", path);
     }
+}
+
+/* The example's esl: block, uncommented, loads and holds the defaults. */
+static void check_example_esl(const char *text)
+{
+    const char *block = strstr(text, "\n# esl:\n");
+    CHECK(block != NULL);
+    if (!block)
+        return;
+    block++;
+    size_t len = (size_t)(block - text);
+    char *live = malloc(strlen(text) + 1);
+    memcpy(live, text, len);
+    const char *line = block;
+    for (; *line == '#'; line = next_line(line)) {
+        const char *body = line + (line[1] == ' ' ? 2 : 1);
+        size_t n = (size_t)(next_line(line) - body);
+        memcpy(live + len, body, n);
+        len += n;
+    }
+    strcpy(live + len, line);
+
+    unsetenv("ESL_PASSWORD");
+    char *errors = NULL;
+    struct config *cfg = config_load_string(live, strlen(live), "example", &errors);
+    CHECK(cfg != NULL);
+    if (errors)
+        printf("#   errors: %s\n", errors);
+    if (cfg) {
+        CHECK_INT(cfg->esl_node_count, 1);
+        const struct esl_node *e = &cfg->esl_nodes[0];
+        CHECK_STR(e->name, "fs1");
+        CHECK_STR(e->host, "127.0.0.1");
+        check_esl_defaults(e);
+    }
+    config_unref(cfg);
+    free(errors);
+    free(live);
 }
 
 static void test_example(void)
@@ -899,6 +1564,9 @@ static void test_example(void)
             CHECK_STR(r->endpoints[0].url, "http://127.0.0.1:9000/webhook");
         }
         CHECK(ex->default_route == NULL);
+        CHECK(r && r->event_kind_count == 0);
+        CHECK_INT(ex->esl_node_count, 0); /* commented out: make run follows no FreeSWITCH */
+        CHECK(ex->calls.timezone == NULL);
     }
     config_unref(ex);
     config_unref(def);
@@ -907,11 +1575,17 @@ static void test_example(void)
     CHECK(text != NULL);
     if (text) {
         struct coverage cov = {.text = text};
-        cfg_schema_foreach(check_documented, &cov);
+        cfg_schema_foreach_key(check_documented, &cov);
         CHECK_INT(cov.missing, 0);
         CHECK(!documented(text, "nats.stream.nonexistent")); /* the check can fail */
         CHECK(!documented(text, "server.max_age"));
+        CHECK(!documented(text, "esl.nonexistent"));
+        CHECK(!documented(text, "esl.reconnect.port")); /* port is outside reconnect */
+        CHECK(!documented(text, "calls.name"));
         CHECK(documented(text, "routes"));
+        CHECK(documented(text, "esl.reconnect.initial"));
+        CHECK(documented(text, "esl.default_domain")); /* commented out twice */
+        check_example_esl(text);
     }
     free(text);
 }
@@ -933,6 +1607,11 @@ int main(void)
     test_lookup();
     test_schema_errors();
     test_parsers();
+    test_esl_nodes();
+    test_esl_rules();
+    test_esl_warnings();
+    test_calls();
+    test_route_kinds();
     test_example();
     return unit_done();
 }

@@ -1,0 +1,253 @@
+/*
+ * calls_api — see calls_api.h.
+ *
+ * Listing scans the bucket's stream from its last sequence backwards: each call has
+ * one live message (history 1), so newest-first order is sequence order. A scan reads
+ * at most SCAN_BUDGET messages per request and says so ("truncated") when it stops
+ * early. The worker thread owns the key-value handle.
+ */
+#include "calls_api.h"
+
+#include "api_worker.h"
+#include "config.h"
+#include "http_server.h"
+#include "log.h"
+#include "nats_link.h"
+
+#include <cjson/cJSON.h>
+#include <nats/nats.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PREFIX "/api/v1/calls"
+#define MAX_LIMIT 1000
+#define SCAN_BUDGET 20000
+
+struct calls_api {
+    const struct config *cfg;
+    struct nats_link *link;
+    struct api_worker *worker;
+    kvStore *kv; /* worker thread only */
+};
+
+struct calls_job {
+    struct calls_api *api;
+    bool list;
+    char id[80];
+    char domain[256];
+    long limit;
+    long offset;
+};
+
+struct calls_api *calls_api_new(const struct config *cfg, struct nats_link *link,
+                                struct api_worker *worker)
+{
+    struct calls_api *api = calloc(1, sizeof *api);
+    if (!api)
+        return NULL;
+    api->cfg = cfg;
+    api->link = link;
+    api->worker = worker;
+    return api;
+}
+
+void calls_api_free(struct calls_api *api)
+{
+    if (!api)
+        return;
+    kvStore_Destroy(api->kv);
+    free(api);
+}
+
+static bool unavailable(struct http_request *req, struct calls_api *api)
+{
+    if (nats_link_ready(api->link))
+        return false;
+    http_request_complete_error(req, 503, "nats_unavailable",
+                                "call records live in JetStream, "
+                                "which is not reachable now");
+    return true;
+}
+
+static kvStore *bucket(struct calls_api *api)
+{
+    if (!api->kv &&
+        js_KeyValue(&api->kv, nats_link_js(api->link), api->cfg->calls.bucket) != NATS_OK) {
+        log_warn("api", "call records bucket %s: %s", api->cfg->calls.bucket,
+                 nats_GetLastError(NULL));
+        api->kv = NULL;
+    }
+    return api->kv;
+}
+
+static void get_one(struct calls_job *job, struct http_request *req)
+{
+    struct calls_api *api = job->api;
+    kvStore *kv = bucket(api);
+    if (!kv) {
+        http_request_complete_error(req, 503, "nats_unavailable", "call records unavailable");
+        return;
+    }
+    kvEntry *e = NULL;
+    natsStatus s = kvStore_Get(&e, kv, job->id);
+    if (s == NATS_NOT_FOUND) {
+        http_request_complete_error(req, 404, "not_found", "no call with this id");
+    } else if (s != NATS_OK) {
+        http_request_complete_error(req, 503, "nats_unavailable", natsStatus_GetText(s));
+    } else {
+        const char *v = kvEntry_ValueString(e);
+        http_request_complete(req, 200, v && v[0] ? v : "{}");
+    }
+    kvEntry_Destroy(e);
+}
+
+static bool domain_matches(const char *record, int len, const char *want)
+{
+    if (!want[0])
+        return true;
+    cJSON *o = cJSON_ParseWithLength(record, (size_t)len);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "domain");
+    bool match = cJSON_IsString(d) && strcasecmp(d->valuestring, want) == 0;
+    cJSON_Delete(o);
+    return match;
+}
+
+static void list(struct calls_job *job, struct http_request *req)
+{
+    struct calls_api *api = job->api;
+    char stream[300];
+    snprintf(stream, sizeof stream, "KV_%s", api->cfg->calls.bucket);
+    jsCtx *js = nats_link_js(api->link);
+    jsStreamInfo *si = NULL;
+    if (js_GetStreamInfo(&si, js, stream, NULL, NULL) != NATS_OK) {
+        http_request_complete_error(req, 503, "nats_unavailable", "call records unavailable");
+        return;
+    }
+    uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+
+    cJSON *out = cJSON_CreateObject();
+    cJSON *calls = cJSON_AddArrayToObject(out, "calls");
+    long skipped = 0, taken = 0;
+    int scanned = 0;
+    bool truncated = false;
+    for (uint64_t seq = last; seq >= first && seq > 0 && taken < job->limit; seq--) {
+        if (++scanned > SCAN_BUDGET) {
+            truncated = true;
+            break;
+        }
+        natsMsg *m = NULL;
+        if (js_GetMsg(&m, js, stream, seq, NULL, NULL) != NATS_OK)
+            continue; /* superseded by a newer state of the same call, or purged */
+        const char *data = natsMsg_GetData(m);
+        int len = natsMsg_GetDataLength(m);
+        if (data && len > 0 && domain_matches(data, len, job->domain)) {
+            if (skipped < job->offset) {
+                skipped++;
+            } else {
+                cJSON *rec = cJSON_ParseWithLength(data, (size_t)len);
+                if (rec) {
+                    cJSON_AddItemToArray(calls, rec);
+                    taken++;
+                }
+            }
+        }
+        natsMsg_Destroy(m);
+    }
+    cJSON_AddNumberToObject(out, "limit", (double)job->limit);
+    cJSON_AddNumberToObject(out, "offset", (double)job->offset);
+    if (truncated)
+        cJSON_AddBoolToObject(out, "truncated", true);
+    char *text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    http_request_complete(req, 200, text ? text : "{\"calls\":[]}");
+    free(text);
+}
+
+static void run_job(void *arg, struct http_request *req)
+{
+    struct calls_job *job = arg;
+    if (req && !unavailable(req, job->api)) {
+        if (job->list)
+            list(job, req);
+        else
+            get_one(job, req);
+    }
+    free(job);
+}
+
+/* Parses a decimal in [min, max]; false when absent-invalid. */
+static bool parse_long(const char *text, long min, long max, long *out)
+{
+    if (!text)
+        return true;
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64)
+        return false;
+    for (; *id; id++) {
+        char c = *id;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+void calls_api_handle(void *ctx, struct http_request *req)
+{
+    struct calls_api *api = ctx;
+    const char *path = http_request_path(req);
+    const char *rest = path + strlen(PREFIX);
+    struct calls_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        http_respond_error(req, 503, "out_of_memory", "try again later");
+        return;
+    }
+    job->api = api;
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        job->list = true;
+        job->limit = 50;
+        if (!parse_long(http_request_query(req, "limit"), 1, MAX_LIMIT, &job->limit)) {
+            free(job);
+            http_respond_error(req, 400, "invalid_parameter", "limit must be an integer 1..1000");
+            return;
+        }
+        if (!parse_long(http_request_query(req, "offset"), 0, 1000000, &job->offset)) {
+            free(job);
+            http_respond_error(req, 400, "invalid_parameter",
+                               "offset must be an integer 0..1000000");
+            return;
+        }
+        const char *domain = http_request_query(req, "domain");
+        if (domain && strlen(domain) >= sizeof job->domain) {
+            free(job);
+            http_respond_error(req, 400, "invalid_parameter", "domain is too long");
+            return;
+        }
+        snprintf(job->domain, sizeof job->domain, "%s", domain ? domain : "");
+    } else if (rest[0] == '/' && valid_id(rest + 1)) {
+        snprintf(job->id, sizeof job->id, "%s", rest + 1);
+    } else if (rest[0] != '/') {
+        free(job);
+        http_respond_error(req, 404, "not_found", "no such path");
+        return;
+    } else {
+        free(job);
+        http_respond_error(req, 400, "invalid_parameter",
+                           "a call id is 1-64 letters, digits, '-' or '_'");
+        return;
+    }
+    api_worker_submit(api->worker, req, run_job, job);
+}
