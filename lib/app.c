@@ -9,6 +9,7 @@
 #include "dead_letter.h"
 #include "delivery.h"
 #include "domain_log.h"
+#include "event_log.h"
 #include "esl_source.h"
 #include "eventhub_version.h"
 #include "health.h"
@@ -39,6 +40,7 @@ struct app {
     struct api_worker *api;
     struct calls_api *calls;
     struct domain_log *events_log; /* per-domain event logs, or NULL when off */
+    struct outcomes outcomes;      /* sinks registered before any producer starts */
 
     pthread_mutex_t lock; /* guards delivery against the link's setup thread */
 };
@@ -165,9 +167,11 @@ int app_run(struct config *cfg)
         app->events_log = domain_log_new(&lo);
         if (!app->events_log)
             goto out;
+        struct outcome_sink sink = event_log_sink(app->events_log);
+        outcomes_add(&app->outcomes, &sink);
     }
     struct delivery *delivery =
-        app->pub && app->dl ? delivery_new(cfg, app->link, app->dl, app->events_log) : NULL;
+        app->pub && app->dl ? delivery_new(cfg, app->link, app->dl, &app->outcomes) : NULL;
     if (!delivery)
         goto out;
     pthread_mutex_lock(&app->lock);
@@ -179,14 +183,15 @@ int app_run(struct config *cfg)
         if (!app->sources)
             goto out;
         for (size_t i = 0; i < cfg->esl_node_count; i++) {
-            app->sources[i] = esl_source_start(cfg, &cfg->esl_nodes[i], app->pub, app->events_log);
+            app->sources[i] = esl_source_start(cfg, &cfg->esl_nodes[i], app->pub, &app->outcomes,
+                                               app->events_log);
             if (!app->sources[i])
                 goto out;
             app->source_count++;
         }
     }
 
-    app->ingress = ingress_new(cfg, app->link, app->pub, app->events_log);
+    app->ingress = ingress_new(cfg, app->link, app->pub, &app->outcomes);
     app->health = health_new(app->link, app->pub, app->delivery);
     app->api = api_worker_new(256);
     app->calls = app->api ? calls_api_new(cfg, app->link, app->api) : NULL;

@@ -16,7 +16,7 @@
 #include "dead_letter.h"
 #include "delivered_memory.h"
 #include "event.h"
-#include "event_log.h"
+#include "outcome.h"
 #include "log.h"
 #include "nats_link.h"
 #include "publisher.h"
@@ -36,6 +36,8 @@ struct endpoint_outcome {
     int status;      /* HTTP status, 0 when no answer */
     char error[160]; /* transport error or "HTTP 500" */
     bool delivered;  /* 2xx now or in an earlier attempt */
+    bool called;     /* called in this attempt */
+    int64_t latency_us;
 };
 
 struct job {
@@ -46,7 +48,8 @@ struct job {
     const struct route *route; /* borrowed from routes_cfg */
     struct event_info info;
     uint64_t seq;
-    uint64_t memory_key; /* seq mixed with the stored time: seqs restart with a new stream */
+    uint64_t memory_key;    /* seq mixed with the stored time: seqs restart with a new stream */
+    int64_t stored_wall_us; /* when JetStream stored it (for the end-to-end latency) */
     int attempt;
     char *body;
     size_t body_len;
@@ -63,7 +66,7 @@ struct job {
 struct delivery {
     struct nats_link *link;
     struct dead_letter *dl;
-    struct domain_log *events_log; /* may be NULL */
+    const struct outcomes *outcomes; /* may be NULL */
     natsSubscription *sub;
     CURLM *multi;
     pthread_t thread;
@@ -224,20 +227,27 @@ static char *build_record(const struct job *job, const char *reason, const char 
     return text;
 }
 
-/* One line in the tenant's domain log: what this attempt did, endpoint by endpoint. */
+/* Announces what this attempt did, endpoint by endpoint (domain log, history, metrics). */
 static void log_outcome(struct delivery *d, const struct job *job, const char *type,
                         bool will_retry, const char *reason, const char *detail)
 {
-    if (!d->events_log)
+    if (!outcomes_active(d->outcomes))
         return;
     size_t n = job->route && job->outcomes ? job->route->endpoint_count : 0;
-    struct event_log_endpoint eps[64];
+    struct outcome_endpoint eps[64];
     if (n > sizeof eps / sizeof eps[0])
         n = sizeof eps / sizeof eps[0];
-    for (size_t i = 0; i < n; i++)
-        eps[i] = (struct event_log_endpoint){job->route->endpoints[i].url, job->outcomes[i].status,
-                                             job->outcomes[i].error, job->outcomes[i].delivered};
-    struct event_log_outcome o = {
+    for (size_t i = 0; i < n; i++) {
+        const struct endpoint_outcome *oc = &job->outcomes[i];
+        eps[i] = (struct outcome_endpoint){job->route->endpoints[i].url,
+                                           oc->status,
+                                           oc->error,
+                                           oc->delivered,
+                                           oc->called,
+                                           oc->latency_us};
+    }
+    int64_t e2e = job->stored_wall_us > 0 ? clock_wall_ms() * 1000 - job->stored_wall_us : 0;
+    struct outcome_delivery o = {
         .type = type,
         .domain = job->info.domain,
         .event_id = job->info.event_id,
@@ -249,8 +259,11 @@ static void log_outcome(struct delivery *d, const struct job *job, const char *t
         .detail = detail,
         .endpoints = eps,
         .endpoint_count = n,
+        .e2e_latency_us = e2e > 0 ? e2e : 0,
+        .event = natsMsg_GetData(job->msg),
+        .event_len = (size_t)natsMsg_GetDataLength(job->msg),
     };
-    event_log_outcome(d->events_log, &o);
+    outcomes_delivery(d->outcomes, &o);
 }
 
 static void job_dead_letter(struct delivery *d, struct job *job, const char *reason,
@@ -378,6 +391,7 @@ static void job_begin(struct delivery *d, natsMsg *msg)
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
         job->seq = meta->Sequence.Stream;
         job->memory_key = job->seq ^ ((uint64_t)meta->Timestamp * 0x9e3779b97f4a7c15ULL);
+        job->stored_wall_us = meta->Timestamp / 1000;
         job->attempt = (int)meta->NumDelivered;
         jsMsgMetaData_Destroy(meta);
     } else {
@@ -427,11 +441,14 @@ static void job_begin(struct delivery *d, natsMsg *msg)
 
 /* ---- calls ---- */
 
-static void on_call_done(void *closure, size_t endpoint_index, int status, const char *error)
+static void on_call_done(void *closure, size_t endpoint_index, int status, const char *error,
+                         int64_t latency_us)
 {
     struct job *job = closure;
     struct endpoint_outcome *oc = &job->outcomes[endpoint_index];
     oc->status = status;
+    oc->called = true;
+    oc->latency_us = latency_us;
     oc->delivered = status >= 200 && status < 300;
     if (oc->delivered) {
         stats_inc(STAT_ENDPOINT_OK);
@@ -574,14 +591,14 @@ static void *delivery_main(void *arg)
 /* ---- public ---- */
 
 struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct dead_letter *dl,
-                              struct domain_log *events_log)
+                              const struct outcomes *outcomes)
 {
     struct delivery *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->link = link;
     d->dl = dl;
-    d->events_log = events_log;
+    d->outcomes = outcomes;
     d->settings = config_ref(cfg);
     d->cfg = config_ref(cfg);
     d->max_concurrent = cfg->delivery.max_concurrent;

@@ -23,14 +23,14 @@
 
 struct config;
 struct dead_letter;
-struct domain_log;
+struct outcomes;
 struct nats_link;
 struct delivery;
 
-/* Takes a reference on cfg (routes); borrows link, dl and events_log (NULL: no domain
- * logs). Starts the delivery thread. */
+/* Takes a reference on cfg (routes); borrows link, dl and outcomes (NULL: nobody
+ * listens). Starts the delivery thread. */
 struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct dead_letter *dl,
-                              struct domain_log *events_log);
+                              const struct outcomes *outcomes);
 
 /* Binds to the durable consumer once JetStream is set up; later calls are no-ops.
  * 0 or -1 (logged). */

@@ -11,7 +11,7 @@
 #include "esl_conn.h"
 #include "esl_event.h"
 #include "event.h"
-#include "event_log.h"
+#include "outcome.h"
 #include "json_scan.h"
 #include "log.h"
 #include "outbox.h"
@@ -30,7 +30,8 @@ struct esl_source {
     struct outbox *outbox;
     struct call_tracker *tracker;
     struct esl_conn *conn;
-    struct domain_log *domain_logs; /* may be NULL */
+    struct domain_log *domain_logs;  /* may be NULL */
+    const struct outcomes *outcomes; /* may be NULL */
     int64_t last_expire_ms;
     struct log_ratelimit drop_rl;
 
@@ -203,7 +204,14 @@ static void on_call_signal(void *closure, const char *domain, const char *call_i
         return;
     atomic_fetch_add(&src->signals_published, 1);
     log_debug("esl", "node %s: call %s ended; signal for %s", src->node->name, call_id, domain);
-    event_log_received(src->domain_logs, domain, event_id, 0, false, "esl", json, len);
+    struct outcome_received r = {
+        .domain = domain,
+        .event_id = event_id,
+        .source = "esl",
+        .event = json,
+        .event_len = len,
+    };
+    outcomes_received(src->outcomes, &r);
     queue(src, subject, event_id[0] ? event_id : NULL, "call_signal", json, len);
 }
 
@@ -259,7 +267,8 @@ static void on_idle(void *closure)
 }
 
 struct esl_source *esl_source_start(const struct config *cfg, const struct esl_node *node,
-                                    struct publisher *pub, struct domain_log *domain_logs)
+                                    struct publisher *pub, const struct outcomes *outcomes,
+                                    struct domain_log *domain_logs)
 {
     struct esl_source *src = calloc(1, sizeof *src);
     if (!src)
@@ -267,6 +276,7 @@ struct esl_source *esl_source_start(const struct config *cfg, const struct esl_n
     src->cfg = cfg;
     src->node = node;
     src->domain_logs = domain_logs;
+    src->outcomes = outcomes;
     src->outbox =
         outbox_new(pub, (size_t)node->buffer_events, (size_t)cfg->nats.max_inflight_publishes);
     struct call_tracker_options topts = {

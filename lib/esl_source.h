@@ -20,6 +20,7 @@
 
 struct config;
 struct domain_log;
+struct outcomes;
 struct esl_node;
 struct publisher;
 struct esl_source;
@@ -40,11 +41,12 @@ struct esl_source_stats {
     char last_error[200];
 };
 
-/* Starts following `node` (an element of cfg->esl_nodes). Borrows cfg, pub and
- * domain_logs (may be NULL: call signals and FreeSWITCH log lines are then not written
- * to the per-domain logs). */
+/* Starts following `node` (an element of cfg->esl_nodes). Borrows cfg, pub, outcomes
+ * (call signals are announced there; may be NULL) and domain_logs (FreeSWITCH log
+ * lines; may be NULL). */
 struct esl_source *esl_source_start(const struct config *cfg, const struct esl_node *node,
-                                    struct publisher *pub, struct domain_log *domain_logs);
+                                    struct publisher *pub, const struct outcomes *outcomes,
+                                    struct domain_log *domain_logs);
 /* Stops reading FreeSWITCH, then waits up to timeout_ms for queued messages to be
  * stored (the publisher must still be open). Stats stay readable. Accepts NULL. */
 void esl_source_stop(struct esl_source *src, int64_t timeout_ms);

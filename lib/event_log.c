@@ -31,31 +31,27 @@ static void line_finish(struct domain_log *dl, const char *domain, cJSON *o)
     free(text);
 }
 
-void event_log_received(struct domain_log *dl, const char *domain, const char *event_id,
-                        uint64_t stream_seq, bool duplicate, const char *source,
-                        const char *event, size_t event_len)
+static void on_received(void *ctx, const struct outcome_received *r)
 {
-    if (!dl)
-        return;
-    cJSON *o = line_start("received", domain, event_id, stream_seq);
-    cJSON_AddBoolToObject(o, "duplicate", duplicate);
-    cJSON_AddStringToObject(o, "source", source);
-    if (event && event_len > 0) {
-        char *copy = malloc(event_len + 1);
+    struct domain_log *dl = ctx;
+    cJSON *o = line_start("received", r->domain, r->event_id, r->stream_seq);
+    cJSON_AddBoolToObject(o, "duplicate", r->duplicate);
+    cJSON_AddStringToObject(o, "source", r->source);
+    if (r->event && r->event_len > 0) {
+        char *copy = malloc(r->event_len + 1);
         if (copy) {
-            memcpy(copy, event, event_len);
-            copy[event_len] = '\0';
+            memcpy(copy, r->event, r->event_len);
+            copy[r->event_len] = '\0';
             cJSON_AddRawToObject(o, "event", copy); /* stored events are valid JSON */
             free(copy);
         }
     }
-    line_finish(dl, domain, o);
+    line_finish(dl, r->domain, o);
 }
 
-void event_log_outcome(struct domain_log *dl, const struct event_log_outcome *oc)
+static void on_delivery(void *ctx, const struct outcome_delivery *oc)
 {
-    if (!dl)
-        return;
+    struct domain_log *dl = ctx;
     cJSON *o = line_start(oc->type, oc->domain, oc->event_id, oc->stream_seq);
     cJSON_AddNumberToObject(o, "attempt", oc->attempt);
     if (oc->max_deliver > 0)
@@ -68,7 +64,7 @@ void event_log_outcome(struct domain_log *dl, const struct event_log_outcome *oc
         cJSON_AddStringToObject(o, "detail", oc->detail);
     cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
     for (size_t i = 0; i < oc->endpoint_count; i++) {
-        const struct event_log_endpoint *e = &oc->endpoints[i];
+        const struct outcome_endpoint *e = &oc->endpoints[i];
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "url", e->url);
         if (e->status)
@@ -81,4 +77,9 @@ void event_log_outcome(struct domain_log *dl, const struct event_log_outcome *oc
         cJSON_AddItemToArray(eps, j);
     }
     line_finish(dl, oc->domain, o);
+}
+
+struct outcome_sink event_log_sink(struct domain_log *dl)
+{
+    return (struct outcome_sink){.received = on_received, .delivery = on_delivery, .ctx = dl};
 }

@@ -4,7 +4,7 @@
 #include "clock.h"
 #include "config.h"
 #include "event.h"
-#include "event_log.h"
+#include "outcome.h"
 #include "http_server.h"
 #include "log.h"
 #include "nats_link.h"
@@ -23,7 +23,7 @@ struct ingress {
     const struct config *cfg;
     struct nats_link *link;
     struct publisher *pub;
-    struct domain_log *events_log;
+    const struct outcomes *outcomes;
     _Atomic bool accepting;
 };
 
@@ -33,12 +33,13 @@ struct pending_event {
     struct http_request *req;
     char event_id[EVENT_ID_MAX + 1];
     char domain[EVENT_DOMAIN_MAX + 1];
-    char *stored; /* kept for the domain log only (NULL when logging is off) */
+    char *stored; /* kept for the outcome sinks (NULL when none listens) */
     size_t stored_len;
+    int64_t started_us; /* request handled: the ingress latency runs to the ack */
 };
 
 struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub,
-                            struct domain_log *events_log)
+                            const struct outcomes *outcomes)
 {
     struct ingress *ing = calloc(1, sizeof *ing);
     if (!ing)
@@ -46,7 +47,7 @@ struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, st
     ing->cfg = cfg;
     ing->link = link;
     ing->pub = pub;
-    ing->events_log = events_log;
+    ing->outcomes = outcomes;
     atomic_init(&ing->accepting, true);
     return ing;
 }
@@ -96,8 +97,17 @@ static void on_published(void *closure, const struct publish_result *res)
                  pe->event_id, (unsigned long long)res->stream_seq,
                  res->duplicate ? "true" : "false");
         http_request_complete(pe->req, 202, body);
-        event_log_received(pe->ing->events_log, pe->domain, pe->event_id, res->stream_seq,
-                           res->duplicate, "http", pe->stored, pe->stored_len);
+        struct outcome_received r = {
+            .domain = pe->domain,
+            .event_id = pe->event_id,
+            .stream_seq = res->stream_seq,
+            .duplicate = res->duplicate,
+            .source = "http",
+            .event = pe->stored,
+            .event_len = pe->stored_len,
+            .latency_us = clock_mono_us() - pe->started_us,
+        };
+        outcomes_received(pe->ing->outcomes, &r);
         free(pe->stored);
         free(pe);
         return;
@@ -212,9 +222,10 @@ void ingress_handle(void *ctx, struct http_request *req)
     pe->req = req;
     snprintf(pe->event_id, sizeof pe->event_id, "%s", info.event_id);
     snprintf(pe->domain, sizeof pe->domain, "%s", info.domain);
-    /* With domain logs on, the pending event owns the stored bytes (the ack callback
-     * logs and frees them); otherwise they are freed once handed to nats.c. */
-    bool keep = ing->events_log != NULL;
+    /* With outcome sinks, the pending event owns the stored bytes (the ack callback
+     * hands them on and frees them); otherwise they are freed once given to nats.c. */
+    bool keep = outcomes_active(ing->outcomes);
+    pe->started_us = clock_mono_us();
     pe->stored = keep ? stored : NULL;
     pe->stored_len = keep ? stored_len : 0;
 

@@ -13,15 +13,15 @@
 #include <stdbool.h>
 
 struct config;
-struct domain_log;
+struct outcomes;
 struct http_request;
 struct nats_link;
 struct publisher;
 struct ingress;
 
-/* Borrows cfg, link, pub and events_log (may be NULL: no domain logs). */
+/* Borrows cfg, link, pub and outcomes (may be NULL: nobody listens). */
 struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub,
-                            struct domain_log *events_log);
+                            const struct outcomes *outcomes);
 void ingress_free(struct ingress *ing);
 
 /* After this, new events are refused with 503 (graceful shutdown). Any thread. */

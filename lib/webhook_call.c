@@ -202,6 +202,8 @@ int webhook_pool_perform(struct webhook_pool *pool)
         struct call *c = NULL;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&c);
         long status = 0;
+        curl_off_t total_us = 0;
+        curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
         char error[CURL_ERROR_SIZE + 64] = "";
         if (result == CURLE_OK) {
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -221,7 +223,7 @@ int webhook_pool_perform(struct webhook_pool *pool)
         size_t index = c->endpoint_index;
         call_put(pool, c);
         finished++;
-        done(closure, index, (int)status, error);
+        done(closure, index, (int)status, error, (int64_t)total_us);
     }
     return finished;
 }

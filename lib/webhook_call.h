@@ -19,8 +19,8 @@
 struct endpoint;
 struct webhook_pool;
 
-typedef void (*webhook_done_fn)(void *closure, size_t endpoint_index, int status,
-                                const char *error);
+typedef void (*webhook_done_fn)(void *closure, size_t endpoint_index, int status, const char *error,
+                                int64_t latency_us);
 
 struct webhook_request {
     const struct endpoint *endpoint; /* borrowed until done */
