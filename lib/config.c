@@ -58,6 +58,7 @@ static void config_free(struct config *cfg)
         free(cfg->nats.servers[i]);
     free(cfg->nats.servers);
     char **strings[] = {
+        &cfg->server.admin_token,
         &cfg->nats.token,
         &cfg->nats.user,
         &cfg->nats.password,
@@ -212,6 +213,7 @@ static void finalize(struct cfg_ctx *ctx)
     cfg->nats.embedded = cfg->nats.server_count == 0;
 
     override_from_env(ctx, &cfg->nats.token, "EVENTHUB_NATS_TOKEN");
+    override_from_env(ctx, &cfg->server.admin_token, "EVENTHUB_ADMIN_TOKEN");
     override_from_env(ctx, &cfg->nats.user, "EVENTHUB_NATS_USER");
     override_from_env(ctx, &cfg->nats.password, "EVENTHUB_NATS_PASSWORD");
     override_from_env(ctx, &cfg->nats.credentials_file, "EVENTHUB_NATS_CREDENTIALS");

@@ -105,6 +105,13 @@ struct config {
         int max_connections;           /* server.max_connections, default 4096 */
         int64_t connection_timeout_ms; /* server.connection_timeout, default 30s (idle) */
         int64_t shutdown_timeout_ms;   /* server.shutdown_timeout, default 15s */
+        char *admin_token;             /* server.admin_token (or EVENTHUB_ADMIN_TOKEN): bearer token
+                                          the control plane requires; NULL = none, and then the
+                                          mutating APIs answer only loopback clients */
+        bool protect_read_apis;        /* server.protect_read_apis, default false: the read APIs
+                                          (/api/...) require the token too (when one is set) */
+        bool watch_config;             /* server.watch_config, default true: reload the routes when
+                                          the config file changes on disk */
     } server;
 
     struct {
@@ -186,6 +193,15 @@ struct config {
                                     bucket of call records */
         int64_t retention_ms;    /* calls.retention, default 30d */
     } calls;
+
+    struct {
+        int max_domains;        /* history.max_domains, default 1000 (least recently
+                                   active domains are forgotten first) */
+        int per_domain;         /* history.per_domain, default 100 successful and 100
+                                   failed events kept per domain */
+        size_t max_event_bytes; /* history.max_event_bytes, default 16 KiB: larger
+                                   payloads are kept truncated (flagged) */
+    } history;
 
     struct route *routes; /* in file order; the default route, if any, is among them */
     size_t route_count;

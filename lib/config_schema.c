@@ -79,6 +79,9 @@ static const struct cfg_field server_fields[] = {
     F_NUM(CFG_T_INT, "max_connections", server.max_connections, 4096, 1, 1000000, 0),
     F_NUM(CFG_T_DURATION, "connection_timeout", server.connection_timeout_ms, 30000, 1, MAXD, 0),
     F_NUM(CFG_T_DURATION, "shutdown_timeout", server.shutdown_timeout_ms, 15000, 0, MAXD, 0),
+    F_STR("admin_token", server.admin_token, NULL, CFG_F_OPTIONAL),
+    F_BOOL("protect_read_apis", server.protect_read_apis, 0),
+    F_BOOL("watch_config", server.watch_config, 1),
     F_IGNORED("read_timeout_seconds"),
     F_IGNORED("write_timeout_seconds"),
     F_END,
@@ -160,6 +163,13 @@ static const struct cfg_field delivery_fields[] = {
     F_END,
 };
 
+static const struct cfg_field history_fields[] = {
+    F_NUM(CFG_T_INT, "max_domains", history.max_domains, 1000, 1, 1000000, 0),
+    F_NUM(CFG_T_INT, "per_domain", history.per_domain, 100, 1, 100000, 0),
+    F_NUM(CFG_T_SIZE, "max_event_bytes", history.max_event_bytes, 16 * 1024, 256, 16 * MiB, 0),
+    F_END,
+};
+
 static const struct cfg_field log_fields[] = {
     F_STR("level", log.level, "info", 0),
     F_STR("file", log.file, NULL, CFG_F_OPTIONAL),
@@ -209,7 +219,8 @@ static const struct cfg_field root_fields[] = {
     F_SECTION("server", server_fields),
     F_SECTION("nats", nats_fields),
     F_SECTION("delivery", delivery_fields),
-    F_SECTION("log", log_fields),
+        F_SECTION("log", log_fields),
+    F_SECTION("history", history_fields),
     F_LIST("esl", esl_nodes, map_esl, cfg_esl_fields),
     F_SECTION("calls", calls_fields),
     F_CUSTOM("routes", routes, cfg_map_routes),
