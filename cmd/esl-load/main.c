@@ -116,12 +116,15 @@ static void answer_pending_commands(int fd)
     }
 }
 
+/* A Core-UUID per run, so a run's events are not duplicates of the last run's. */
+static char core_uuid[40];
+
 static int build_event(char *out, size_t cap, long seq)
 {
     char body[2048];
     int blen = snprintf(
         body, sizeof body,
-        "Event-Name: CHANNEL_EXECUTE_COMPLETE\nCore-UUID: 6a1f2c3d-0000-4000-8000-loadbench0001\n"
+        "Event-Name: CHANNEL_EXECUTE_COMPLETE\nCore-UUID: %s\n"
         "FreeSWITCH-Hostname: load\nFreeSWITCH-Switchname: load\nFreeSWITCH-IPv4: 192.0.2.10\n"
         "Event-Date-Local: 2026-11-21%%2010%%3A32%%3A26\n"
         "Event-Date-GMT: Sat,%%2021%%20Nov%%202026%%2010%%3A32%%3A26%%20GMT\n"
@@ -148,7 +151,7 @@ static int build_event(char *out, size_t cap, long seq)
         "variable_sip_to_host: example.com\nvariable_sip_req_host: example.com\n"
         "variable_sip_call_id: %ld-load%%40192.0.2.55\nvariable_read_codec: PCMU\n"
         "variable_write_codec: PCMU\n\n",
-        seq, seq, seq, seq, seq);
+        core_uuid, seq, seq, seq, seq, seq);
     return snprintf(out, cap, "Content-Length: %d\nContent-Type: text/event-plain\n\n%s", blen,
                     body);
 }
@@ -201,6 +204,10 @@ int main(int argc, char **argv)
     }
     if (o.port <= 0 || !o.nats_url || !o.stream || o.count <= 0)
         return usage();
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    snprintf(core_uuid, sizeof core_uuid, "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)rand(),
+             (unsigned)rand() & 0xffff, (unsigned)rand() & 0xfff, (unsigned)rand() & 0xfff,
+             ((unsigned long long)rand() << 20) ^ (unsigned long long)rand());
 
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
@@ -254,6 +261,8 @@ int main(int argc, char **argv)
     printf("stored    %llu events in %.3f s from the first send (%.0f events/s)\n",
            (unsigned long long)stored, t_stored - t0, (double)stored / (t_stored - t0));
     printf("lost      %lld\n", (long long)o.count - (long long)stored);
+    if (stored < (uint64_t)o.count)
+        fprintf(stderr, "esl-load: gave up waiting after 120 s\n");
     close(fd);
     close(ls);
     jsCtx_Destroy(js);
