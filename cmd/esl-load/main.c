@@ -12,6 +12,10 @@
  * eventhub must run with that node set to `publish: events`.
  *
  * usage: esl-load --port P --nats URL --stream NAME [--count N] [--password PW]
+ *                 [--event NAME]
+ * With --event CHANNEL_CREATE every event opens a new call (the Unique-ID carries the
+ * sequence): with eventhub's call records going to the KV bucket, `--stream KV_CALLS`
+ * waits until every call has its record — then eventhub holds COUNT live calls.
  * Single-threaded apart from nats.c's own threads.
  */
 #include <errno.h>
@@ -34,6 +38,8 @@ struct opts {
     const char *stream;
     long count;
     const char *password;
+    const char *event_name; /* --event: CHANNEL_EXECUTE_COMPLETE, or CHANNEL_CREATE to open
+                               `count` live calls (each event a new call) */
 };
 
 static double now_s(void)
@@ -119,12 +125,12 @@ static void answer_pending_commands(int fd)
 /* A Core-UUID per run, so a run's events are not duplicates of the last run's. */
 static char core_uuid[40];
 
-static int build_event(char *out, size_t cap, long seq)
+static int build_event(char *out, size_t cap, const char *name, long seq)
 {
     char body[2048];
     int blen = snprintf(
         body, sizeof body,
-        "Event-Name: CHANNEL_EXECUTE_COMPLETE\nCore-UUID: %s\n"
+        "Event-Name: %s\nCore-UUID: %s\n"
         "FreeSWITCH-Hostname: load\nFreeSWITCH-Switchname: load\nFreeSWITCH-IPv4: 192.0.2.10\n"
         "Event-Date-Local: 2026-11-21%%2010%%3A32%%3A26\n"
         "Event-Date-GMT: Sat,%%2021%%20Nov%%202026%%2010%%3A32%%3A26%%20GMT\n"
@@ -133,7 +139,7 @@ static int build_event(char *out, size_t cap, long seq)
         "Event-Calling-Line-Number: 3994\nEvent-Sequence: %ld\n"
         "Channel-State: CS_EXECUTE\nChannel-Call-State: ACTIVE\nChannel-State-Number: 4\n"
         "Channel-Name: sofia/internal/0914315989%%40example.com\n"
-        "Unique-ID: 8d0f0c9e-%08lx-4000-8000-00000000load\nCall-Direction: inbound\n"
+        "Unique-ID: %.8s-%08lx-4000-8000-00000000load\nCall-Direction: inbound\n"
         "Presence-Call-Direction: inbound\nChannel-HIT-Dialplan: true\n"
         "Channel-Presence-ID: 0914315989%%40example.com\nAnswer-State: answered\n"
         "Caller-Direction: inbound\nCaller-Logical-Direction: inbound\n"
@@ -141,17 +147,17 @@ static int build_event(char *out, size_t cap, long seq)
         "Caller-Caller-ID-Number: 0914315989\nCaller-Orig-Caller-ID-Name: Alice\n"
         "Caller-Orig-Caller-ID-Number: 0914315989\nCaller-Network-Addr: 192.0.2.55\n"
         "Caller-ANI: 0914315989\nCaller-Destination-Number: 0987654321\n"
-        "Caller-Unique-ID: 8d0f0c9e-%08lx-4000-8000-00000000load\nCaller-Source: mod_sofia\n"
+        "Caller-Unique-ID: %.8s-%08lx-4000-8000-00000000load\nCaller-Source: mod_sofia\n"
         "Caller-Context: default\nCaller-Channel-Name: sofia/internal/0914315989%%40example.com\n"
         "Caller-Profile-Index: 1\nCaller-Profile-Created-Time: 1795257146140082\n"
         "Caller-Channel-Created-Time: 1795257146140082\n"
         "Caller-Channel-Answered-Time: 1795257146260082\n"
-        "variable_direction: inbound\nvariable_uuid: 8d0f0c9e-%08lx-4000-8000-00000000load\n"
+        "variable_direction: inbound\nvariable_uuid: %.8s-%08lx-4000-8000-00000000load\n"
         "variable_domain_name: example.com\nvariable_sip_from_host: example.com\n"
         "variable_sip_to_host: example.com\nvariable_sip_req_host: example.com\n"
         "variable_sip_call_id: %ld-load%%40192.0.2.55\nvariable_read_codec: PCMU\n"
         "variable_write_codec: PCMU\n\n",
-        core_uuid, seq, seq, seq, seq, seq);
+        name, core_uuid, seq, core_uuid, seq, core_uuid, seq, core_uuid, seq, seq);
     return snprintf(out, cap, "Content-Length: %d\nContent-Type: text/event-plain\n\n%s", blen,
                     body);
 }
@@ -169,17 +175,21 @@ static uint64_t stream_msgs(jsCtx *js, const char *stream)
 static int usage(void)
 {
     fprintf(stderr, "usage: esl-load --port P --nats URL --stream NAME [--count N] "
-                    "[--password PW]\n");
+                    "[--password PW] [--event NAME]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.count = 200000, .password = "ClueCon"};
-    static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},     {"nats", required_argument, NULL, 'n'},
-        {"stream", required_argument, NULL, 's'},   {"count", required_argument, NULL, 'c'},
-        {"password", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+    struct opts o = {
+        .count = 200000, .password = "ClueCon", .event_name = "CHANNEL_EXECUTE_COMPLETE"};
+    static const struct option longopts[] = {{"port", required_argument, NULL, 'p'},
+                                             {"nats", required_argument, NULL, 'n'},
+                                             {"stream", required_argument, NULL, 's'},
+                                             {"count", required_argument, NULL, 'c'},
+                                             {"password", required_argument, NULL, 'w'},
+                                             {"event", required_argument, NULL, 'e'},
+                                             {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
@@ -197,6 +207,9 @@ int main(int argc, char **argv)
             break;
         case 'w':
             o.password = optarg;
+            break;
+        case 'e':
+            o.event_name = optarg;
             break;
         default:
             return usage();
@@ -237,7 +250,7 @@ int main(int argc, char **argv)
     char frame[4096];
     double t0 = now_s();
     for (long i = 1; i <= o.count; i++) {
-        int n = build_event(frame, sizeof frame, i);
+        int n = build_event(frame, sizeof frame, o.event_name, i);
         if (!write_all(fd, frame, (size_t)n)) {
             fprintf(stderr, "esl-load: eventhub closed the connection after %ld events\n", i);
             return 1;
