@@ -1,23 +1,34 @@
 /* app — see app.h. Runs on the main thread. */
 #include "app.h"
 
+#include "api_auth.h"
 #include "api_worker.h"
 #include "broker.h"
 #include "calls_api.h"
 #include "clock.h"
 #include "config.h"
+#include "config_api.h"
+#include "config_watch.h"
 #include "dead_letter.h"
 #include "delivery.h"
+#include "dlq_api.h"
 #include "domain_log.h"
+#include "event_history.h"
 #include "event_log.h"
+#include "events_api.h"
 #include "esl_source.h"
 #include "eventhub_version.h"
 #include "health.h"
 #include "http_server.h"
 #include "ingress.h"
 #include "log.h"
+#include "logs_api.h"
+#include "metrics.h"
+#include "metrics_api.h"
 #include "nats_link.h"
 #include "publisher.h"
+#include "reloader.h"
+#include "stream_api.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -39,8 +50,27 @@ struct app {
     size_t source_count;
     struct api_worker *api;
     struct calls_api *calls;
+    /* Control-plane access (built before the routes) and the guard of /api/v1/calls. */
+    struct api_auth *auth;
+    struct api_auth_guard calls_guard;
+    /* The read/replay APIs: /api/logs, /api/stream/messages, /api/dlq (they check auth). */
+    struct logs_api *logs_api;
+    struct stream_api *stream_api;
+    struct dlq_api *dlq_api;
     struct domain_log *events_log; /* per-domain event logs, or NULL when off */
     struct outcomes outcomes;      /* sinks registered before any producer starts */
+    /* GET /metrics and GET /api/stats: the registry (an outcome sink) and its API. */
+    struct metrics *metrics;
+    struct metrics_api *metrics_api;
+    struct api_auth_guard metrics_guard, stats_guard;
+    /* GET /api/events: recent events per domain (an outcome sink) and its guard. */
+    struct event_history *history;
+    struct api_auth_guard events_guard;
+
+    /* Route-table reloads (file change, POST /api/config/reload, SIGHUP), GET /api/config. */
+    struct reloader *reloader;
+    struct config_watch *watch; /* NULL when server.watch_config is off */
+    struct config_api *config_api;
 
     pthread_mutex_t lock; /* guards delivery against the link's setup thread */
 };
@@ -58,25 +88,36 @@ static bool on_nats_ready(void *closure)
     return ok;
 }
 
-static void reload_routes(struct app *app)
+/* The reloader's apply step, on the reloading thread (reloads are serialized): the
+ * validated config's routes serve from now on; events in flight keep their table. */
+static void apply_routes(void *closure, struct config *fresh)
 {
-    char *errors = NULL;
-    struct config *fresh = config_load(app->cfg->path, &errors);
-    if (!fresh) {
-        log_error("config", "reload refused, the running routes stay: %s", errors);
-        free(errors);
-        return;
-    }
-    delivery_set_config(app->delivery, fresh);
-    log_info("config",
-             "routes reloaded from %s (%zu routes); other settings take effect at restart",
-             fresh->path, fresh->route_count);
-    config_unref(fresh);
+    struct app *app = closure;
+    metrics_set_routes(app->metrics, fresh); /* label values before delivery uses them */
+    pthread_mutex_lock(&app->lock);
+    if (app->delivery) /* NULL once shutdown has begun */
+        delivery_set_config(app->delivery, fresh);
+    pthread_mutex_unlock(&app->lock);
+}
+
+static void reload_now(struct app *app, enum reload_trigger trigger)
+{
+    struct reload_result res;
+    reloader_reload(app->reloader, trigger, &res); /* logs the outcome */
+    reload_result_clear(&res);
+}
+
+/* On the config watcher's thread. */
+static void on_config_file_changed(void *closure)
+{
+    reload_now(closure, RELOAD_FILE_CHANGE);
 }
 
 static void shutdown_app(struct app *app)
 {
     const struct config *cfg = app->cfg;
+    config_watch_stop(app->watch); /* no file-change reload from here on */
+    app->watch = NULL;
     if (app->ingress)
         ingress_stop_accepting(app->ingress);
     if (app->health)
@@ -114,6 +155,13 @@ static void free_app(struct app *app)
     http_server_free(app->http);
     api_worker_free(app->api);
     calls_api_free(app->calls);
+    config_watch_stop(app->watch); /* before what its reloads touch */
+    config_api_free(app->config_api);
+    reloader_free(app->reloader);
+    logs_api_free(app->logs_api);
+    stream_api_free(app->stream_api);
+    dlq_api_free(app->dlq_api);
+    api_auth_free(app->auth);
     for (size_t i = 0; i < app->source_count; i++) {
         esl_source_stop(app->sources[i], 0);
         esl_source_free(app->sources[i]);
@@ -132,6 +180,10 @@ static void free_app(struct app *app)
     publisher_free(app->pub, 0);
     delivery_free(delivery);
     domain_log_free(app->events_log); /* no writer left: HTTP, delivery, ESL are gone */
+    metrics_api_free(app->metrics_api);
+    metrics_free(app->metrics); /* likewise: no producer left */
+    /* The history too: no producer is left, and HTTP (its reader) is gone. */
+    event_history_free(app->history);
     broker_stop(app->broker);
     pthread_mutex_destroy(&app->lock);
     config_unref(app->cfg);
@@ -146,6 +198,9 @@ int app_run(struct config *cfg)
     app->cfg = config_ref(cfg);
     pthread_mutex_init(&app->lock, NULL);
     int status = 1;
+    app->auth = api_auth_new(cfg);
+    if (!app->auth)
+        goto out;
 
     log_info("app", "eventhub %s starting (config %s, %zu routes)", EVENTHUB_VERSION, cfg->path,
              cfg->route_count);
@@ -170,6 +225,23 @@ int app_run(struct config *cfg)
         struct outcome_sink sink = event_log_sink(app->events_log);
         outcomes_add(&app->outcomes, &sink);
     }
+    app->metrics = metrics_new(0, 0);
+    if (!app->metrics)
+        goto out;
+    metrics_set_routes(app->metrics, cfg);
+    struct outcome_sink msink = metrics_sink(app->metrics);
+    outcomes_add(&app->outcomes, &msink);
+    struct event_history_options hist = {
+        .max_domains = cfg->history.max_domains,
+        .per_domain = cfg->history.per_domain,
+        .max_event_bytes = cfg->history.max_event_bytes,
+        .max_deliver = cfg->nats.max_deliver,
+    };
+    app->history = event_history_new(&hist);
+    if (!app->history)
+        goto out;
+    struct outcome_sink history_sink = event_history_sink(app->history);
+    outcomes_add(&app->outcomes, &history_sink);
     struct delivery *delivery =
         app->pub && app->dl ? delivery_new(cfg, app->link, app->dl, &app->outcomes) : NULL;
     if (!delivery)
@@ -198,10 +270,47 @@ int app_run(struct config *cfg)
     if (!app->ingress || !app->health || !app->calls)
         goto out;
     health_set_sources(app->health, app->sources, app->source_count);
+    app->reloader = reloader_new(cfg, apply_routes, app);
+    app->config_api = app->reloader ? config_api_new(app->reloader, app->api, app->auth) : NULL;
+    if (!app->config_api)
+        goto out;
+    struct metrics_api_deps mdeps = {
+        .cfg = cfg,
+        .metrics = app->metrics,
+        .link = app->link,
+        .pub = app->pub,
+        .delivery = delivery,
+        .worker = app->api,
+        .sources = app->sources,
+        .source_count = app->source_count,
+    };
+    app->metrics_api = metrics_api_new(&mdeps);
+    if (!app->metrics_api)
+        goto out;
+    app->metrics_guard =
+        (struct api_auth_guard){app->auth, metrics_api_handle_metrics, app->metrics_api};
+    app->stats_guard =
+        (struct api_auth_guard){app->auth, metrics_api_handle_stats, app->metrics_api};
+    app->calls_guard = (struct api_auth_guard){app->auth, calls_api_handle, app->calls};
+    app->logs_api = logs_api_new(cfg, app->api, app->auth);
+    app->stream_api = stream_api_new(cfg, app->link, app->api, app->auth);
+    app->dlq_api = dlq_api_new(cfg, app->link, app->api, app->auth, &app->outcomes);
+    if (!app->logs_api || !app->stream_api || !app->dlq_api)
+        goto out;
+    app->events_guard = (struct api_auth_guard){app->auth, events_api_handle, app->history};
     const struct http_route routes[] = {
         {"/events", false, HTTP_POST, cfg->server.max_body_bytes, ingress_handle, app->ingress},
         {"/health", false, HTTP_GET | HTTP_HEAD, 0, health_handle, app->health},
-        {"/api/v1/calls", true, HTTP_GET, 0, calls_api_handle, app->calls},
+        {"/api/v1/calls", true, HTTP_GET, 0, api_auth_guard_handle, &app->calls_guard},
+        /* config_api checks api_auth itself (GET as a read, POST as mutating). */
+        {"/api/config", false, HTTP_GET, 0, config_api_handle_get, app->config_api},
+        {"/api/config/reload", false, HTTP_POST, 1024, config_api_handle_reload, app->config_api},
+        {"/metrics", false, HTTP_GET, 0, api_auth_guard_handle, &app->metrics_guard},
+        {"/api/stats", false, HTTP_GET, 0, api_auth_guard_handle, &app->stats_guard},
+        {"/api/events", false, HTTP_GET, 0, api_auth_guard_handle, &app->events_guard},
+        {"/api/logs", true, HTTP_GET, 0, logs_api_handle, app->logs_api},
+        {"/api/stream/messages", false, HTTP_GET, 0, stream_api_handle, app->stream_api},
+        {"/api/dlq", true, HTTP_GET | HTTP_POST, 4096, dlq_api_handle, app->dlq_api},
     };
     struct http_server_options hopts = {
         .address = cfg->server.address,
@@ -212,6 +321,11 @@ int app_run(struct config *cfg)
     app->http = http_server_new(&hopts, routes, sizeof routes / sizeof routes[0]);
     if (!app->http)
         goto out;
+    if (cfg->server.watch_config) {
+        struct config_watch_options wo = {
+            .path = cfg->path, .changed = on_config_file_changed, .closure = app};
+        app->watch = config_watch_start(&wo); /* NULL is logged; API and SIGHUP still work */
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -223,7 +337,7 @@ int app_run(struct config *cfg)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload_routes(app);
+            reload_now(app, RELOAD_SIGHUP);
             continue;
         }
         log_info("app", "%s received: draining (in-flight publishes %d, deliveries %d)",

@@ -232,8 +232,10 @@ static void finalize(struct cfg_ctx *ctx)
                 cfg->default_route = r;
         }
         for (size_t j = 0; j < r->endpoint_count; j++)
-            if (r->endpoints[j].timeout_ms < 0)
+            if (r->endpoints[j].timeout_ms < 0) {
                 r->endpoints[j].timeout_ms = cfg->delivery.timeout_ms;
+                r->endpoints[j].timeout_inherited = true;
+            }
     }
 }
 
@@ -288,7 +290,7 @@ out:
 }
 
 /* Reads a whole regular file of at most CFG_MAX_FILE_BYTES; 0 or -errno. */
-static int read_file(const char *path, char **out, size_t *out_len)
+int config_read_file(const char *path, char **out, size_t *out_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -338,7 +340,7 @@ struct config *config_load(const char *path, char **errors)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = read_file(path, &text, &len);
+    int rc = config_read_file(path, &text, &len);
     if (rc < 0) {
         struct cfg_ctx ctx = {.name = path};
         char buf[128];

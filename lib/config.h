@@ -38,7 +38,8 @@ struct endpoint {
     int64_t timeout_ms; /* total request timeout; defaults to delivery.timeout_ms */
     char **headers;     /* "Name: value" lines added to each request */
     size_t header_count;
-    int line; /* where it was defined */
+    int line;               /* where it was defined */
+    bool timeout_inherited; /* no timeout of its own: timeout_ms is delivery.timeout */
 };
 
 struct route {
@@ -221,6 +222,13 @@ struct config *config_load(const char *path, char **errors);
 
 /* Same, from a YAML text already in memory; `name` stands for the file in messages. */
 struct config *config_load_string(const char *yaml, size_t len, const char *name, char **errors);
+
+/*
+ * Reads the whole file config_load() would read (a regular file of at most 16 MiB) into
+ * a new NUL-terminated buffer (*out, caller frees; *len excludes the NUL). 0, or -errno
+ * (-EFBIG when too large). For callers that need the bytes too (a reload compares them).
+ */
+int config_read_file(const char *path, char **out, size_t *len);
 
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg); /* accepts NULL */

@@ -3,7 +3,7 @@
  * Not part of the public API: nothing outside lib/config*.c and tests/unit/test_config.c
  * may include it.
  *
- * The module is five files, one job each:
+ * The module is six files, one job each:
  *   config_yaml.c      libyaml document loading, node helpers, scalar conversion,
  *                      ${ENV} expansion, the error list;
  *   config_schema.c    the descriptor tables (key, type, offset, default, bounds) and
@@ -11,7 +11,9 @@
  *                      into each item of `esl:` (a list of records with a table too);
  *   config_routes.c    the mapper for `routes:` (domains, endpoints, headers, events);
  *   config_validate.c  every range and cross-field rule, in one pass after mapping;
- *   config.c           the public API: load, defaults, refcount, route index, parsers.
+ *   config.c           the public API: load, defaults, refcount, route index, parsers;
+ *   config_diff.c      a reloaded config against the running one (config_diff.h): the
+ *                      changed settings, walked through the key tables.
  *
  * Everything here runs on the thread that calls config_load*(); a load shares no state
  * with any other load (the context below lives on its stack).

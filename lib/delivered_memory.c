@@ -12,6 +12,7 @@
 struct dm_entry {
     uint64_t seq;
     uint64_t url_hash;
+    int count;                      /* failed attempts, in the FAILURES_TAG entry */
     struct dm_entry *chain;         /* next in bucket */
     struct dm_entry *older, *newer; /* insertion order */
 };
@@ -23,6 +24,9 @@ struct delivered_memory {
     size_t capacity;
     struct dm_entry *oldest, *newest;
 };
+
+/* The pseudo URL hash under which an event's failure count is kept. */
+#define FAILURES_TAG 0xfa11fa11fa11fa11ULL
 
 static uint64_t hash_url(const char *url)
 {
@@ -100,28 +104,11 @@ static void unlink_entry(struct delivered_memory *dm, struct dm_entry **link)
     free(e);
 }
 
+static struct dm_entry *add_entry(struct delivered_memory *dm, uint64_t seq, uint64_t tag);
+
 void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, const char *url)
 {
-    uint64_t uh = hash_url(url);
-    if (*find_link(dm, seq, uh))
-        return;
-    if (dm->count >= dm->capacity && dm->oldest)
-        unlink_entry(dm, find_link(dm, dm->oldest->seq, dm->oldest->url_hash));
-    struct dm_entry *e = calloc(1, sizeof *e);
-    if (!e)
-        return; /* forgetting is safe: the endpoint is called again */
-    e->seq = seq;
-    e->url_hash = uh;
-    struct dm_entry **head = &dm->buckets[bucket_of(dm, seq, uh)];
-    e->chain = *head;
-    *head = e;
-    e->older = dm->newest;
-    if (dm->newest)
-        dm->newest->newer = e;
-    else
-        dm->oldest = e;
-    dm->newest = e;
-    dm->count++;
+    add_entry(dm, seq, hash_url(url)); /* out of memory: the endpoint is called again */
 }
 
 bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, const char *url)
@@ -139,4 +126,49 @@ void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, const ch
 size_t delivered_memory_count(const struct delivered_memory *dm)
 {
     return dm->count;
+}
+
+/* Adds the (seq, tag) entry when missing; NULL when out of memory. */
+static struct dm_entry *add_entry(struct delivered_memory *dm, uint64_t seq, uint64_t tag)
+{
+    struct dm_entry *found = *find_link(dm, seq, tag);
+    if (found)
+        return found;
+    if (dm->count >= dm->capacity && dm->oldest)
+        unlink_entry(dm, find_link(dm, dm->oldest->seq, dm->oldest->url_hash));
+    struct dm_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->seq = seq;
+    e->url_hash = tag;
+    struct dm_entry **head = &dm->buckets[bucket_of(dm, seq, tag)];
+    e->chain = *head;
+    *head = e;
+    e->older = dm->newest;
+    if (dm->newest)
+        dm->newest->newer = e;
+    else
+        dm->oldest = e;
+    dm->newest = e;
+    dm->count++;
+    return e;
+}
+
+int delivered_memory_failures(const struct delivered_memory *dm, uint64_t seq)
+{
+    const struct dm_entry *e = *find_link(dm, seq, FAILURES_TAG);
+    return e ? e->count : 0;
+}
+
+void delivered_memory_set_failures(struct delivered_memory *dm, uint64_t seq, int failures)
+{
+    if (failures <= 0) {
+        struct dm_entry **link = find_link(dm, seq, FAILURES_TAG);
+        if (*link)
+            unlink_entry(dm, link);
+        return;
+    }
+    struct dm_entry *e = add_entry(dm, seq, FAILURES_TAG);
+    if (e)
+        e->count = failures;
 }

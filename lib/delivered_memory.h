@@ -2,9 +2,9 @@
  * delivered_memory — which endpoints already answered 2xx for a stored event, so a
  * retry calls only the endpoints that failed.
  *
- * Keyed by (stream sequence, endpoint URL). Bounded: when full, the oldest entries
- * are forgotten (the cost of forgetting is one extra, harmless, at-least-once call).
- * Owned by the delivery thread; not thread-safe.
+ * Keyed by (stream sequence, endpoint URL); also counts each event's failed attempts. Bounded: when
+ * full, the oldest entries are forgotten (the cost of forgetting is one extra, harmless,
+ * at-least-once call). Owned by the delivery thread; not thread-safe.
  */
 #ifndef EVENTHUB_DELIVERED_MEMORY_H
 #define EVENTHUB_DELIVERED_MEMORY_H
@@ -22,5 +22,12 @@ void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, const char 
 bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, const char *url);
 void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, const char *url);
 size_t delivered_memory_count(const struct delivered_memory *dm);
+
+/*
+ * Failed attempts of an event seen by this process (0 when unknown). Stored in the
+ * same bounded table; forgetting one only allows extra attempts, never fewer.
+ */
+int delivered_memory_failures(const struct delivered_memory *dm, uint64_t seq);
+void delivered_memory_set_failures(struct delivered_memory *dm, uint64_t seq, int failures);
 
 #endif

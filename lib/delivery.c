@@ -50,7 +50,8 @@ struct job {
     uint64_t seq;
     uint64_t memory_key;    /* seq mixed with the stored time: seqs restart with a new stream */
     int64_t stored_wall_us; /* when JetStream stored it (for the end-to-end latency) */
-    int attempt;
+    int attempt;            /* JetStream's delivery count (also counts hand-backs at restarts) */
+    int failures;           /* attempts that really failed, as this process saw them */
     char *body;
     size_t body_len;
     struct endpoint_outcome *outcomes;
@@ -78,6 +79,7 @@ struct delivery {
     natsMsg **inbox;    /* ring, under lock */
     size_t inbox_head, inbox_count, inbox_cap;
     bool stopping; /* under lock */
+    bool drained;  /* under lock: the subscription delivered all it held */
     int64_t stop_deadline_ms;
 
     /* Delivery thread only. */
@@ -98,7 +100,7 @@ static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 {
     struct delivery *d = closure;
     pthread_mutex_lock(&d->lock);
-    bool ok = !d->stopping && d->inbox_count < d->inbox_cap;
+    bool ok = d->inbox_count < d->inbox_cap; /* also while draining: ours to finish */
     if (ok) {
         d->inbox[(d->inbox_head + d->inbox_count) % d->inbox_cap] = msg;
         d->inbox_count++;
@@ -120,6 +122,14 @@ static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
      * another instance (or this one, later) takes it. */
     natsMsg_NakWithDelay(msg, 1000, NULL);
     natsMsg_Destroy(msg);
+}
+
+static bool inbox_pending(struct delivery *d)
+{
+    pthread_mutex_lock(&d->lock);
+    bool pending = d->inbox_count > 0;
+    pthread_mutex_unlock(&d->lock);
+    return pending;
 }
 
 static natsMsg *inbox_pop(struct delivery *d)
@@ -184,6 +194,9 @@ static char *build_record(const struct job *job, const char *reason, const char 
     cJSON_AddStringToObject(o, "stream", job->cfg->nats.stream_name);
     cJSON_AddNumberToObject(o, "stream_seq", (double)job->seq);
     cJSON_AddStringToObject(o, "subject", msg_subject(job->msg));
+    const char *kind = NULL; /* kept so a replay (POST /api/dlq/...) keeps the event's kind */
+    if (natsMsgHeader_Get(job->msg, PUBLISHER_KIND_HEADER, &kind) == NATS_OK && kind)
+        cJSON_AddStringToObject(o, "kind", kind);
     cJSON_AddNumberToObject(o, "attempts", job->attempt);
     cJSON_AddStringToObject(o, "dead_lettered_at", ts);
     cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
@@ -206,7 +219,10 @@ static char *build_record(const struct job *job, const char *reason, const char 
     int len = natsMsg_GetDataLength(job->msg);
     /* The record must fit the server's max payload. A large event is left out: it
      * stays in the event stream under stream_seq until the limits trim it. */
-    bool fits = max_payload <= 0 || (int64_t)len * 2 + 4096 < max_payload;
+    /* A valid event is embedded as it is; other bytes become a JSON string, where
+     * escaping can make a byte six (\u00XX). */
+    bool embed = strcmp(reason, "no_route") == 0 || strcmp(reason, "max_deliveries_exceeded") == 0;
+    bool fits = max_payload <= 0 || (int64_t)len * (embed ? 1 : 6) + 8192 < max_payload;
     char *copy = fits ? malloc((size_t)len + 1) : NULL;
     if (!fits) {
         cJSON_AddBoolToObject(o, "event_omitted", true);
@@ -216,7 +232,7 @@ static char *build_record(const struct job *job, const char *reason, const char 
         memcpy(copy, data ? data : "", (size_t)len);
         copy[len] = '\0';
         /* A valid event is embedded as it was stored (cJSON raw keeps its bytes). */
-        if (strcmp(reason, "no_route") == 0 || strcmp(reason, "max_deliveries_exceeded") == 0)
+        if (embed)
             cJSON_AddRawToObject(o, "event", copy);
         else
             cJSON_AddStringToObject(o, "event_raw", copy);
@@ -309,6 +325,7 @@ static void job_settle(struct delivery *d, struct job *job)
     if (failed == 0) {
         natsMsg_Ack(job->msg, NULL);
         stats_inc(STAT_DELIVERED);
+        delivered_memory_set_failures(d->memory, job->memory_key, 0);
         for (size_t i = 0; i < route->endpoint_count; i++)
             delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
         log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)", job->info.event_id,
@@ -317,11 +334,13 @@ static void job_settle(struct delivery *d, struct job *job)
         job_free(d, job);
         return;
     }
-    if (job->attempt >= job->cfg->nats.max_deliver) {
+    int failures = job->failures + 1;
+    if (failures >= job->cfg->nats.max_deliver) {
         char detail[320];
         snprintf(detail, sizeof detail,
                  "%zu of %zu endpoint(s) still failing after %d attempts (%s)", failed,
-                 route->endpoint_count, job->attempt, first_error);
+                 route->endpoint_count, failures, first_error);
+        delivered_memory_set_failures(d->memory, job->memory_key, 0);
         for (size_t i = 0; i < route->endpoint_count; i++)
             delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
         log_outcome(d, job, "failed", false, NULL, first_error);
@@ -331,7 +350,8 @@ static void job_settle(struct delivery *d, struct job *job)
     for (size_t i = 0; i < route->endpoint_count; i++)
         if (job->outcomes[i].delivered)
             delivered_memory_add(d->memory, job->memory_key, route->endpoints[i].url);
-    int64_t delay = backoff_ms(job->cfg, job->attempt);
+    delivered_memory_set_failures(d->memory, job->memory_key, failures);
+    int64_t delay = backoff_ms(job->cfg, failures);
     natsMsg_NakWithDelay(job->msg, delay, NULL);
     stats_inc(STAT_RETRIED);
     log_outcome(d, job, "failed", true, NULL, first_error);
@@ -341,8 +361,8 @@ static void job_settle(struct delivery *d, struct job *job)
         log_warn(SUBSYS,
                  "event %s (domain %s) attempt %d/%d: %zu endpoint(s) failed (%s); retry in "
                  "%lld ms (%d similar suppressed)",
-                 job->info.event_id, job->info.domain, job->attempt, job->cfg->nats.max_deliver,
-                 failed, first_error, (long long)delay, suppressed);
+                 job->info.event_id, job->info.domain, failures, job->cfg->nats.max_deliver, failed,
+                 first_error, (long long)delay, suppressed);
     job_free(d, job);
 }
 
@@ -418,10 +438,15 @@ static void job_begin(struct delivery *d, natsMsg *msg)
         job_free(d, job);
         return;
     }
-    if (job->attempt > job->cfg->nats.max_deliver) {
-        /* Redelivered after its last attempt (eventhub stopped before settling it). */
+    /* Attempts are the failures this process saw: a message handed back at a restart
+     * (or redelivered after a crash) is redelivered without having failed, so JetStream's
+     * delivery count runs ahead. It still bounds a crash loop: far past max_deliver,
+     * the event is dead-lettered rather than tried for ever. */
+    job->failures = delivered_memory_failures(d->memory, job->memory_key);
+    if (job->attempt > job->cfg->nats.max_deliver * 3 + 10) {
         job_dead_letter(d, job, "max_deliveries_exceeded",
-                        "attempts exhausted (redelivered after the last attempt)");
+                        "delivered too many times without being settled (restarts or crashes "
+                        "during delivery)");
         return;
     }
     job->outcomes = calloc(job->route->endpoint_count, sizeof *job->outcomes);
@@ -548,24 +573,26 @@ static void *delivery_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&d->lock);
         bool stopping = d->stopping;
+        bool drained = d->drained;
         int64_t deadline = d->stop_deadline_ms;
         pthread_mutex_unlock(&d->lock);
 
+        natsMsg *msg;
+        while ((msg = inbox_pop(d)) != NULL)
+            job_begin(d, msg);
         if (stopping) {
-            give_back_queued(d);
-            if (!d->active)
+            /* Finish what this instance holds (handing it back would count as a delivery
+             * in JetStream); at the deadline, give the rest back. */
+            if (drained && !d->active && !inbox_pending(d))
                 break;
             if (clock_mono_ms() > deadline) {
+                give_back_queued(d);
                 log_warn(SUBSYS,
                          "stopping with %d event(s) unsettled; JetStream will redeliver "
                          "them",
                          atomic_load(&d->jobs));
                 break;
             }
-        } else {
-            natsMsg *msg;
-            while ((msg = inbox_pop(d)) != NULL)
-                job_begin(d, msg);
         }
 
         start_calls(d);
@@ -667,10 +694,13 @@ void delivery_stop(struct delivery *d, int64_t timeout_ms)
     d->stopping = true;
     d->stop_deadline_ms = clock_mono_ms() + timeout_ms;
     pthread_mutex_unlock(&d->lock);
-    /* Drain (not Unsubscribe): messages nats.c already holds still reach on_message,
-     * which hands them straight back to JetStream. The consumer itself stays. */
+    /* Drain (not Unsubscribe): messages nats.c already holds still reach on_message
+     * and are finished like the rest. The consumer itself stays. */
     if (d->sub && natsSubscription_Drain(d->sub) == NATS_OK)
         natsSubscription_WaitForDrainCompletion(d->sub, 2000);
+    pthread_mutex_lock(&d->lock);
+    d->drained = true;
+    pthread_mutex_unlock(&d->lock);
     curl_multi_wakeup(d->multi);
     pthread_join(d->thread, NULL);
     d->thread_started = false;

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "stats.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -186,12 +187,18 @@ void http_request_suspend(struct http_request *req)
     MHD_suspend_connection(req->conn);
 }
 
-void http_request_complete(struct http_request *req, int status, const char *json)
+void http_request_complete_body(struct http_request *req, int status, const char *content_type,
+                                const char *body, size_t len)
 {
-    set_response(req, status, "application/json", json, strlen(json));
+    set_response(req, status, content_type, body, len);
     bool expected = false;
     if (atomic_compare_exchange_strong(&req->resumed, &expected, true))
         MHD_resume_connection(req->conn);
+}
+
+void http_request_complete(struct http_request *req, int status, const char *json)
+{
+    http_request_complete_body(req, status, "application/json", json, strlen(json));
 }
 
 void http_request_complete_error(struct http_request *req, int status, const char *error,
@@ -222,10 +229,41 @@ const char *http_request_query(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_request_query_len(const struct http_request *req, const char *name, size_t *len)
+{
+    const char *value = NULL;
+    *len = 0;
+    if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &value,
+                                      len) != MHD_YES)
+        return NULL;
+    return value;
+}
+
 const char *http_request_body(const struct http_request *req, size_t *len)
 {
     *len = req->body_len;
     return req->body ? req->body : "";
+}
+
+bool http_request_from_loopback(const struct http_request *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return false;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
+        const uint8_t *b = v6->sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && b[12] == 127;
+    }
+    return false;
 }
 
 static bool append_body(struct http_request *req, const char *data, size_t len)
@@ -255,6 +293,8 @@ static bool append_body(struct http_request *req, const char *data, size_t len)
 static enum MHD_Result reject(struct http_request *req, int status, const char *error,
                               const char *detail)
 {
+    if (status == 413)
+        stats_inc(STAT_HTTP_BODY_TOO_LARGE);
     http_respond_error(req, status, error, detail);
     return queue_response(req);
 }

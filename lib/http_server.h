@@ -65,7 +65,12 @@ enum http_method http_request_method(const struct http_request *req);
 const char *http_request_path(const struct http_request *req);
 const char *http_request_header(const struct http_request *req, const char *name);
 const char *http_request_query(const struct http_request *req, const char *name);
+/* The same with the decoded value's length, so a %00 inside it can be noticed. */
+const char *http_request_query_len(const struct http_request *req, const char *name, size_t *len);
 const char *http_request_body(const struct http_request *req, size_t *len);
+/* True when the client connected from a loopback address (127.0.0.0/8, ::1, or
+ * ::ffff:127.x.y.z); false when unknown. */
+bool http_request_from_loopback(const struct http_request *req);
 
 /* Answers now, inside the handler. The body is copied. */
 void http_respond(struct http_request *req, int status, const char *content_type, const char *body,
@@ -87,5 +92,8 @@ void http_request_complete(struct http_request *req, int status, const char *jso
 /* The same with an error body {"error": error, "detail": detail}. */
 void http_request_complete_error(struct http_request *req, int status, const char *error,
                                  const char *detail);
+/* The same with any body; `content_type` must outlive the request (a literal). */
+void http_request_complete_body(struct http_request *req, int status, const char *content_type,
+                                const char *body, size_t len);
 
 #endif

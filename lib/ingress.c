@@ -81,6 +81,13 @@ static bool is_json_content_type(const char *ct)
     return next == '\0' || next == ';' || next == ' ';
 }
 
+/* A 4xx answer: the total and the by-status counter (GET /metrics). */
+static void count_rejected(enum stat_counter by_status)
+{
+    stats_inc(STAT_REJECTED);
+    stats_inc(by_status);
+}
+
 static void unavailable(struct http_request *req, const char *error, const char *detail)
 {
     stats_inc(STAT_UNAVAILABLE);
@@ -157,7 +164,7 @@ void ingress_handle(void *ctx, struct http_request *req)
         return;
     }
     if (!is_json_content_type(http_request_header(req, "Content-Type"))) {
-        stats_inc(STAT_REJECTED);
+        count_rejected(STAT_REJECTED_415);
         http_respond_error(req, 415, "unsupported_media_type",
                            "Content-Type must be application/json");
         return;
@@ -176,7 +183,7 @@ void ingress_handle(void *ctx, struct http_request *req)
         return;
     }
     if (st != EVENT_OK) {
-        stats_inc(STAT_REJECTED);
+        count_rejected(STAT_REJECTED_400);
         log_debug("ingress", "rejected event: %s", info.detail);
         http_respond_error(req, 400, event_status_name(st), info.detail);
         return;
@@ -185,7 +192,7 @@ void ingress_handle(void *ctx, struct http_request *req)
     char subject[EVENT_SUBJECT_MAX];
     if (!event_subject(ing->cfg->nats.subject_pattern, info.domain, subject, sizeof subject)) {
         free(stored);
-        stats_inc(STAT_REJECTED);
+        count_rejected(STAT_REJECTED_400);
         http_respond_error(req, 400, "invalid_domain", "the domain cannot form a subject");
         return;
     }
@@ -203,7 +210,7 @@ void ingress_handle(void *ctx, struct http_request *req)
     int64_t max_payload = natsConnection_GetMaxPayload(nats_link_conn(ing->link));
     if (max_payload > 0 && (int64_t)stored_len + EVENT_ID_MAX + 64 > max_payload) {
         free(stored);
-        stats_inc(STAT_REJECTED);
+        count_rejected(STAT_REJECTED_413);
         char detail[160];
         snprintf(detail, sizeof detail,
                  "the event is larger than the NATS server's max payload (%lld bytes)",
@@ -250,7 +257,10 @@ void ingress_handle(void *ctx, struct http_request *req)
             error = "payload_too_large";
             detail = "the event is larger than the NATS server's max payload";
         }
-        stats_inc(status == 503 ? STAT_UNAVAILABLE : STAT_REJECTED);
+        if (status == 503)
+            stats_inc(STAT_UNAVAILABLE);
+        else
+            count_rejected(STAT_REJECTED_413);
         free(pe->stored);
         free(pe);
         http_request_complete_error(req, status, error, detail);

@@ -18,6 +18,11 @@ static const char *const names[STAT_COUNT] = {
     [STAT_DEAD_LETTER_ERRORS] = "dead_letter_errors",
     [STAT_NATS_RECONNECTS] = "nats_reconnects",
     [STAT_FILTERED] = "filtered",
+    [STAT_REPLAYED] = "replayed",
+    [STAT_REJECTED_400] = "rejected_400",
+    [STAT_REJECTED_413] = "rejected_413",
+    [STAT_REJECTED_415] = "rejected_415",
+    [STAT_HTTP_BODY_TOO_LARGE] = "http_body_too_large",
 };
 
 const char *stats_name(enum stat_counter c)

@@ -3,6 +3,7 @@
  *
  * One counter per outcome an operator alerts on. Issue-level detail (per domain,
  * per endpoint, latency histograms) lives in the metrics module built on top.
+ * A new counter needs a line in metrics_api.c's table to appear in GET /metrics.
  */
 #ifndef EVENTHUB_STATS_H
 #define EVENTHUB_STATS_H
@@ -25,6 +26,12 @@ enum stat_counter {
     STAT_DEAD_LETTER_ERRORS, /* dead-letter publishes that failed (retried) */
     STAT_NATS_RECONNECTS,
     STAT_FILTERED, /* messages a route did not want (routes[].events): acked */
+    STAT_REPLAYED, /* dead letters republished to the event stream (POST /api/dlq/...) */
+    /* STAT_REJECTED by status (GET /metrics: eventhub_ingress_rejected_total{status}) */
+    STAT_REJECTED_400,        /* not a valid event */
+    STAT_REJECTED_413,        /* larger than the NATS server's max payload */
+    STAT_REJECTED_415,        /* not application/json */
+    STAT_HTTP_BODY_TOO_LARGE, /* any route: body over its ceiling, 413 before the handler */
     STAT_COUNT
 };
 

@@ -7,6 +7,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   libnats-dev nats-server libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev zlib1g-dev
   python3 curl ca-certificates
+  python3-prometheus-client  # test_metrics parses /metrics with a real Prometheus parser
 )
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(clang-format cppcheck)

@@ -4,8 +4,8 @@ A NATS server whose max_payload (64 KiB) is smaller than server.max_body_bytes (
 an event that passes the HTTP body limit but cannot be a NATS message is refused with
 413 payload_too_large (the sender's problem, not a 503 to retry for ever) and nothing is
 stored. Events that are stored but too large to embed in their dead-letter record (one
-just under the max payload, whose record cannot fit, and one of ~40 KB, the size the
-review used) are dead-lettered with "event_omitted": true and "event_bytes", and the
+just under the max payload, whose record cannot fit) is dead-lettered with
+"event_omitted": true and "event_bytes" (one of ~40 KB still fits, embedded), and the
 originals are terminated (not redelivered). A small event is still embedded.
 """
 
@@ -106,8 +106,9 @@ class MaxPayload(harness.TestCase):
                     {"domain": "ok.example.com", "endpoints": [good.url("/good")]}],
                    nats={"max_deliveries": 2})
 
-        # ~40 KB: the size the review reported. ~64 KB: accepted at ingress (it fits the
-        # max payload), but a record embedding it cannot fit.
+        # ~40 KB: a record embedding it still fits the 64 KiB max payload, so it is
+        # embedded. ~64 KB: accepted at ingress (it fits the max payload), but a record
+        # embedding it cannot fit: the event is left out.
         big = {}
         for eid, size in (("big-40k", 40 * 1024), ("near-limit", MAX_PAYLOAD - 400)):
             big[eid] = self.assert_accepted(self.eh.post_event(event_of_size("example.com", eid, size)))
@@ -120,7 +121,12 @@ class MaxPayload(harness.TestCase):
             recs[rec.get("event_id")] = rec
         self.assertEqual(sorted(recs), ["big-40k", "near-limit", "small-1"], recs)
 
+        stored_40k = self.ns.client().get_msg("EVENTS", big["big-40k"]["stream_seq"])["data"]
+        self.assertNotIn("event_omitted", recs["big-40k"])
+        self.assertEqual(recs["big-40k"].get("event"), json.loads(stored_40k))
         for eid, j in big.items():
+            if eid == "big-40k":
+                continue
             stored = self.ns.client().get_msg("EVENTS", j["stream_seq"])["data"]
             rec = recs[eid]
             self.assertEqual(rec.get("reason"), "max_deliveries_exceeded", rec)

@@ -1,0 +1,43 @@
+/*
+ * config_view — a loaded config as JSON for GET /api/config, with the secrets taken
+ * out.
+ *
+ * What is shown: the route table (domains, event kinds, endpoints with URL, timeout
+ * and header names) and a summary of the settings an operator asks about (listener,
+ * stream, consumer, subjects, delivery limits, FreeSWITCH servers by name and host).
+ * What is never shown: header values (they carry API keys: shown as "***"), the
+ * password or token part of a URL's userinfo (shown as "user:***@host", or "***@host"
+ * for a bare token), nats.token / user / password / credentials (only which kind of
+ * authentication is configured), server.admin_token (only whether one is set) and the
+ * FreeSWITCH passwords. The settings are an allow-list: a key added to the config is
+ * not shown until it is added here.
+ *
+ * Pure functions; any thread. Durations are integers in milliseconds (keys ending in
+ * "_ms"), sizes in bytes.
+ */
+#ifndef EVENTHUB_CONFIG_VIEW_H
+#define EVENTHUB_CONFIG_VIEW_H
+
+#include <cjson/cJSON.h>
+
+struct config;
+
+#define CONFIG_VIEW_REDACTED "***"
+
+/* A copy of `url` with the password of its userinfo replaced by "***", or the whole
+ * userinfo when it has no ':' (a bare token, as NATS URLs carry one). NULL on OOM. */
+char *config_view_redact_url(const char *url);
+
+/*
+ * Adds to `obj`: "routes" (every route but the default one, in file order: {"domain",
+ * "events"?: [...], "endpoints": [{"url", "timeout_ms", "headers": {"Name": "***"}}]}),
+ * "default_route" (the same shape with domain "*", or null) and "route_count" (all of
+ * them, the default route included). Out of memory leaves members out.
+ */
+void config_view_add_routes(cJSON *obj, const struct config *cfg);
+
+/* {"server": {...}, "nats": {...}, "delivery": {...}, "log": {...}, "esl": [...],
+ * "calls": {...}, "history": {...}}; NULL when out of memory. */
+cJSON *config_view_settings(const struct config *cfg);
+
+#endif

@@ -1,0 +1,279 @@
+/* dlq_replay — see dlq_replay.h. */
+#include "dlq_replay.h"
+
+#include "config.h"
+#include "json_scan.h"
+#include "log.h"
+#include "outcome.h"
+#include "publisher.h"
+#include "stats.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REPLAY_HEADER "Eventhub-Replay-Of"
+
+/* What one replay works on; everything borrowed is released by replay_clear(). */
+struct replay {
+    const struct config *cfg;
+    jsCtx *js;
+    uint64_t dlq_seq;
+    natsMsg *owned_record; /* fetched here, or NULL */
+    cJSON *rec;            /* the parsed record */
+    natsMsg *original;     /* the original in the event stream, when fetched */
+    const char *event;     /* the event's bytes (in the record or the original) */
+    size_t event_len;
+    const char *kind;
+    struct event_info info;
+};
+
+static void fail(struct dlq_replay_result *res, enum dlq_replay_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(struct dlq_replay_result *res, enum dlq_replay_status status, const char *fmt, ...)
+{
+    res->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->detail, sizeof res->detail, fmt, ap);
+    va_end(ap);
+}
+
+int dlq_replay_http_status(enum dlq_replay_status status)
+{
+    switch (status) {
+    case DLQ_REPLAY_OK:
+        return 200;
+    case DLQ_REPLAY_NOT_FOUND:
+        return 404;
+    case DLQ_REPLAY_NOT_REPLAYABLE:
+        return 409;
+    case DLQ_REPLAY_UNAVAILABLE:
+        return 503;
+    case DLQ_REPLAY_INTERNAL:
+        break;
+    }
+    return 500;
+}
+
+static const char *rec_string(const cJSON *rec, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The original event in the event stream, if it is still there and is the record's
+ * event. NATS_NOT_FOUND when gone or not the same event. */
+static natsStatus fetch_original(struct replay *r)
+{
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(r->rec, "stream_seq");
+    const char *stream = rec_string(r->rec, "stream");
+    const char *event_id = rec_string(r->rec, "event_id");
+    if (!cJSON_IsNumber(seq) || seq->valuedouble < 1)
+        return NATS_NOT_FOUND;
+    if (stream && strcmp(stream, r->cfg->nats.stream_name) != 0)
+        return NATS_NOT_FOUND; /* recorded under another event stream name */
+    natsStatus s = js_GetMsg(&r->original, r->js, r->cfg->nats.stream_name,
+                             (uint64_t)seq->valuedouble, NULL, NULL);
+    if (s != NATS_OK)
+        return s;
+    struct event_info info;
+    const char *data = natsMsg_GetData(r->original);
+    int len = natsMsg_GetDataLength(r->original);
+    if (event_inspect(data ? data : "", len > 0 ? (size_t)len : 0, &info) != EVENT_OK ||
+        (event_id && strcmp(info.event_id, event_id) != 0)) {
+        natsMsg_Destroy(r->original);
+        r->original = NULL;
+        return NATS_NOT_FOUND;
+    }
+    return NATS_OK;
+}
+
+/* Finds the event's bytes and its kind; false (res filled) when there is none. */
+static bool find_event(struct replay *r, const char *text, size_t len,
+                       struct dlq_replay_result *res)
+{
+    struct json_member m;
+    const cJSON *omitted = cJSON_GetObjectItemCaseSensitive(r->rec, "event_omitted");
+    r->kind = rec_string(r->rec, "kind");
+    if (json_scan_find(text, len, "event", &m) && text[m.value_start] == '{') {
+        r->event = text + m.value_start;
+        r->event_len = m.value_len;
+        /* Records written before "kind" was kept: the original still knows it. */
+        if (!r->kind && fetch_original(r) == NATS_OK)
+            natsMsgHeader_Get(r->original, PUBLISHER_KIND_HEADER, &r->kind);
+        return true;
+    }
+    if (!cJSON_IsTrue(omitted)) {
+        const char *reason = rec_string(r->rec, "reason");
+        fail(res, DLQ_REPLAY_NOT_REPLAYABLE,
+             "dead letter %llu holds no valid event (reason %s): replaying it would "
+             "dead-letter it again",
+             (unsigned long long)r->dlq_seq, reason ? reason : "unknown");
+        return false;
+    }
+    natsStatus s = fetch_original(r);
+    if (s == NATS_NOT_FOUND) {
+        fail(res, DLQ_REPLAY_NOT_REPLAYABLE,
+             "dead letter %llu left its event out (too large) and the original is no longer "
+             "in stream %s (trimmed by the stream limits)",
+             (unsigned long long)r->dlq_seq, r->cfg->nats.stream_name);
+        return false;
+    }
+    if (s != NATS_OK) {
+        fail(res, DLQ_REPLAY_UNAVAILABLE, "cannot read the original event: %s",
+             natsStatus_GetText(s));
+        return false;
+    }
+    const char *data = natsMsg_GetData(r->original);
+    int dlen = natsMsg_GetDataLength(r->original);
+    r->event = data ? data : "";
+    r->event_len = dlen > 0 ? (size_t)dlen : 0;
+    if (!r->kind)
+        natsMsgHeader_Get(r->original, PUBLISHER_KIND_HEADER, &r->kind);
+    return true;
+}
+
+/* Reads and checks the record; false (res filled) when it cannot be replayed. */
+static bool load(struct replay *r, natsMsg *record, struct dlq_replay_result *res)
+{
+    if (!record) {
+        natsStatus s =
+            js_GetMsg(&r->owned_record, r->js, r->cfg->nats.dlq_stream, r->dlq_seq, NULL, NULL);
+        if (s == NATS_NOT_FOUND) {
+            fail(res, DLQ_REPLAY_NOT_FOUND,
+                 "no dead letter at sequence %llu (replayed already, expired, or never there)",
+                 (unsigned long long)r->dlq_seq);
+            return false;
+        }
+        if (s != NATS_OK) {
+            fail(res, DLQ_REPLAY_UNAVAILABLE, "cannot read the dead-letter stream: %s",
+                 natsStatus_GetText(s));
+            return false;
+        }
+        record = r->owned_record;
+    }
+    const char *text = natsMsg_GetData(record);
+    int len = natsMsg_GetDataLength(record);
+    r->rec = text && len > 0 ? cJSON_ParseWithLength(text, (size_t)len) : NULL;
+    if (!cJSON_IsObject(r->rec)) {
+        fail(res, DLQ_REPLAY_NOT_REPLAYABLE, "dead letter %llu is not a JSON record",
+             (unsigned long long)r->dlq_seq);
+        return false;
+    }
+    if (!find_event(r, text, (size_t)len, res))
+        return false;
+    if (event_inspect(r->event, r->event_len, &r->info) != EVENT_OK) {
+        fail(res, DLQ_REPLAY_NOT_REPLAYABLE, "the event of dead letter %llu is not valid: %s",
+             (unsigned long long)r->dlq_seq, r->info.detail);
+        return false;
+    }
+    const char *rec_id = rec_string(r->rec, "event_id");
+    if (!r->info.event_id[0] && rec_id)
+        snprintf(r->info.event_id, sizeof r->info.event_id, "%s", rec_id);
+    return true;
+}
+
+static natsStatus publish(struct replay *r, const char *subject, jsPubAck **pa, jsErrCode *jerr)
+{
+    char msg_id[EVENT_ID_MAX + 64];
+    if (r->info.event_id[0])
+        snprintf(msg_id, sizeof msg_id, "%s:replay:%llu", r->info.event_id,
+                 (unsigned long long)r->dlq_seq);
+    else
+        snprintf(msg_id, sizeof msg_id, "replay:%s:%llu", r->cfg->nats.dlq_stream,
+                 (unsigned long long)r->dlq_seq);
+    char origin[300];
+    snprintf(origin, sizeof origin, "%s:%llu", r->cfg->nats.dlq_stream,
+             (unsigned long long)r->dlq_seq);
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, subject, NULL, r->event, (int)r->event_len);
+    if (s == NATS_OK && r->kind)
+        s = natsMsgHeader_Set(msg, PUBLISHER_KIND_HEADER, r->kind);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(msg, REPLAY_HEADER, origin);
+    if (s == NATS_OK) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MsgId = msg_id;
+        po.MaxWait = r->cfg->nats.publish_timeout_ms;
+        s = js_PublishMsg(pa, r->js, msg, &po, jerr);
+    }
+    natsMsg_Destroy(msg);
+    return s;
+}
+
+static void announce(const struct outcomes *outcomes, const struct replay *r,
+                     const struct dlq_replay_result *res)
+{
+    struct outcome_received o = {
+        .domain = r->info.domain,
+        .event_id = r->info.event_id,
+        .stream_seq = res->stream_seq,
+        .duplicate = res->duplicate,
+        .source = "replay",
+        .event = r->event,
+        .event_len = r->event_len,
+    };
+    outcomes_received(outcomes, &o);
+}
+
+static void delete_record(struct replay *r, struct dlq_replay_result *res)
+{
+    jsErrCode jerr = 0;
+    natsStatus s = js_DeleteMsg(r->js, r->cfg->nats.dlq_stream, r->dlq_seq, NULL, &jerr);
+    res->record_deleted = s == NATS_OK || s == NATS_NOT_FOUND;
+    if (!res->record_deleted)
+        log_warn("dlq",
+                 "dead letter %llu was replayed but could not be deleted: %s (a second replay "
+                 "within the duplicate window is dropped as a duplicate)",
+                 (unsigned long long)r->dlq_seq, natsStatus_GetText(s));
+}
+
+void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *outcomes,
+                    uint64_t dlq_seq, natsMsg *record, struct dlq_replay_result *res)
+{
+    memset(res, 0, sizeof *res);
+    struct replay r = {.cfg = cfg, .js = js, .dlq_seq = dlq_seq};
+    if (!load(&r, record, res))
+        goto out;
+    snprintf(res->domain, sizeof res->domain, "%s", r.info.domain);
+    snprintf(res->event_id, sizeof res->event_id, "%s", r.info.event_id);
+    char subject[EVENT_SUBJECT_MAX];
+    if (!event_subject(cfg->nats.subject_pattern, r.info.domain, subject, sizeof subject)) {
+        fail(res, DLQ_REPLAY_NOT_REPLAYABLE, "no subject fits the domain of dead letter %llu",
+             (unsigned long long)dlq_seq);
+        goto out;
+    }
+    jsPubAck *pa = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = publish(&r, subject, &pa, &jerr);
+    if (s != NATS_OK) {
+        fail(res, DLQ_REPLAY_UNAVAILABLE,
+             "the event stream did not take the replay (%s, code %d); the record is kept — "
+             "replaying it again is safe (same message id)",
+             natsStatus_GetText(s), (int)jerr);
+        log_warn("dlq", "replay of dead letter %llu failed: %s", (unsigned long long)dlq_seq,
+                 res->detail);
+        goto out;
+    }
+    res->status = DLQ_REPLAY_OK;
+    res->stream_seq = pa->Sequence;
+    res->duplicate = pa->Duplicate;
+    jsPubAck_Destroy(pa);
+    if (!res->duplicate)
+        stats_inc(STAT_REPLAYED);
+    delete_record(&r, res);
+    log_info("dlq", "dead letter %llu replayed: event %s (domain %s) is stream seq %llu%s",
+             (unsigned long long)dlq_seq, r.info.event_id[0] ? r.info.event_id : "-", r.info.domain,
+             (unsigned long long)res->stream_seq,
+             res->duplicate ? " (a duplicate of an earlier replay)" : "");
+    announce(outcomes, &r, res);
+out:
+    cJSON_Delete(r.rec);
+    natsMsg_Destroy(r.original);
+    natsMsg_Destroy(r.owned_record);
+}

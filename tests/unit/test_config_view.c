@@ -1,0 +1,145 @@
+/*
+ * test_config_view — GET /api/config's JSON never carries a secret: URL userinfo
+ * passwords and bare tokens, header values, NATS credentials, the admin token and the
+ * FreeSWITCH passwords are left out, while what an operator needs (domains, URLs
+ * without the secret, header names, timeouts, stream and consumer names) is there.
+ */
+#include "config.h"
+#include "config_view.h"
+#include "unit.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check_redact(const char *url, const char *want, const char *file, int line)
+{
+    char *got = config_view_redact_url(url);
+    unit_check_str(got, want, url, file, line);
+    free(got);
+}
+#define REDACT(url, want) check_redact((url), (want), __FILE__, __LINE__)
+
+static void test_redact_url(void)
+{
+    REDACT("http://127.0.0.1:9000/hook", "http://127.0.0.1:9000/hook");
+    REDACT("https://user:s3cret@example.com/hook", "https://user:***@example.com/hook");
+    REDACT("https://user:@example.com/", "https://user:***@example.com/");
+    REDACT("nats://tok3n@nats.example.com:4222", "nats://***@nats.example.com:4222");
+    /* A password holding '@' or ':' — the last '@' of the authority ends the userinfo. */
+    REDACT("http://u:p@ss:w@host:80/x", "http://u:***@host:80/x");
+    /* '@' after the authority is not userinfo. */
+    REDACT("http://host/path@x?q=a@b#f@g", "http://host/path@x?q=a@b#f@g");
+    REDACT("http://u:p@host?x=1", "http://u:***@host?x=1");
+}
+
+#define YAML                                                                                       \
+    "server:\n"                                                                                    \
+    "  admin_token: ADMIN-SECRET\n"                                                                \
+    "nats:\n"                                                                                      \
+    "  url: nats://natsuser:NATS-URL-SECRET@127.0.0.1:4222\n"                                      \
+    "  token: NATS-TOKEN-SECRET\n"                                                                 \
+    "  stream_name: CALLS\n"                                                                       \
+    "esl:\n"                                                                                       \
+    "  - {name: fs1, host: 10.0.0.1, password: ESL-SECRET}\n"                                      \
+    "routes:\n"                                                                                    \
+    "  - domain: a.example.com\n"                                                                  \
+    "    events: [ingress]\n"                                                                      \
+    "    endpoints:\n"                                                                             \
+    "      - url: https://hook:URL-SECRET@crm.example.com/in\n"                                    \
+    "        timeout: 2s\n"                                                                        \
+    "        headers:\n"                                                                           \
+    "          Authorization: \"Bearer HEADER-SECRET\"\n"                                          \
+    "          X-Api-Key: \"KEY-SECRET\"\n"                                                        \
+    "      - http://127.0.0.1:9000/plain\n"                                                        \
+    "  - domain: \"*\"\n"                                                                          \
+    "    endpoints: [http://127.0.0.1:9000/any]\n"
+
+static void test_view(void)
+{
+    char *errors = NULL;
+    struct config *cfg = config_load_string(YAML, strlen(YAML), "t.yaml", &errors);
+    CHECK(cfg != NULL);
+    if (!cfg) {
+        printf("#   %s\n", errors ? errors : "");
+        free(errors);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    config_view_add_routes(o, cfg);
+    cJSON_AddItemToObject(o, "settings", config_view_settings(cfg));
+    char *text = cJSON_PrintUnformatted(o);
+    CHECK(text != NULL);
+    const char *secrets[] = {"ADMIN-SECRET", "NATS-URL-SECRET", "NATS-TOKEN-SECRET", "ESL-SECRET",
+                             "URL-SECRET",   "HEADER-SECRET",   "KEY-SECRET",        "Bearer"};
+    for (size_t i = 0; text && i < sizeof secrets / sizeof secrets[0]; i++) {
+        bool absent = strstr(text, secrets[i]) == NULL;
+        unit_check(absent, secrets[i], __FILE__, __LINE__);
+    }
+
+    CHECK_INT(cJSON_GetObjectItem(o, "route_count")->valueint, 2);
+    const cJSON *routes = cJSON_GetObjectItem(o, "routes");
+    CHECK_INT(cJSON_GetArraySize(routes), 1); /* the default route is apart */
+    const cJSON *r0 = cJSON_GetArrayItem(routes, 0);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r0, "domain")), "a.example.com");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(r0, "events"), 0)),
+              "ingress");
+    const cJSON *eps = cJSON_GetObjectItem(r0, "endpoints");
+    const cJSON *e0 = cJSON_GetArrayItem(eps, 0), *e1 = cJSON_GetArrayItem(eps, 1);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e0, "url")),
+              "https://hook:***@crm.example.com/in");
+    CHECK_INT(cJSON_GetObjectItem(e0, "timeout_ms")->valueint, 2000);
+    const cJSON *h = cJSON_GetObjectItem(e0, "headers");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "Authorization")), "***");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "X-Api-Key")), "***");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e1, "url")), "http://127.0.0.1:9000/plain");
+    CHECK_INT(cJSON_GetObjectItem(e1, "timeout_ms")->valueint, 3000); /* delivery.timeout */
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(e1, "headers")), 0);
+    const cJSON *def = cJSON_GetObjectItem(o, "default_route");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(def, "domain")), "*");
+
+    const cJSON *s = cJSON_GetObjectItem(o, "settings");
+    const cJSON *nats = cJSON_GetObjectItem(s, "nats");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(nats, "servers"), 0)),
+              "nats://natsuser:***@127.0.0.1:4222");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(nats, "auth"), 0)),
+              "token");
+    const cJSON *stream = cJSON_GetObjectItem(nats, "stream");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(stream, "name")), "CALLS");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(stream, "subject_pattern")), "events.*");
+    const cJSON *consumer = cJSON_GetObjectItem(nats, "consumer");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(consumer, "name")), "eventhub");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "server"), "admin_token_set")));
+    const cJSON *esl0 = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "esl"), 0);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(esl0, "host")), "10.0.0.1");
+    CHECK(cJSON_GetObjectItem(esl0, "password") == NULL);
+
+    free(text);
+    cJSON_Delete(o);
+    config_unref(cfg);
+}
+
+static void test_no_default_route(void)
+{
+    const char *yaml = "routes: []\n";
+    struct config *cfg = config_load_string(yaml, strlen(yaml), "t.yaml", NULL);
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    config_view_add_routes(o, cfg);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "default_route")));
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(o, "routes")), 0);
+    CHECK_INT(cJSON_GetObjectItem(o, "route_count")->valueint, 0);
+    cJSON_Delete(o);
+    config_unref(cfg);
+}
+
+int main(void)
+{
+    test_redact_url();
+    test_view();
+    test_no_default_route();
+    return unit_done();
+}

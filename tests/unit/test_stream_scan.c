@@ -1,0 +1,63 @@
+/*
+ * Unit tests: stream_scan's message data as JSON — JSON kept byte for byte, text as a
+ * string, anything else as base64 — and its time formatting. (The JetStream walks are
+ * covered by test_stream_api.py and test_dlq_api.py.)
+ */
+#include "stream_scan.h"
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The object {name: data} as printed by cJSON. */
+static char *render(const char *data, size_t len)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = stream_scan_add_data(o, "data", data, len);
+    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return text;
+}
+
+static void check_render(const char *data, size_t len, const char *want)
+{
+    char *got = render(data, len);
+    CHECK_STR(got, want);
+    free(got);
+}
+
+static void test_data(void)
+{
+    check_render("{\"a\":1}", 7, "{\"data\":{\"a\":1}}");
+    /* Big numbers keep their digits (no double round trip). */
+    check_render("{\"n\":12345678901234567890}", 26, "{\"data\":{\"n\":12345678901234567890}}");
+    check_render("[1, 2]", 6, "{\"data\":[1, 2]}");
+    check_render("hello", 5, "{\"data\":\"hello\"}");
+    check_render("{\"a\":1} trailing", 16, "{\"data\":\"{\\\"a\\\":1} trailing\"}");
+    check_render("", 0, "{\"data\":\"\"}");
+    check_render("caf\xc3\xa9", 5, "{\"data\":\"caf\xc3\xa9\"}");
+    /* Not UTF-8, or with a NUL: base64. */
+    check_render("\xff\xfe", 2, "{\"data_base64\":\"//4=\"}");
+    check_render("a\0b", 3, "{\"data_base64\":\"YQBi\"}");
+    check_render("\xc0\xaf", 2, "{\"data_base64\":\"wK8=\"}");     /* overlong '/' */
+    check_render("\xed\xa0\x80", 3, "{\"data_base64\":\"7aCA\"}"); /* a surrogate */
+    check_render("\xe2\x82", 2, "{\"data_base64\":\"4oI=\"}");     /* cut short */
+    /* JSON text with invalid UTF-8 inside a string is not embedded raw. */
+    check_render("\"\xff\"", 3, "{\"data_base64\":\"Iv8i\"}");
+}
+
+static void test_time(void)
+{
+    char ts[40];
+    stream_scan_format_ns(1700000000123456789LL, ts, sizeof ts);
+    CHECK_STR(ts, "2023-11-14T22:13:20.123Z");
+    stream_scan_format_ns(0, ts, sizeof ts);
+    CHECK_STR(ts, "1970-01-01T00:00:00.000Z");
+}
+
+int main(void)
+{
+    test_data();
+    test_time();
+    return unit_done();
+}
