@@ -218,7 +218,12 @@ int app_run(struct config *cfg)
         publisher_new(app->link, cfg->nats.max_inflight_publishes, cfg->nats.publish_timeout_ms);
     app->dl = dead_letter_new(cfg, app->link);
     if (cfg->log.domain_logging) {
-        struct domain_log_options lo = {.dir = cfg->log.dir};
+        struct domain_log_options lo = {
+            .dir = cfg->log.dir,
+            .max_file_bytes = (uint64_t)cfg->log.max_file_bytes,
+            .max_age_days = cfg->log.max_age_days,
+            .max_backups = cfg->log.max_backups,
+        };
         app->events_log = domain_log_new(&lo);
         if (!app->events_log)
             goto out;

@@ -176,10 +176,14 @@ struct config {
     } delivery;
 
     struct {
-        char *level;         /* log.level, default "info" (CLI -log-level wins) */
-        char *file;          /* log.file, default NULL = stderr (CLI -log-file wins) */
-        bool domain_logging; /* log.domain_logging, default true (CLI -domain-logging wins) */
-        char *dir;           /* log.dir, default "logs" */
+        char *level;            /* log.level, default "info" (CLI -log-level wins) */
+        char *file;             /* log.file, default NULL = stderr (CLI -log-file wins) */
+        bool domain_logging;    /* log.domain_logging, default true (CLI -domain-logging wins) */
+        char *dir;              /* log.dir, default "logs" */
+        int64_t max_file_bytes; /* log.max_file_size, default 500 MiB: a day's file is
+                                   rotated past it */
+        int max_age_days;       /* log.max_age_days, default 30: older files are deleted */
+        int max_backups;        /* log.max_backups, default 30: rotated files kept per day */
     } log;
 
     struct esl_node *esl_nodes; /* esl: [...] in file order; may be empty */

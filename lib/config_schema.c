@@ -175,6 +175,9 @@ static const struct cfg_field log_fields[] = {
     F_STR("file", log.file, NULL, CFG_F_OPTIONAL),
     F_BOOL("domain_logging", log.domain_logging, 1),
     F_STR("dir", log.dir, "logs", 0),
+    F_NUM(CFG_T_SIZE64, "max_file_size", log.max_file_bytes, 500 * MiB, 4 * KiB, 1024 * GiB, 0),
+    F_NUM(CFG_T_INT, "max_age_days", log.max_age_days, 30, 1, 36500, 0),
+    F_NUM(CFG_T_INT, "max_backups", log.max_backups, 30, 1, 100000, 0),
     F_END,
 };
 
