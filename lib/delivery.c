@@ -262,7 +262,11 @@ static void log_outcome(struct delivery *d, const struct job *job, const char *t
                                            oc->called,
                                            oc->latency_us};
     }
-    int64_t e2e = job->stored_wall_us > 0 ? clock_wall_ms() * 1000 - job->stored_wall_us : 0;
+    /* Known whenever JetStream gave the stored time; at least 1 us (clocks of the
+     * broker and this host may differ by a little on one machine too). */
+    int64_t e2e = job->stored_wall_us > 0 ? clock_wall_us() - job->stored_wall_us : 0;
+    if (job->stored_wall_us > 0 && e2e < 1)
+        e2e = 1;
     struct outcome_delivery o = {
         .type = type,
         .domain = job->info.domain,
@@ -275,7 +279,7 @@ static void log_outcome(struct delivery *d, const struct job *job, const char *t
         .detail = detail,
         .endpoints = eps,
         .endpoint_count = n,
-        .e2e_latency_us = e2e > 0 ? e2e : 0,
+        .e2e_latency_us = e2e,
         .event = natsMsg_GetData(job->msg),
         .event_len = (size_t)natsMsg_GetDataLength(job->msg),
     };
