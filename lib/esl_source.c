@@ -347,3 +347,34 @@ void esl_source_get_stats(struct esl_source *src, struct esl_source_stats *out)
     out->no_domain = atomic_load(&src->no_domain);
     out->live_calls = atomic_load(&src->live_calls);
 }
+
+cJSON *esl_source_stats_json(struct esl_source *src)
+{
+    struct esl_source_stats st;
+    esl_source_get_stats(src, &st);
+    cJSON *n = cJSON_CreateObject();
+    if (!n)
+        return NULL;
+    cJSON_AddStringToObject(n, "name", st.name);
+    cJSON_AddStringToObject(n, "state", st.state);
+    cJSON_AddBoolToObject(n, "connected", strcmp(st.state, "connected") == 0);
+    const struct {
+        const char *key;
+        uint64_t value;
+    } counters[] = {
+        {"events_received", st.events_received},
+        {"signals_published", st.signals_published},
+        {"events_published", st.events_published},
+        {"stored", st.stored},
+        {"buffered", st.buffered},
+        {"dropped", st.dropped},
+        {"no_domain", st.no_domain},
+        {"live_calls", st.live_calls},
+        {"reconnects", st.reconnects},
+        {"protocol_errors", st.protocol_errors},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        cJSON_AddNumberToObject(n, counters[i].key, (double)counters[i].value);
+    cJSON_AddStringToObject(n, "last_error", st.last_error);
+    return n;
+}

@@ -53,5 +53,8 @@ void esl_source_stop(struct esl_source *src, int64_t timeout_ms);
 /* Frees (after stop). Accepts NULL. */
 void esl_source_free(struct esl_source *src);
 void esl_source_get_stats(struct esl_source *src, struct esl_source_stats *out);
+/* The node's state and counters as a JSON object (for /health and /api/stats), or NULL
+ * when out of memory. Any thread. */
+struct cJSON *esl_source_stats_json(struct esl_source *src);
 
 #endif

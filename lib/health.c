@@ -32,25 +32,8 @@ void health_set_sources(struct health *h, struct esl_source **sources, size_t co
 static void add_sources(const struct health *h, cJSON *o)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, "esl");
-    for (size_t i = 0; i < h->source_count; i++) {
-        struct esl_source_stats st;
-        esl_source_get_stats(h->sources[i], &st);
-        cJSON *n = cJSON_CreateObject();
-        cJSON_AddStringToObject(n, "name", st.name);
-        cJSON_AddStringToObject(n, "state", st.state);
-        cJSON_AddNumberToObject(n, "events_received", (double)st.events_received);
-        cJSON_AddNumberToObject(n, "signals_published", (double)st.signals_published);
-        cJSON_AddNumberToObject(n, "events_published", (double)st.events_published);
-        cJSON_AddNumberToObject(n, "stored", (double)st.stored);
-        cJSON_AddNumberToObject(n, "buffered", (double)st.buffered);
-        cJSON_AddNumberToObject(n, "dropped", (double)st.dropped);
-        cJSON_AddNumberToObject(n, "no_domain", (double)st.no_domain);
-        cJSON_AddNumberToObject(n, "live_calls", (double)st.live_calls);
-        cJSON_AddNumberToObject(n, "reconnects", (double)st.reconnects);
-        cJSON_AddNumberToObject(n, "protocol_errors", (double)st.protocol_errors);
-        cJSON_AddStringToObject(n, "last_error", st.last_error);
-        cJSON_AddItemToArray(arr, n);
-    }
+    for (size_t i = 0; i < h->source_count; i++)
+        cJSON_AddItemToArray(arr, esl_source_stats_json(h->sources[i]));
 }
 
 struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery)

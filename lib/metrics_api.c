@@ -326,21 +326,8 @@ static void add_nats(const struct metrics_api *api, cJSON *o, const struct consu
 static void add_esl(const struct metrics_api *api, cJSON *o)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, "esl");
-    for (size_t i = 0; i < api->deps.source_count; i++) {
-        struct esl_source_stats st;
-        esl_source_get_stats(api->deps.sources[i], &st);
-        cJSON *n = cJSON_CreateObject();
-        cJSON_AddStringToObject(n, "name", st.name);
-        cJSON_AddStringToObject(n, "state", st.state);
-        cJSON_AddBoolToObject(n, "connected", strcmp(st.state, "connected") == 0);
-        cJSON_AddNumberToObject(n, "events_received", (double)st.events_received);
-        cJSON_AddNumberToObject(n, "stored", (double)st.stored);
-        cJSON_AddNumberToObject(n, "buffered", (double)st.buffered);
-        cJSON_AddNumberToObject(n, "dropped", (double)st.dropped);
-        cJSON_AddNumberToObject(n, "live_calls", (double)st.live_calls);
-        cJSON_AddNumberToObject(n, "reconnects", (double)st.reconnects);
-        cJSON_AddItemToArray(arr, n);
-    }
+    for (size_t i = 0; i < api->deps.source_count; i++)
+        cJSON_AddItemToArray(arr, esl_source_stats_json(api->deps.sources[i]));
 }
 
 static void run_stats(void *job, struct http_request *req)
