@@ -55,18 +55,19 @@ static char *append_members(char *json, const char *extra, size_t *out_len)
         return NULL;
     }
     bool empty = brace > 0 && json[brace - 1] == '{';
-    char *out = malloc(brace + extra_len + 2);
-    if (out) {
-        memcpy(out, json, brace);
-        /* extra starts with ','; an empty object takes it without. */
-        const char *e = empty ? extra + 1 : extra;
-        size_t elen = empty ? extra_len - 1 : extra_len;
-        memcpy(out + brace, e, elen);
-        out[brace + elen] = '}';
-        out[brace + elen + 1] = '\0';
-        *out_len = brace + elen + 1;
+    /* In place: grow the buffer and write over the closing brace (no second copy). */
+    char *out = realloc(json, brace + extra_len + 2);
+    if (!out) {
+        free(json);
+        return NULL;
     }
-    free(json);
+    /* extra starts with ','; an empty object takes it without. */
+    const char *e = empty ? extra + 1 : extra;
+    size_t elen = empty ? extra_len - 1 : extra_len;
+    memcpy(out + brace, e, elen);
+    out[brace + elen] = '}';
+    out[brace + elen + 1] = '\0';
+    *out_len = brace + elen + 1;
     return out;
 }
 

@@ -22,9 +22,10 @@ enum slot_state { SLOT_FREE = 0, SLOT_QUEUED, SLOT_INFLIGHT };
 struct slot {
     struct outbox *ob;
     enum slot_state state;
-    char *subject;
-    char *msg_id;
-    char *kind;
+    char *strings; /* one allocation: subject, msg_id and kind, each NUL-terminated */
+    const char *subject;
+    const char *msg_id; /* NULL when none */
+    const char *kind;   /* NULL when none */
     char *data;
     size_t len;
 };
@@ -45,11 +46,10 @@ struct outbox {
 
 static void slot_clear(struct slot *s)
 {
-    free(s->subject);
-    free(s->msg_id);
-    free(s->kind);
+    free(s->strings);
     free(s->data);
-    s->subject = s->msg_id = s->kind = s->data = NULL;
+    s->strings = s->data = NULL;
+    s->subject = s->msg_id = s->kind = NULL;
     s->len = 0;
     s->state = SLOT_FREE;
 }
@@ -106,9 +106,25 @@ void outbox_free(struct outbox *ob, int64_t timeout_ms)
     free(ob);
 }
 
-static char *dup_or_null(const char *s)
+/* Copies subject, msg_id and kind into one block the slot owns. */
+static bool slot_set_strings(struct slot *s, const char *subject, const char *msg_id,
+                             const char *kind)
 {
-    return s ? strdup(s) : NULL;
+    size_t ls = strlen(subject) + 1, lm = msg_id ? strlen(msg_id) + 1 : 0,
+           lk = kind ? strlen(kind) + 1 : 0;
+    char *b = malloc(ls + lm + lk);
+    if (!b)
+        return false;
+    memcpy(b, subject, ls);
+    if (msg_id)
+        memcpy(b + ls, msg_id, lm);
+    if (kind)
+        memcpy(b + ls + lm, kind, lk);
+    s->strings = b;
+    s->subject = b;
+    s->msg_id = msg_id ? b + ls : NULL;
+    s->kind = kind ? b + ls + lm : NULL;
+    return true;
 }
 
 /* Lock held on entry. */
@@ -136,12 +152,9 @@ bool outbox_add(struct outbox *ob, const char *subject, const char *msg_id, cons
     }
     size_t index = ob->free_slots[--ob->free_count];
     struct slot *s = &ob->slots[index];
-    s->subject = strdup(subject);
-    s->msg_id = dup_or_null(msg_id);
-    s->kind = dup_or_null(kind);
     s->data = data;
     s->len = len;
-    if (!s->subject || (msg_id && !s->msg_id) || (kind && !s->kind)) {
+    if (!slot_set_strings(s, subject, msg_id, kind)) {
         slot_clear(s);
         ob->free_slots[ob->free_count++] = index;
         ob->stats.dropped++;
