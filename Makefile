@@ -4,12 +4,17 @@ ASAN_BUILD ?= build-asan
 CONFIG     ?= config.yaml.example
 DEMO_SINK_PORT ?= 9000
 
-.PHONY: all deps build run test test-fast lint format bench clean
+.PHONY: all deps browser-deps build run test test-fast lint format bench clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+# Chromium and tests/browser/node_modules for the dashboard's browser tests (without
+# them those tests are skipped).
+browser-deps:
+	@scripts/install-deps.sh --browser
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)

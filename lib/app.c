@@ -29,6 +29,7 @@
 #include "publisher.h"
 #include "reloader.h"
 #include "stream_api.h"
+#include "web_ui.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -322,6 +323,8 @@ int app_run(struct config *cfg)
         .port = cfg->server.port,
         .max_connections = cfg->server.max_connections,
         .connection_timeout_ms = cfg->server.connection_timeout_ms,
+        /* the dashboard (web/): GET/HEAD that no route above takes */
+        .fallback = web_ui_handle,
     };
     app->http = http_server_new(&hopts, routes, sizeof routes / sizeof routes[0]);
     if (!app->http)

@@ -484,9 +484,14 @@ static void apply_delivery(struct event_history *h, struct eh_event *ev,
                            const struct outcome_delivery *d, enum eh_status st,
                            struct eh_attempt **att, int64_t now_ms)
 {
-    if (d->attempt < ev->delivery_attempt)
-        return; /* an older attempt reported late: what we have is newer */
-    if (!ev->stream_seq)
+    /* A replayed dead letter is a newer copy of the event (a higher stream_seq) whose
+     * attempts start again at 1; outcomes of an older copy, or of an older attempt of
+     * this copy, reported late are stale: what we have is newer. */
+    bool newer_copy = d->stream_seq && ev->stream_seq && d->stream_seq > ev->stream_seq;
+    bool older_copy = d->stream_seq && ev->stream_seq && d->stream_seq < ev->stream_seq;
+    if (older_copy || (!newer_copy && d->attempt < ev->delivery_attempt))
+        return;
+    if (!ev->stream_seq || newer_copy)
         ev->stream_seq = d->stream_seq;
     ev->status = st;
     ev->delivery_attempt = d->attempt;
@@ -497,7 +502,7 @@ static void apply_delivery(struct event_history *h, struct eh_event *ev,
 
     struct eh_attempt *drop = NULL;
     size_t n = ev->attempt_count;
-    if (n > 0 && ev->attempts[n - 1]->attempt == d->attempt) {
+    if (n > 0 && !newer_copy && ev->attempts[n - 1]->attempt == d->attempt) {
         drop = ev->attempts[n - 1]; /* e.g. "failed" then "dead_lettered" of one attempt */
         ev->attempts[n - 1] = *att;
     } else {

@@ -24,7 +24,10 @@
  * list; when it then fails, that list is one short until the next event arrives.
  * An outcome for an attempt older than the latest one recorded is stale and ignored;
  * a dead-letter outcome for the attempt that just failed replaces that attempt's
- * record (same endpoints, plus the reason).
+ * record (same endpoints, plus the reason). A replayed dead letter is stored again
+ * under a higher stream_seq and its attempts restart at 1: its outcomes are recorded
+ * after the earlier ones (the event takes the new stream_seq), while late outcomes
+ * of the older copy are stale.
  *
  * A delivery outcome for an event not in the store (eventhub restarted, the event was
  * forgotten, or the outcome beat the publish ack) adds it, dated from when JetStream

@@ -23,9 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#define MAX_EXTRA_HEADERS 4
+#define MAX_EXTRA_HEADERS 12
 
 enum req_state { REQ_HEADERS, REQ_BODY, REQ_SUSPENDED, REQ_COMPLETED, REQ_HANDLED };
 
@@ -50,6 +51,7 @@ struct http_request {
     char *response;
     size_t response_len;
     const char *content_type;
+    const void *static_body; /* when set, the body instead of `response` (not owned) */
 
     char *extra_names[MAX_EXTRA_HEADERS];
     char *extra_values[MAX_EXTRA_HEADERS];
@@ -65,6 +67,8 @@ struct http_server {
     const struct http_route *routes;
     struct http_route *routes_copy;
     size_t route_count;
+    http_handler_fn fallback;
+    void *fallback_ctx;
     int port;
 };
 
@@ -111,6 +115,7 @@ static void set_response(struct http_request *req, int status, const char *conte
                          const char *body, size_t len)
 {
     free(req->response);
+    req->static_body = NULL;
     req->response = malloc(len + 1);
     if (req->response) {
         memcpy(req->response, body, len);
@@ -123,14 +128,28 @@ static void set_response(struct http_request *req, int status, const char *conte
     req->content_type = content_type;
 }
 
+static bool has_extra_header(const struct http_request *req, const char *name)
+{
+    for (int i = 0; i < req->extra_count; i++)
+        if (strcasecmp(req->extra_names[i], name) == 0)
+            return true;
+    return false;
+}
+
 static enum MHD_Result queue_response(struct http_request *req)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        req->response_len, req->response ? req->response : (char *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp =
+        req->static_body
+            ? MHD_create_response_from_buffer(req->response_len, (void *)req->static_body,
+                                              MHD_RESPMEM_PERSISTENT)
+            : MHD_create_response_from_buffer(req->response_len,
+                                              req->response ? req->response : (char *)"",
+                                              MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!has_extra_header(req, MHD_HTTP_HEADER_CACHE_CONTROL))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (req->status == 503)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     for (int i = 0; i < req->extra_count; i++)
@@ -158,6 +177,18 @@ void http_respond(struct http_request *req, int status, const char *content_type
     req->state = REQ_COMPLETED;
 }
 
+void http_respond_static(struct http_request *req, int status, const char *content_type,
+                         const void *body, size_t len)
+{
+    free(req->response);
+    req->response = NULL;
+    req->static_body = body;
+    req->response_len = len;
+    req->status = status;
+    req->content_type = content_type;
+    req->state = REQ_COMPLETED;
+}
+
 void http_respond_json(struct http_request *req, int status, const char *json)
 {
     http_respond(req, status, "application/json", json, strlen(json));
@@ -172,8 +203,11 @@ void http_respond_error(struct http_request *req, int status, const char *error,
 
 void http_request_add_header(struct http_request *req, const char *name, const char *value)
 {
-    if (req->extra_count >= MAX_EXTRA_HEADERS)
+    if (req->extra_count >= MAX_EXTRA_HEADERS) {
+        log_error("http", "response header %s dropped: more than %d extra headers", name,
+                  MAX_EXTRA_HEADERS);
         return;
+    }
     req->extra_names[req->extra_count] = strdup(name);
     req->extra_values[req->extra_count] = strdup(value);
     req->extra_count++;
@@ -317,6 +351,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = parse_method(method);
         req->route = find_route(srv, url);
         atomic_init(&req->resumed, false);
+        if (!req->route && srv->fallback && (req->method & (HTTP_GET | HTTP_HEAD))) {
+            srv->fallback(srv->fallback_ctx, req);
+            if (req->state == REQ_SUSPENDED)
+                return MHD_YES;
+            return queue_response(req);
+        }
         if (!req->route)
             return reject(req, 404, "not_found", "no such path");
         if (!(req->route->methods & req->method)) {
@@ -430,6 +470,8 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     memcpy(srv->routes_copy, routes, route_count * sizeof *routes);
     srv->routes = srv->routes_copy;
     srv->route_count = route_count;
+    srv->fallback = opts->fallback;
+    srv->fallback_ctx = opts->fallback_ctx;
     atomic_init(&srv->pending_async, 0);
 
     struct sockaddr_storage addr;

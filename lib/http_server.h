@@ -10,6 +10,10 @@
  * Every error leaves with a JSON body {"error": "...", "detail": "..."}. Unknown paths
  * get 404, wrong methods 405 with Allow, bodies over the route's ceiling 413 (checked
  * against Content-Length before reading, and while reading chunked bodies).
+ *
+ * Routes are tried in order. A GET or HEAD that matches none goes to the optional
+ * fallback handler (the dashboard's files, web_ui), which answers 404 itself for what it
+ * does not know; so the fallback can never shadow a route.
  */
 #ifndef EVENTHUB_HTTP_SERVER_H
 #define EVENTHUB_HTTP_SERVER_H
@@ -47,6 +51,9 @@ struct http_server_options {
     int port;            /* 0 = any free port */
     int max_connections;
     int64_t connection_timeout_ms;
+    /* Optional: GET/HEAD requests that match no route (borrowed; NULL = plain 404). */
+    http_handler_fn fallback;
+    void *fallback_ctx;
 };
 
 /* Starts listening. `routes` is copied (the handlers' ctx pointers are borrowed).
@@ -75,11 +82,17 @@ bool http_request_from_loopback(const struct http_request *req);
 /* Answers now, inside the handler. The body is copied. */
 void http_respond(struct http_request *req, int status, const char *content_type, const char *body,
                   size_t len);
+/* The same without a copy: `body` and `content_type` must outlive the request (static
+ * data such as the embedded web assets). The body may be binary. */
+void http_respond_static(struct http_request *req, int status, const char *content_type,
+                         const void *body, size_t len);
 void http_respond_json(struct http_request *req, int status, const char *json);
 /* {"error": error, "detail": detail}; 503 adds Retry-After: retry_after_s. */
 void http_respond_error(struct http_request *req, int status, const char *error,
                         const char *detail);
-/* Adds a response header to whatever response this request gets. */
+/* Adds a response header to whatever response this request gets (up to 12 per request;
+ * more are dropped and logged). A Cache-Control added here replaces the default
+ * "no-store". */
 void http_request_add_header(struct http_request *req, const char *name, const char *value);
 
 /* Inside the handler: the answer will come later through http_request_complete. */

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages eventhub needs to build, run and test — only the
 # missing ones. Uses sudo when not root. Set EVENTHUB_DEPS_EXTRA for optional extras.
+#   --dev      also the lint tools (clang-format, cppcheck)
+#   --browser  also the dashboard's browser tests: Debian's Chromium, node/npm when absent,
+#              and `npm ci` in tests/browser (playwright-core from the npm registry)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential meson ninja-build pkg-config
@@ -9,9 +13,27 @@ packages=(
   python3 curl ca-certificates
   python3-prometheus-client  # test_metrics parses /metrics with a real Prometheus parser
 )
-if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(clang-format cppcheck)
-fi
+browser=0
+for arg in "$@"; do
+  case "$arg" in
+  --dev) packages+=(clang-format cppcheck) ;;
+  --browser)
+    browser=1
+    packages+=(chromium fonts-liberation)
+    command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+    ;;
+  *) echo "install-deps.sh: unknown option $arg (--dev, --browser)" >&2; exit 2 ;;
+  esac
+done
+
+# The browser tests' node packages, from tests/browser/package-lock.json (after apt).
+browser_npm() {
+  [[ $browser -eq 1 ]] || return 0
+  local lock=tests/browser/package-lock.json stamp=tests/browser/node_modules/.package-lock.json
+  if [[ -f $stamp && ! $lock -nt $stamp ]]; then return 0; fi
+  echo "npm ci in tests/browser"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,7 +41,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  browser_npm
+  exit 0
+fi
 
 echo "installing: ${missing[*]}"
 SUDO=""
@@ -27,3 +52,4 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+browser_npm

@@ -207,6 +207,39 @@ static void test_dead_letter(void)
     event_history_free(h);
 }
 
+/* A dead letter replayed (same event_id, a higher stream_seq, attempts from 1 again)
+ * and delivered is successful; a late outcome of the old copy changes nothing. */
+static void test_replayed_dead_letter(void)
+{
+    struct event_history *h = make(10, 10, 4096, 0);
+    received(h, "example.com", "r1", 7, EV("r1"));
+    attempt(h, "failed", "example.com", "r1", 7, 1, true, 2, 1, NULL);
+    attempt(h, "dead_lettered", "example.com", "r1", 7, 2, false, 2, 1, NULL);
+    received(h, "example.com", "r1", 9, EV("r1")); /* the replay */
+    attempt(h, "forwarded", "example.com", "r1", 9, 1, false, 2, 1, NULL);
+    cJSON *j = query(h, EVENT_HISTORY_ALL, NULL, 50);
+    CHECK(list_of(j, "failed_events_by_domain", "example.com") == NULL);
+    const cJSON *e = cJSON_GetArrayItem(list_of(j, "events_by_domain", "example.com"), 0);
+    CHECK_STR(str(e, "status"), "successful");
+    CHECK_INT(num(e, "stream_seq"), 9);
+    CHECK_INT(num(e, "delivery_attempt"), 1);
+    const cJSON *atts = item(e, "attempts");
+    CHECK_INT(cJSON_GetArraySize(atts), 3); /* failed, dead_lettered, then the replay's */
+    CHECK_STR(str(cJSON_GetArrayItem(atts, 1), "outcome"), "dead_lettered");
+    CHECK_STR(str(cJSON_GetArrayItem(atts, 2), "outcome"), "forwarded");
+    CHECK_INT(num(cJSON_GetArrayItem(atts, 2), "attempt"), 1);
+    cJSON_Delete(j);
+
+    /* the old copy's outcome, reported late, is stale */
+    attempt(h, "dead_lettered", "example.com", "r1", 7, 2, false, 2, 1, NULL);
+    j = query(h, EVENT_HISTORY_ALL, NULL, 50);
+    e = cJSON_GetArrayItem(list_of(j, "events_by_domain", "example.com"), 0);
+    CHECK_STR(str(e, "status"), "successful");
+    CHECK_INT(cJSON_GetArraySize(item(e, "attempts")), 3);
+    cJSON_Delete(j);
+    event_history_free(h);
+}
+
 static void test_per_domain_bound(void)
 {
     struct event_history *h = make(10, 5, 4096, 0);
@@ -580,6 +613,7 @@ int main(void)
 {
     test_lifecycle();
     test_dead_letter();
+    test_replayed_dead_letter();
     test_per_domain_bound();
     test_domain_eviction();
     test_truncation();
