@@ -160,10 +160,7 @@ static void list(struct calls_job *job, struct http_request *req)
     cJSON_AddNumberToObject(out, "offset", (double)job->offset);
     if (truncated)
         cJSON_AddBoolToObject(out, "truncated", true);
-    char *text = cJSON_PrintUnformatted(out);
-    cJSON_Delete(out);
-    http_request_complete(req, 200, text ? text : "{\"calls\":[]}");
-    free(text);
+    http_request_complete_cjson(req, 200, out);
 }
 
 static void run_job(void *arg, struct http_request *req)

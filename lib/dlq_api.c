@@ -90,17 +90,6 @@ void dlq_api_free(struct dlq_api *api)
     free(api);
 }
 
-static void complete_json(struct http_request *req, int status, cJSON *o)
-{
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (text)
-        http_request_complete(req, status, text);
-    else
-        http_request_complete_error(req, 500, "internal", "out of memory");
-    free(text);
-}
-
 static cJSON *record_json(natsMsg *msg)
 {
     cJSON *o = cJSON_CreateObject();
@@ -185,7 +174,7 @@ static void list(struct dlq_job *job, struct http_request *req)
     cJSON_AddBoolToObject(o, "truncated", truncated);
     if (truncated)
         cJSON_AddNumberToObject(o, "next_before", (double)(res.next_seq + 1));
-    complete_json(req, 200, o);
+    http_request_complete_cjson(req, 200, o);
 }
 
 static void get_one(struct dlq_job *job, struct http_request *req)
@@ -200,7 +189,7 @@ static void get_one(struct dlq_job *job, struct http_request *req)
     else if (s != NATS_OK)
         http_request_complete_error(req, 503, "nats_unavailable", natsStatus_GetText(s));
     else
-        complete_json(req, 200, record_json(m));
+        http_request_complete_cjson(req, 200, record_json(m));
     natsMsg_Destroy(m);
 }
 
@@ -237,7 +226,7 @@ static void replay_one(struct dlq_job *job, struct http_request *req)
     cJSON_AddBoolToObject(o, "replayed", true);
     cJSON_AddNumberToObject(o, "dlq_seq", (double)job->seq);
     result_json(o, &r);
-    complete_json(req, 200, o);
+    http_request_complete_cjson(req, 200, o);
 }
 
 static bool replay_each(void *ctx, natsMsg *msg)
@@ -319,7 +308,7 @@ static void replay_domain(struct dlq_job *job, struct http_request *req)
                           res.next_seq != 0 && res.next_seq <= t.last_seq && !all_seen);
     if (b.stop_detail[0])
         cJSON_AddStringToObject(o, "stopped", b.stop_detail);
-    complete_json(req, 200, o);
+    http_request_complete_cjson(req, 200, o);
 }
 
 static void run_job(void *arg, struct http_request *req)

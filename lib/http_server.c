@@ -235,6 +235,17 @@ void http_request_complete(struct http_request *req, int status, const char *jso
     http_request_complete_body(req, status, "application/json", json, strlen(json));
 }
 
+void http_request_complete_cjson(struct http_request *req, int status, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (text)
+        http_request_complete(req, status, text);
+    else
+        http_request_complete_error(req, 503, "out_of_memory", "try again later");
+    free(text);
+}
+
 void http_request_complete_error(struct http_request *req, int status, const char *error,
                                  const char *detail)
 {

@@ -102,6 +102,13 @@ void http_request_suspend(struct http_request *req);
  * wakes the connection. `json` is copied.
  */
 void http_request_complete(struct http_request *req, int status, const char *json);
+/*
+ * Completes with the JSON text of `o` and deletes it (takes ownership; NULL or a
+ * failed print answers 503 out_of_memory). Any thread, like http_request_complete.
+ */
+struct cJSON;
+void http_request_complete_cjson(struct http_request *req, int status, struct cJSON *o);
+
 /* The same with an error body {"error": error, "detail": detail}. */
 void http_request_complete_error(struct http_request *req, int status, const char *error,
                                  const char *detail);

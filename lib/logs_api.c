@@ -104,17 +104,6 @@ static void complete_error(struct logs_job *job, struct http_request *req, int e
     http_request_complete_error(req, status, error, detail);
 }
 
-static void complete_json(struct http_request *req, cJSON *o)
-{
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (text)
-        http_request_complete(req, 200, text);
-    else
-        http_request_complete_error(req, 500, "internal", "out of memory");
-    free(text);
-}
-
 static void list(struct logs_job *job, struct http_request *req)
 {
     struct domain_log_listing l = {0};
@@ -144,7 +133,7 @@ static void list(struct logs_job *job, struct http_request *req)
     }
     cJSON_AddBoolToObject(o, "truncated", l.truncated || l.count > n);
     domain_log_listing_clear(&l);
-    complete_json(req, o);
+    http_request_complete_cjson(req, 200, o);
 }
 
 static cJSON *group(cJSON *by_domain, const char *domain)
@@ -246,7 +235,7 @@ static void read_day(struct logs_job *job, struct http_request *req)
     cJSON_AddNumberToObject(o, "limit", (double)job->limit);
     if (truncated)
         cJSON_AddNumberToObject(o, "next_offset", (double)(job->offset + r.lines));
-    complete_json(req, o);
+    http_request_complete_cjson(req, 200, o);
 }
 
 static void run_job(void *arg, struct http_request *req)

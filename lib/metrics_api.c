@@ -349,13 +349,7 @@ static void run_stats(void *job, struct http_request *req)
     cJSON_AddNumberToObject(inflight, "deliveries", delivery_inflight(api->deps.delivery));
     add_nats(api, o, &c);
     add_esl(api, o);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (text)
-        http_request_complete(req, 200, text);
-    else
-        http_request_complete_error(req, 503, "out_of_memory", "try again later");
-    free(text);
+    http_request_complete_cjson(req, 200, o);
 }
 
 void metrics_api_handle_stats(void *ctx, struct http_request *req)

@@ -163,13 +163,7 @@ static void list(struct stream_job *job, struct http_request *req)
     cJSON_AddBoolToObject(o, "truncated", truncated);
     if (truncated)
         cJSON_AddNumberToObject(o, "next_before", (double)(res.next_seq + 1));
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (text)
-        http_request_complete(req, 200, text);
-    else
-        http_request_complete_error(req, 500, "internal", "out of memory");
-    free(text);
+    http_request_complete_cjson(req, 200, o);
 }
 
 static void run_job(void *arg, struct http_request *req)
