@@ -28,14 +28,22 @@ struct delivered_memory {
 /* The pseudo URL hash under which an event's failure count is kept. */
 #define FAILURES_TAG 0xfa11fa11fa11fa11ULL
 
-static uint64_t hash_url(const char *url)
+static uint64_t fnv1a(uint64_t h, const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *url; url++) {
-        h ^= (unsigned char)*url;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+uint64_t delivered_memory_endpoint_id(const char *url, const char *const *headers,
+                                      size_t header_count)
+{
+    uint64_t h = fnv1a(1469598103934665603ULL, url);
+    for (size_t i = 0; i < header_count; i++)
+        h = fnv1a(h ^ 0x0a, headers[i]); /* a separator, so "a","bc" differs from "ab","c" */
+    return h == FAILURES_TAG ? h + 1 : h;
 }
 
 static size_t bucket_of(const struct delivered_memory *dm, uint64_t seq, uint64_t url_hash)
@@ -106,19 +114,19 @@ static void unlink_entry(struct delivered_memory *dm, struct dm_entry **link)
 
 static struct dm_entry *add_entry(struct delivered_memory *dm, uint64_t seq, uint64_t tag);
 
-void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, const char *url)
+void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)
 {
-    add_entry(dm, seq, hash_url(url)); /* out of memory: the endpoint is called again */
+    add_entry(dm, seq, endpoint_id); /* out of memory: the endpoint is called again */
 }
 
-bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, const char *url)
+bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)
 {
-    return *find_link(dm, seq, hash_url(url)) != NULL;
+    return *find_link(dm, seq, endpoint_id) != NULL;
 }
 
-void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, const char *url)
+void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)
 {
-    struct dm_entry **link = find_link(dm, seq, hash_url(url));
+    struct dm_entry **link = find_link(dm, seq, endpoint_id);
     if (*link)
         unlink_entry(dm, link);
 }
@@ -128,12 +136,31 @@ size_t delivered_memory_count(const struct delivered_memory *dm)
     return dm->count;
 }
 
-/* Adds the (seq, tag) entry when missing; NULL when out of memory. */
+/* Makes `e` the newest entry (the last to be forgotten). */
+static void touch(struct delivered_memory *dm, struct dm_entry *e)
+{
+    if (dm->newest == e)
+        return;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        dm->oldest = e->newer;
+    e->newer->older = e->older; /* e is not the newest, so it has a newer one */
+    e->older = dm->newest;
+    e->newer = NULL;
+    dm->newest->newer = e;
+    dm->newest = e;
+}
+
+/* Adds the (seq, tag) entry when missing (else makes it the newest); NULL when out of
+ * memory. */
 static struct dm_entry *add_entry(struct delivered_memory *dm, uint64_t seq, uint64_t tag)
 {
     struct dm_entry *found = *find_link(dm, seq, tag);
-    if (found)
+    if (found) {
+        touch(dm, found);
         return found;
+    }
     if (dm->count >= dm->capacity && dm->oldest)
         unlink_entry(dm, find_link(dm, dm->oldest->seq, dm->oldest->url_hash));
     struct dm_entry *e = calloc(1, sizeof *e);

@@ -2,7 +2,8 @@
  * delivered_memory — which endpoints already answered 2xx for a stored event, so a
  * retry calls only the endpoints that failed.
  *
- * Keyed by (stream sequence, endpoint URL); also counts each event's failed attempts. Bounded: when
+ * Keyed by (stream sequence, endpoint identity: URL and headers); also counts each
+ * event's failed attempts. Bounded: when
  * full, the oldest entries are forgotten (the cost of forgetting is one extra, harmless,
  * at-least-once call). Owned by the delivery thread; not thread-safe.
  */
@@ -18,9 +19,12 @@ struct delivered_memory;
 struct delivered_memory *delivered_memory_new(size_t capacity);
 void delivered_memory_free(struct delivered_memory *dm);
 
-void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, const char *url);
-bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, const char *url);
-void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, const char *url);
+void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
+bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
+void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
+/* An endpoint's identity: its URL and headers (two endpoints may share a URL). */
+uint64_t delivered_memory_endpoint_id(const char *url, const char *const *headers,
+                                      size_t header_count);
 size_t delivered_memory_count(const struct delivered_memory *dm);
 
 /*

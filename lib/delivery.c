@@ -78,8 +78,9 @@ struct delivery {
     struct config *cfg; /* under lock: the current route table */
     natsMsg **inbox;    /* ring, under lock */
     size_t inbox_head, inbox_count, inbox_cap;
-    bool stopping; /* under lock */
-    bool drained;  /* under lock: the subscription delivered all it held */
+    bool stopping;           /* under lock */
+    bool drained;            /* under lock: the subscription delivered all it held */
+    bool keep_alive_at_exit; /* main thread: drain failed, never free (see delivery_stop) */
     int64_t stop_deadline_ms;
 
     /* Delivery thread only. */
@@ -305,6 +306,12 @@ static void job_dead_letter(struct delivery *d, struct job *job, const char *rea
     job_free(d, job);
 }
 
+static uint64_t endpoint_id(const struct endpoint *ep)
+{
+    return delivered_memory_endpoint_id(ep->url, (const char *const *)ep->headers,
+                                        ep->header_count);
+}
+
 static int64_t backoff_ms(const struct config *cfg, int attempt)
 {
     size_t i = attempt > 0 ? (size_t)attempt - 1 : 0;
@@ -331,7 +338,7 @@ static void job_settle(struct delivery *d, struct job *job)
         stats_inc(STAT_DELIVERED);
         delivered_memory_set_failures(d->memory, job->memory_key, 0);
         for (size_t i = 0; i < route->endpoint_count; i++)
-            delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
+            delivered_memory_remove(d->memory, job->memory_key, endpoint_id(&route->endpoints[i]));
         log_debug(SUBSYS, "event %s delivered to %zu endpoint(s) (attempt %d)", job->info.event_id,
                   route->endpoint_count, job->attempt);
         log_outcome(d, job, "forwarded", false, NULL, NULL);
@@ -344,16 +351,17 @@ static void job_settle(struct delivery *d, struct job *job)
         snprintf(detail, sizeof detail,
                  "%zu of %zu endpoint(s) still failing after %d attempts (%s)", failed,
                  route->endpoint_count, failures, first_error);
-        delivered_memory_set_failures(d->memory, job->memory_key, 0);
-        for (size_t i = 0; i < route->endpoint_count; i++)
-            delivered_memory_remove(d->memory, job->memory_key, route->endpoints[i].url);
+        /* The count stays remembered: if the dead-letter record cannot be stored now,
+         * the message comes back and goes straight to the dead-letter stream again
+         * (job_begin) instead of starting a new round of attempts. */
+        delivered_memory_set_failures(d->memory, job->memory_key, failures);
         log_outcome(d, job, "failed", false, NULL, first_error);
         job_dead_letter(d, job, "max_deliveries_exceeded", detail);
         return;
     }
     for (size_t i = 0; i < route->endpoint_count; i++)
         if (job->outcomes[i].delivered)
-            delivered_memory_add(d->memory, job->memory_key, route->endpoints[i].url);
+            delivered_memory_add(d->memory, job->memory_key, endpoint_id(&route->endpoints[i]));
     delivered_memory_set_failures(d->memory, job->memory_key, failures);
     int64_t delay = backoff_ms(job->cfg, failures);
     natsMsg_NakWithDelay(job->msg, delay, NULL);
@@ -447,6 +455,11 @@ static void job_begin(struct delivery *d, natsMsg *msg)
      * delivery count runs ahead. It still bounds a crash loop: far past max_deliver,
      * the event is dead-lettered rather than tried for ever. */
     job->failures = delivered_memory_failures(d->memory, job->memory_key);
+    if (job->failures >= job->cfg->nats.max_deliver) {
+        job_dead_letter(d, job, "max_deliveries_exceeded",
+                        "attempts exhausted (the dead-letter record is being stored again)");
+        return;
+    }
     if (job->attempt > job->cfg->nats.max_deliver * 3 + 10) {
         job_dead_letter(d, job, "max_deliveries_exceeded",
                         "delivered too many times without being settled (restarts or crashes "
@@ -461,7 +474,8 @@ static void job_begin(struct delivery *d, natsMsg *msg)
         return;
     }
     for (size_t i = 0; i < job->route->endpoint_count; i++) {
-        if (delivered_memory_has(d->memory, job->memory_key, job->route->endpoints[i].url)) {
+        if (delivered_memory_has(d->memory, job->memory_key,
+                                 endpoint_id(&job->route->endpoints[i]))) {
             job->outcomes[i].delivered = true;
         }
     }
@@ -557,13 +571,17 @@ static void give_back_queued(struct delivery *d)
         natsMsg_Nak(msg, NULL);
         natsMsg_Destroy(msg);
     }
-    while (d->ready_head) {
-        struct job *job = d->ready_head;
-        if (job->running > 0 || job->next_endpoint > 0)
-            break; /* partly started: let it finish */
-        d->ready_head = job->next_ready;
-        if (!d->ready_head)
-            d->ready_tail = NULL;
+    /* Every job not started yet, wherever it stands in the queue. */
+    struct job **link = &d->ready_head;
+    d->ready_tail = NULL;
+    while (*link) {
+        struct job *job = *link;
+        if (job->running > 0 || job->next_endpoint > 0) {
+            d->ready_tail = job; /* partly started: it stays */
+            link = &job->next_ready;
+            continue;
+        }
+        *link = job->next_ready;
         job->in_ready = false;
         natsMsg_Nak(job->msg, NULL);
         job_free(d, job);
@@ -609,11 +627,14 @@ static void *delivery_main(void *arg)
         }
         webhook_pool_wait(d->pool, 200);
     }
-    /* Whatever is left (stop deadline passed) is released unacknowledged. */
+    /* Whatever is left (stop deadline passed; calls abandoned) is handed back now, so
+     * another instance takes it without waiting for ack_wait. */
     while (d->active) {
         struct job *job = d->active;
         d->active = job->next;
         job->prev = job->next = NULL;
+        if (job->msg)
+            natsMsg_Nak(job->msg, NULL);
         job_free(d, job);
     }
     return NULL;
@@ -700,8 +721,13 @@ void delivery_stop(struct delivery *d, int64_t timeout_ms)
     pthread_mutex_unlock(&d->lock);
     /* Drain (not Unsubscribe): messages nats.c already holds still reach on_message
      * and are finished like the rest. The consumer itself stays. */
-    if (d->sub && natsSubscription_Drain(d->sub) == NATS_OK)
-        natsSubscription_WaitForDrainCompletion(d->sub, 2000);
+    if (d->sub && (natsSubscription_Drain(d->sub) != NATS_OK ||
+                   natsSubscription_WaitForDrainCompletion(d->sub, 2000) != NATS_OK)) {
+        /* nats.c may still call on_message: `d` must outlive the process. */
+        d->keep_alive_at_exit = true;
+        log_warn(SUBSYS, "the subscription did not drain in time; its messages will be "
+                         "redelivered after ack_wait");
+    }
     pthread_mutex_lock(&d->lock);
     d->drained = true;
     pthread_mutex_unlock(&d->lock);
@@ -715,6 +741,8 @@ void delivery_free(struct delivery *d)
     if (!d)
         return;
     delivery_stop(d, 0);
+    if (d->keep_alive_at_exit)
+        return; /* a nats.c thread may still hold `d` (see delivery_stop) */
     natsSubscription_Destroy(d->sub);
     webhook_pool_free(d->pool);
     delivered_memory_free(d->memory);

@@ -92,9 +92,9 @@ static void json_quote(const char *s, char *out, size_t cap)
 }
 
 static void queue(struct esl_source *src, const char *subject, const char *msg_id, const char *kind,
-                  char *json, size_t len)
+                  char *json, size_t len, bool retry)
 {
-    if (outbox_add(src->outbox, subject, msg_id, kind, json, len)) {
+    if (outbox_add(src->outbox, subject, msg_id, kind, json, len, retry)) {
         outbox_pump(src->outbox); /* straight on to JetStream when it is there */
         return;
     }
@@ -146,18 +146,19 @@ static void publish_raw_event(struct esl_source *src, const struct esl_event *ev
     else
         snprintf(kind, sizeof kind, "%s", name);
     atomic_fetch_add(&src->events_published, 1);
-    queue(src, subject, event_id, kind, json, len);
+    queue(src, subject, event_id, kind, json, len, true);
 }
 
 /* A call record (live or final) into the key-value bucket: a put is a publish to
- * $KV.<bucket>.<key>. */
-static void put_record(struct esl_source *src, const char *call_id, const char *json)
+ * $KV.<bucket>.<key>. A live state is best effort — retrying it after the final
+ * record was stored would overwrite the final one — the final record is retried. */
+static void put_record(struct esl_source *src, const char *call_id, const char *json, bool final)
 {
     char subject[256];
     snprintf(subject, sizeof subject, "$KV.%s.%s", src->cfg->calls.bucket, call_id);
     char *copy = strdup(json);
     if (copy)
-        queue(src, subject, NULL, NULL, copy, strlen(copy));
+        queue(src, subject, NULL, NULL, copy, strlen(copy), final);
 }
 
 static void on_call_update(void *closure, const char *domain, const char *call_id,
@@ -165,7 +166,7 @@ static void on_call_update(void *closure, const char *domain, const char *call_i
 {
     struct esl_source *src = closure;
     if (domain && call_id)
-        put_record(src, call_id, record_json);
+        put_record(src, call_id, record_json, false);
     free(record_json);
 }
 
@@ -180,7 +181,7 @@ static void on_call_signal(void *closure, const char *domain, const char *call_i
         free(signal_json);
         return;
     }
-    put_record(src, call_id, signal_json);
+    put_record(src, call_id, signal_json, true);
     if (!(src->node->publish & ESL_PUBLISH_SIGNALS)) {
         free(signal_json);
         return;
@@ -213,7 +214,7 @@ static void on_call_signal(void *closure, const char *domain, const char *call_i
         .event_len = len,
     };
     outcomes_received(src->outcomes, &r);
-    queue(src, subject, event_id[0] ? event_id : NULL, "call_signal", json, len);
+    queue(src, subject, event_id[0] ? event_id : NULL, "call_signal", json, len, true);
 }
 
 static void on_event(void *closure, const struct esl_event *ev)

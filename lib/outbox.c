@@ -12,6 +12,7 @@
 #include "log.h"
 #include "publisher.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct slot {
     const char *kind;   /* NULL when none */
     char *data;
     size_t len;
+    bool retry;
 };
 
 struct outbox {
@@ -141,7 +143,7 @@ static void enqueue(struct outbox *ob, size_t index, bool front)
 }
 
 bool outbox_add(struct outbox *ob, const char *subject, const char *msg_id, const char *kind,
-                char *data, size_t len)
+                char *data, size_t len, bool retry)
 {
     pthread_mutex_lock(&ob->lock);
     if (ob->free_count == 0 || ob->queue_count >= ob->queue_max) {
@@ -154,6 +156,7 @@ bool outbox_add(struct outbox *ob, const char *subject, const char *msg_id, cons
     struct slot *s = &ob->slots[index];
     s->data = data;
     s->len = len;
+    s->retry = retry;
     if (!slot_set_strings(s, subject, msg_id, kind)) {
         slot_clear(s);
         ob->free_slots[ob->free_count++] = index;
@@ -172,15 +175,26 @@ static void on_published(void *closure, const struct publish_result *res)
     struct outbox *ob = s->ob;
     pthread_mutex_lock(&ob->lock);
     ob->inflight--;
-    if (res->outcome == PUBLISH_OK) {
-        ob->stats.published++;
-        if (res->duplicate)
-            ob->stats.duplicates++;
+    /* A full stream (discard new) refuses for now, not for good: keep retrying. */
+    bool permanent = res->permanent;
+    if (res->outcome == PUBLISH_OK || permanent || !s->retry) {
+        if (res->outcome == PUBLISH_OK) {
+            ob->stats.published++;
+            if (res->duplicate)
+                ob->stats.duplicates++;
+        } else if (permanent) {
+            ob->stats.rejected++;
+        } else {
+            ob->stats.abandoned++;
+        }
+        if (permanent)
+            log_warn("outbox", "JetStream refused a message to %s for good (%s): dropped",
+                     s->subject, res->error ? res->error : "rejected");
         slot_clear(s);
         ob->free_slots[ob->free_count++] = (size_t)(s - ob->slots);
     } else {
         ob->stats.retries++;
-        enqueue(ob, (size_t)(s - ob->slots), false);
+        enqueue(ob, (size_t)(s - ob->slots), true); /* ahead of newer messages */
     }
     pthread_mutex_unlock(&ob->lock);
 }
@@ -210,6 +224,16 @@ size_t outbox_pump(struct outbox *ob)
         }
         pthread_mutex_lock(&ob->lock);
         ob->inflight--;
+        if (rc == -EMSGSIZE || rc == -EIO || rc == -ENOMEM) {
+            /* It will never be accepted: drop it, or it blocks everything behind it. */
+            log_warn("outbox", "a message to %s cannot be published (%s): dropped", s->subject,
+                     rc == -EMSGSIZE ? "larger than the server's max payload" : "refused");
+            ob->stats.rejected++;
+            slot_clear(s);
+            ob->free_slots[ob->free_count++] = index;
+            pthread_mutex_unlock(&ob->lock);
+            continue;
+        }
         enqueue(ob, index, true); /* keep its place; try again on the next pump */
         pthread_mutex_unlock(&ob->lock);
         break;

@@ -29,6 +29,9 @@ struct outbox_stats {
     uint64_t published;  /* acked by JetStream (including duplicates) */
     uint64_t duplicates; /* acked as duplicates (already stored, e.g. by an HA peer) */
     uint64_t dropped;    /* refused by outbox_add because it was full */
+    uint64_t rejected;   /* refused by JetStream for good (too large, no stream...):
+                            dropped and logged, so one bad message cannot block the rest */
+    uint64_t abandoned;  /* best-effort messages whose publish failed (not retried) */
     uint64_t retries;    /* publishes that failed and were queued again */
 };
 
@@ -41,11 +44,14 @@ void outbox_free(struct outbox *ob, int64_t timeout_ms);
 
 /*
  * Queues a message. Takes ownership of `data` (malloc'd). `subject`, `msg_id` and
- * `kind` are copied (msg_id and kind may be NULL). Returns false when full — `data`
- * is freed and the drop counted.
+ * `kind` are copied (msg_id and kind may be NULL). With `retry`, a publish that fails
+ * for a passing reason (timeout, disconnected) is queued again, ahead of the others;
+ * without it (best effort: a state a later message supersedes) it is abandoned.
+ * A permanent refusal (too large, rejected by the stream) is never retried. Returns
+ * false when full — `data` is freed and the drop counted.
  */
 bool outbox_add(struct outbox *ob, const char *subject, const char *msg_id, const char *kind,
-                char *data, size_t len);
+                char *data, size_t len, bool retry);
 
 /* Submits queued messages until the publisher refuses; returns how many it sent. */
 size_t outbox_pump(struct outbox *ob);

@@ -109,6 +109,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
             res.duplicate = pa->Duplicate;
         } else if (pae) {
             res.error = pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err);
+            res.permanent =
+                pae->ErrCode == JSStreamMessageExceedsMaximumErr || pae->Err == NATS_MAX_PAYLOAD;
             if (pae->Err == NATS_TIMEOUT)
                 res.outcome = PUBLISH_TIMEOUT;
             else if (pae->Err == NATS_NO_RESPONDERS || pae->Err == NATS_CONNECTION_CLOSED ||

@@ -35,6 +35,8 @@ struct publish_result {
     uint64_t stream_seq;
     bool duplicate;
     const char *error; /* human detail when not OK; valid during the callback */
+    bool permanent;    /* refused for good (message too large for the stream): retrying
+                          cannot help */
 };
 
 typedef void (*publish_done_fn)(void *closure, const struct publish_result *result);
