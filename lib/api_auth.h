@@ -30,7 +30,8 @@ struct http_request;
 
 /* Copies the settings out of `cfg` (borrowed). NULL on allocation failure. */
 struct api_auth *api_auth_new(const struct config *cfg);
-/* Takes the settings of a reloaded config. */
+/* Takes the settings of another config (thread-safe). Not called on reload today: the
+ * admin token and protect_read_apis take effect at restart, like every key but routes. */
 void api_auth_update(struct api_auth *a, const struct config *cfg);
 void api_auth_free(struct api_auth *a); /* accepts NULL */
 
