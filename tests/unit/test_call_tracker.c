@@ -1,6 +1,6 @@
 /*
  * Unit tests: call_tracker. Replays the real FreeSWITCH 1.11 captures (fixtures/esl,
- * see /work/shared/fixtures/esl/README.md) through the real esl_parser/esl_event into
+ * see fixtures/esl/README.md) through the real esl_parser/esl_event into
  * the tracker and checks the call signals and the live records; hand-made events cover
  * odd orders, single legs, bridged calls, merges, expiry, the max_calls bound, default
  * domains, time zones and the memory used by 50,000 live calls. (Domain resolution

@@ -1,7 +1,7 @@
 /*
  * Unit tests: esl_parser + esl_event (Event Socket framing, event decoding, to-JSON),
- * replaying real FreeSWITCH 1.11 captures (fixtures/esl, see
- * /work/shared/fixtures/esl/README.md) whole, byte by byte and at pseudo-random
+ * replaying real FreeSWITCH 1.11 captures (fixtures/esl, see fixtures/esl/README.md)
+ * whole, byte by byte and at pseudo-random
  * split points, plus hand-made frames for the edges and the errors.
  */
 #include "esl_event.h"
