@@ -169,7 +169,8 @@ struct config {
         int64_t timeout_ms;         /* delivery.timeout, default 3s (per endpoint request) */
         int64_t connect_timeout_ms; /* delivery.connect_timeout, default 1s */
         int max_concurrent;         /* delivery.max_concurrent, default 256 requests in flight */
-        int max_host_connections;   /* delivery.max_host_connections, default 64 */
+        int max_host_connections;   /* delivery.max_host_connections, default 256 (= max_concurrent:
+                                       by default no call waits for a connection) */
         int64_t *backoff_ms;        /* delivery.backoff, default [1s, 5s, 30s, 2m, 5m];
                                        attempt n waits backoff[min(n-1, count-1)] */
         size_t backoff_count;

@@ -158,7 +158,7 @@ static const struct cfg_field delivery_fields[] = {
     F_NUM(CFG_T_DURATION, "timeout", delivery.timeout_ms, 3000, 1, MAXD, 0),
     F_NUM(CFG_T_DURATION, "connect_timeout", delivery.connect_timeout_ms, 1000, 1, MAXD, 0),
     F_NUM(CFG_T_INT, "max_concurrent", delivery.max_concurrent, 256, 1, 10000, 0),
-    F_NUM(CFG_T_INT, "max_host_connections", delivery.max_host_connections, 64, 1, 10000, 0),
+    F_NUM(CFG_T_INT, "max_host_connections", delivery.max_host_connections, 256, 1, 10000, 0),
     F_CUSTOM("backoff", delivery.backoff_ms, map_backoff),
     F_END,
 };

@@ -110,7 +110,7 @@ static void check_defaults(const struct config *cfg)
     CHECK_INT(cfg->delivery.timeout_ms, 3000);
     CHECK_INT(cfg->delivery.connect_timeout_ms, 1000);
     CHECK_INT(cfg->delivery.max_concurrent, 256);
-    CHECK_INT(cfg->delivery.max_host_connections, 64);
+    CHECK_INT(cfg->delivery.max_host_connections, 256);
     CHECK_INT(cfg->delivery.backoff_count, 5);
     if (cfg->delivery.backoff_count == 5) {
         CHECK_INT(cfg->delivery.backoff_ms[0], 1000);
