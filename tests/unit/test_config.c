@@ -58,14 +58,7 @@ static struct config *load_ok_at(const char *yaml, const char *file, int line)
 
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 1 << 20);
-    if (buf)
-        (void)fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    return buf;
+    return unit_read_file(path, NULL);
 }
 
 static void check_defaults(const struct config *cfg)

@@ -21,13 +21,7 @@ static char *load_fixture(const char *name, size_t *len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/esl/%s", FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return buf;
+    return unit_read_file(path, len);
 }
 
 static uint64_t rng(uint64_t *s)

@@ -118,13 +118,7 @@ static struct tzfile *footer_zone(const char *footer, int32_t std_off, int *err)
 
 static unsigned char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = malloc(TZFILE_MAX_BYTES);
-    *len = buf ? fread(buf, 1, TZFILE_MAX_BYTES, f) : 0;
-    fclose(f);
-    return buf;
+    return (unsigned char *)unit_read_file(path, len);
 }
 
 /* ---- tests ---- */

@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int checks;
 static int failures;
@@ -33,4 +34,23 @@ int unit_done(void)
 {
     printf("1..%d\n", checks);
     return failures ? 1 : 0;
+}
+
+char *unit_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1))) {
+        size_t got = fread(buf, 1, (size_t)size, f);
+        buf[got] = '\0';
+        if (len)
+            *len = got;
+    }
+    fclose(f);
+    return buf;
 }
