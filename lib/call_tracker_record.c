@@ -13,6 +13,7 @@
 #include "call_tracker_internal.h"
 
 #include "tzfile.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -111,7 +112,7 @@ char *ct_record_build(const struct ct_call *c, const char *call_id, const char *
     if (k->merged_into)
         cJSON_AddStringToObject(o, "merged_into", k->merged_into);
     cJSON_AddBoolToObject(o, "live", k->live);
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = json_print(o);
     cJSON_Delete(o);
     return text;
 }

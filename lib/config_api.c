@@ -10,6 +10,7 @@
 #include "config_view.h"
 #include "http_server.h"
 #include "reloader.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -65,7 +66,7 @@ static void add_time(cJSON *o, const char *key, int64_t wall_ms)
 
 static void respond_json_object(struct http_request *req, int status, cJSON *o, bool async)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    char *text = o ? json_print(o) : NULL;
     cJSON_Delete(o);
     if (!text) {
         if (async)

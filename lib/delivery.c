@@ -22,6 +22,7 @@
 #include "publisher.h"
 #include "stats.h"
 #include "webhook_call.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -239,7 +240,7 @@ static char *build_record(const struct job *job, const char *reason, const char 
             cJSON_AddStringToObject(o, "event_raw", copy);
         free(copy);
     }
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = json_print(o);
     cJSON_Delete(o);
     return text;
 }

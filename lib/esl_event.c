@@ -26,6 +26,7 @@
  *    always RFC 8259 text.
  */
 #include "esl_event.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -269,7 +270,7 @@ static bool json_plan(const cJSON *root, struct json_plan *pl)
         } else if (!cJSON_IsArray(c) || (vlen = string_array_len(c)) == 0) {
             if (!pl->printed && !(pl->printed = calloc(pl->members, sizeof *pl->printed)))
                 return false;
-            if (!(pl->printed[i] = cJSON_PrintUnformatted(c)))
+            if (!(pl->printed[i] = json_print(c)))
                 return false;
             vlen = strlen(pl->printed[i]);
         }
@@ -278,7 +279,7 @@ static bool json_plan(const cJSON *root, struct json_plan *pl)
     }
     if (pl->body) {
         if (!cJSON_IsString(pl->body) || !pl->body->valuestring)
-            if (!(pl->body_text = cJSON_PrintUnformatted(pl->body)))
+            if (!(pl->body_text = json_print(pl->body)))
                 return false;
         pl->arena += strlen(pl->body_text ? pl->body_text : pl->body->valuestring) + 1;
     }

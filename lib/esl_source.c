@@ -15,6 +15,7 @@
 #include "json_scan.h"
 #include "log.h"
 #include "outbox.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdatomic.h>
@@ -249,7 +250,7 @@ static void on_log(void *closure, const struct esl_frame *f)
             cJSON_AddStringToObject(o, headers[i][1], v);
     }
     cJSON_AddStringToObject(o, "text", f->body ? f->body : "");
-    char *line = cJSON_PrintUnformatted(o);
+    char *line = json_print(o);
     cJSON_Delete(o);
     if (line)
         domain_log_write(src->domain_logs, domain ? domain : "default", line);

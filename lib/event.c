@@ -1,13 +1,13 @@
 /*
- * event — see event.h. cJSON validates; json_scan locates members in the original
- * bytes, so nothing the sender wrote is re-encoded.
+ * event — see event.h. json_scan validates (RFC 8259 exactly, duplicate keys
+ * refused) and locates members in the original bytes, so nothing the sender wrote is
+ * re-encoded and eventhub reads the same members every receiver's parser reads.
  */
 #include "event.h"
 
 #include "clock.h"
 #include "json_scan.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,102 +48,93 @@ void event_new_uuid(char out[37])
              b[14], b[15]);
 }
 
-static bool has_control_chars(const char *s)
+static bool has_control_chars(const char *s, size_t len)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == 0x7f)
             return true;
     }
     return false;
 }
 
-/* Parses and checks the common parts; *root is set on EVENT_OK (caller deletes). */
-static enum event_status parse_object(const char *data, size_t len, struct event_info *info,
-                                      cJSON **root)
+/*
+ * Decodes the top-level string member `key` into out (cap bytes). Returns its
+ * decoded length; (size_t)-1 when absent, -2 when not a string, -3 when too long.
+ */
+#define MEMBER_ABSENT ((size_t)-1)
+#define MEMBER_NOT_STRING ((size_t)-2)
+#define MEMBER_TOO_LONG ((size_t)-3)
+static size_t string_member(const char *data, size_t len, const char *key, char *out, size_t cap)
+{
+    struct json_member m;
+    if (!json_scan_find(data, len, key, &m))
+        return MEMBER_ABSENT;
+    if (data[m.value_start] != '"')
+        return MEMBER_NOT_STRING;
+    size_t n = json_scan_string(data, m.value_start, m.value_len, out, cap);
+    return n == (size_t)-1 ? MEMBER_TOO_LONG : n;
+}
+
+/* Validates the text and the members eventhub reads (domain, event_id). */
+static enum event_status check_object(const char *data, size_t len, struct event_info *info)
 {
     memset(info, 0, sizeof *info);
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithLengthOpts(data, len, &end, false);
-    /* Only whitespace may follow the value (cJSON's own check rejects a value that
-     * ends exactly at `len` when whitespace precedes the end). */
-    if (json && end) {
-        for (const char *p = end; p < data + len; p++) {
-            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-                cJSON_Delete(json);
-                json = NULL;
-                break;
-            }
-        }
-    }
-    size_t bad_at = 0;
-    if (json && !json_scan_text_ok(data, len, &bad_at)) {
-        cJSON_Delete(json);
-        snprintf(info->detail, sizeof info->detail,
-                 "request body is not valid JSON text: invalid UTF-8 or a raw control character "
-                 "at byte %zu",
-                 bad_at);
+    struct json_error err;
+    if (!json_scan_valid(data, len, &err)) {
+        snprintf(info->detail, sizeof info->detail, "request body is not valid JSON: %s (byte %zu)",
+                 err.what, err.at);
         return EVENT_ERR_JSON;
     }
-    if (!json) {
-        size_t at = end ? (size_t)(end - data) : 0;
-        snprintf(info->detail, sizeof info->detail,
-                 "request body is not valid JSON (near byte %zu)", at);
-        return EVENT_ERR_JSON;
-    }
-    if (!cJSON_IsObject(json)) {
+    if (json_scan_closing_brace(data, len) == (size_t)-1) {
         snprintf(info->detail, sizeof info->detail, "the event must be a JSON object");
-        cJSON_Delete(json);
         return EVENT_ERR_NOT_OBJECT;
     }
-    const cJSON *domain = cJSON_GetObjectItemCaseSensitive(json, "domain");
+    size_t n = string_member(data, len, "domain", info->domain, sizeof info->domain);
     const char *problem = NULL;
-    if (!domain)
+    if (n == MEMBER_ABSENT)
         problem = "the field \"domain\" is required";
-    else if (!cJSON_IsString(domain))
+    else if (n == MEMBER_NOT_STRING)
         problem = "the field \"domain\" must be a string";
-    else if (domain->valuestring[0] == '\0')
-        problem = "the field \"domain\" must not be empty";
-    else if (strlen(domain->valuestring) > EVENT_DOMAIN_MAX)
+    else if (n == MEMBER_TOO_LONG)
         problem = "the field \"domain\" is longer than 255 bytes";
-    else if (has_control_chars(domain->valuestring))
+    else if (n == 0)
+        problem = "the field \"domain\" must not be empty";
+    else if (has_control_chars(info->domain, n))
         problem = "the field \"domain\" contains control characters";
     if (problem) {
+        info->domain[0] = '\0';
         snprintf(info->detail, sizeof info->detail, "%s", problem);
-        cJSON_Delete(json);
         return EVENT_ERR_DOMAIN;
     }
-    memcpy(info->domain, domain->valuestring, strlen(domain->valuestring) + 1);
 
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "event_id");
-    if (id) {
-        bool ok = cJSON_IsString(id) && id->valuestring[0] != '\0' &&
-                  strlen(id->valuestring) <= EVENT_ID_MAX;
-        for (const char *p = ok ? id->valuestring : ""; ok && *p; p++)
-            ok = (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '"' && *p != '\\';
+    n = string_member(data, len, "event_id", info->event_id, sizeof info->event_id);
+    if (n != MEMBER_ABSENT) {
+        bool ok = n != MEMBER_NOT_STRING && n != MEMBER_TOO_LONG && n > 0;
+        for (size_t i = 0; ok && i < n; i++) {
+            unsigned char c = (unsigned char)info->event_id[i];
+            ok = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+        }
         if (!ok) {
+            info->event_id[0] = '\0';
             snprintf(info->detail, sizeof info->detail,
                      "the field \"event_id\" must be a string of 1-128 printable ASCII "
                      "characters without spaces, quotes or backslashes");
-            cJSON_Delete(json);
             return EVENT_ERR_EVENT_ID;
         }
-        memcpy(info->event_id, id->valuestring, strlen(id->valuestring) + 1);
         info->has_event_id = true;
     }
-    *root = json;
     return EVENT_OK;
 }
 
 enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_ms,
                                 struct event_info *info, char **stored, size_t *stored_len)
 {
-    cJSON *root = NULL;
-    enum event_status st = parse_object(body, len, info, &root);
+    enum event_status st = check_object(body, len, info);
     if (st != EVENT_OK)
         return st;
-    bool has_received_at = cJSON_GetObjectItemCaseSensitive(root, "received_at") != NULL;
-    cJSON_Delete(root);
+    struct json_member m;
+    bool has_received_at = json_scan_find(body, len, "received_at", &m);
 
     if (!info->has_event_id)
         event_new_uuid(info->event_id);
@@ -177,10 +168,7 @@ enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_m
 
 enum event_status event_inspect(const char *data, size_t len, struct event_info *info)
 {
-    cJSON *root = NULL;
-    enum event_status st = parse_object(data, len, info, &root);
-    cJSON_Delete(root);
-    return st;
+    return check_object(data, len, info);
 }
 
 char *event_with_attempt(const char *data, size_t len, int attempt, size_t *out_len)

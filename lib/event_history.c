@@ -438,7 +438,7 @@ void event_history_received(struct event_history *h, const struct outcome_receiv
     struct eh_event *fresh = NULL;
     if (!r->duplicate) {
         if (r->event && r->event_len > 0)
-            payload = eh_payload_new(r->event, r->event_len, h->opts.max_event_bytes, false);
+            payload = eh_payload_new(r->event, r->event_len, h->opts.max_event_bytes);
         fresh = calloc(1, sizeof *fresh);
     }
     struct eh_event *garbage = NULL;
@@ -548,7 +548,7 @@ void event_history_delivery(struct event_history *h, const struct outcome_delive
         /* Not seen before (a restart, or the outcome beat the publish ack): copy and
          * check the payload off the lock, then look again. */
         pthread_mutex_unlock(&h->lock);
-        payload = eh_payload_new(d->event, d->event_len, h->opts.max_event_bytes, true);
+        payload = eh_payload_new(d->event, d->event_len, h->opts.max_event_bytes);
         pthread_mutex_lock(&h->lock);
         ev = locate(h, &k, true, &fresh);
     }

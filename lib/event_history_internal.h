@@ -125,8 +125,8 @@ bool eh_domain_key(const char *domain, char out[EVENT_DOMAIN_MAX + 1]);
 uint64_t eh_hash_bytes(const char *s, size_t len, uint64_t seed);
 
 /* A payload for `event`: kept whole when <= max_bytes (json says whether it is valid
- * JSON; `check` makes it verify instead of trusting the producer), else truncated. */
-struct eh_payload *eh_payload_new(const char *event, size_t len, size_t max_bytes, bool check);
+ * JSON, checked with json_scan_valid), else truncated. */
+struct eh_payload *eh_payload_new(const char *event, size_t len, size_t max_bytes);
 void eh_payload_ref(struct eh_payload *p);
 void eh_payload_unref(struct eh_payload *p); /* accepts NULL */
 

@@ -11,6 +11,7 @@
 #include "event_history_internal.h"
 
 #include "clock.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -273,7 +274,7 @@ static char *render(const struct snapshot *s, size_t *len)
     }
     if (s->truncated)
         cJSON_AddBoolToObject(root, "truncated", true);
-    char *text = cJSON_PrintUnformatted(root);
+    char *text = json_print(root);
     cJSON_Delete(root);
     if (text && len)
         *len = strlen(text);

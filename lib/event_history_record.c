@@ -9,7 +9,6 @@
 
 #include "json_scan.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +87,7 @@ uint64_t eh_hash_bytes(const char *s, size_t len, uint64_t seed)
     return h ^ (h >> 29);
 }
 
-struct eh_payload *eh_payload_new(const char *event, size_t len, size_t max_bytes, bool check)
+struct eh_payload *eh_payload_new(const char *event, size_t len, size_t max_bytes)
 {
     bool truncated = len > max_bytes;
     size_t keep = truncated ? max_bytes : len;
@@ -106,15 +105,9 @@ struct eh_payload *eh_payload_new(const char *event, size_t len, size_t max_byte
     memcpy(p->data, event, keep);
     p->data[keep] = '\0';
     p->len = keep;
-    size_t at = 0;
-    /* Producers hand valid JSON; still, only clean UTF-8 goes out raw. A payload that
-     * reached the store another way (a delivery outcome) is also parsed. */
-    bool ok = keep > 0 && json_scan_text_ok(p->data, keep, &at);
-    if (ok && check) {
-        cJSON *j = cJSON_ParseWithLengthOpts(p->data, keep + 1, NULL, true);
-        ok = j != NULL;
-        cJSON_Delete(j);
-    }
+    /* Only text that is valid JSON (json_scan's strict rules) goes out raw; anything
+     * else is kept as a string. */
+    bool ok = keep > 0 && json_scan_valid(p->data, keep, NULL);
     if (ok)
         p->json = true;
     else

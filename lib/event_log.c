@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "domain_log.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ static cJSON *line_start(const char *type, const char *domain, const char *event
 
 static void line_finish(struct domain_log *dl, const char *domain, cJSON *o)
 {
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = json_print(o);
     cJSON_Delete(o);
     if (text)
         domain_log_write(dl, domain, text);

@@ -8,6 +8,7 @@
 #include "http_server.h"
 #include "nats_link.h"
 #include "publisher.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <stdatomic.h>
@@ -81,7 +82,7 @@ void health_handle(void *ctx, struct http_request *req)
                             (double)((clock_mono_ms() - h->started_ms) / 1000));
     cJSON_AddStringToObject(o, "version", EVENTHUB_VERSION);
     add_sources(h, o);
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = json_print(o);
     cJSON_Delete(o);
     http_respond_json(req, ready && !stopping ? 200 : 503, text ? text : "{}");
     free(text);

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "stats.h"
+#include "json_print.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -165,7 +166,7 @@ static char *error_json(const char *error, const char *detail)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", error);
     cJSON_AddStringToObject(o, "detail", detail ? detail : "");
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = json_print(o);
     cJSON_Delete(o);
     return text;
 }
@@ -237,7 +238,7 @@ void http_request_complete(struct http_request *req, int status, const char *jso
 
 void http_request_complete_cjson(struct http_request *req, int status, cJSON *o)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    char *text = o ? json_print(o) : NULL;
     cJSON_Delete(o);
     if (text)
         http_request_complete(req, status, text);

@@ -10,6 +10,7 @@
 #include "nats_link.h"
 #include "publisher.h"
 #include "stats.h"
+#include "json_print.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -147,7 +148,7 @@ static void on_published(void *closure, const struct publish_result *res)
     cJSON_AddStringToObject(o, "error", errors[res->outcome]);
     cJSON_AddStringToObject(o, "detail", detail);
     cJSON_AddStringToObject(o, "event_id", pe->event_id);
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = json_print(o);
     cJSON_Delete(o);
     http_request_complete(pe->req, 503, text ? text : "{\"error\":\"publish_failed\"}");
     free(text);

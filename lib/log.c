@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include "clock.h"
+#include "json_scan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,12 +60,19 @@ void log_close(void)
     log_fd = STDERR_FILENO;
 }
 
-/* Appends `s` JSON-escaped to buf[*len..cap); truncates silently at cap. */
-static void append_escaped(char *buf, size_t *len, size_t cap, const char *s)
+/*
+ * Appends `s` JSON-escaped to buf[*len..cap); truncates at cap, never inside a UTF-8
+ * sequence. A byte that is not part of well-formed UTF-8 becomes U+FFFD, so a line
+ * is always valid JSON whatever a message quotes.
+ */
+static void append_escaped(char *buf, size_t *len, size_t cap, const char *text)
 {
     static const char hex[] = "0123456789abcdef";
-    for (; *s && *len + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t left = strlen(text);
+    while (left > 0 && *len + 7 < cap) {
+        unsigned char c = *s;
+        size_t n = 1;
         if (c == '"' || c == '\\') {
             buf[(*len)++] = '\\';
             buf[(*len)++] = (char)c;
@@ -76,9 +84,18 @@ static void append_escaped(char *buf, size_t *len, size_t cap, const char *s)
             *len += 4;
             buf[(*len)++] = hex[c >> 4];
             buf[(*len)++] = hex[c & 15];
-        } else {
+        } else if (c < 0x80) {
             buf[(*len)++] = (char)c;
+        } else if ((n = json_utf8_sequence(s, left)) == 0) {
+            memcpy(buf + *len, "\xef\xbf\xbd", 3);
+            *len += 3;
+            n = 1;
+        } else {
+            memcpy(buf + *len, s, n);
+            *len += n;
         }
+        s += n;
+        left -= n;
     }
 }
 

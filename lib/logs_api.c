@@ -7,7 +7,7 @@
  * and any other type) or failed_events_by_domain (failed, dead_lettered), keyed by
  * the line's own "domain" field: one log directory can hold several spellings of a
  * domain ("a.b" and "a_b" share a directory name). A line is emitted with its bytes
- * as written (cJSON raw) once cJSON and json_scan_text_ok accept it, so large numbers
+ * as written (cJSON raw) once json_scan_valid accepts it, so large numbers
  * inside events keep their digits; a line that is not a clean JSON object is counted
  * as "invalid" and left out.
  */
@@ -152,10 +152,8 @@ static bool on_line(void *ctx, const char *line, size_t len)
         return false;
     }
     r->lines++;
-    size_t at = 0;
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithOpts(line, &end, true);
-    if (!cJSON_IsObject(o) || !json_scan_text_ok(line, len, &at)) {
+    cJSON *o = json_scan_valid(line, len, NULL) ? cJSON_ParseWithLength(line, len) : NULL;
+    if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         r->invalid++;
         return true;

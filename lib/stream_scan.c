@@ -151,11 +151,7 @@ bool stream_scan_add_data(cJSON *obj, const char *name, const char *data, size_t
     memcpy(copy, data ? data : "", len);
     copy[len] = '\0';
     bool ok = false;
-    size_t at = 0;
-    const char *end = NULL;
-    cJSON *parsed =
-        len > 0 && memchr(copy, 0, len) == NULL ? cJSON_ParseWithOpts(copy, &end, true) : NULL;
-    if (parsed && json_scan_text_ok(copy, len, &at)) {
+    if (len > 0 && json_scan_valid(copy, len, NULL)) {
         /* Its bytes as stored: cJSON would print numbers through a double. */
         ok = cJSON_AddRawToObject(obj, name, copy) != NULL;
     } else if (utf8_ok((const unsigned char *)copy, len)) {
@@ -167,7 +163,6 @@ bool stream_scan_add_data(cJSON *obj, const char *name, const char *data, size_t
         ok = b64 && cJSON_AddStringToObject(obj, key, b64) != NULL;
         free(b64);
     }
-    cJSON_Delete(parsed);
     free(copy);
     return ok;
 }

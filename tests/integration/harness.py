@@ -681,6 +681,7 @@ class Eventhub:
         self.port = None
         self.host = "127.0.0.1"
         self.logs = []          # every stderr line of every run: (run, text, parsed-or-None)
+        self.logs_raw = []      # the same lines as bytes
         self.stdout = []
         self._logs_lock = threading.Lock()
         self._run = 0
@@ -715,6 +716,8 @@ class Eventhub:
 
     def _reader(self, stream, run, sink):
         for raw in iter(stream.readline, b""):
+            if sink is self.logs:
+                self.logs_raw.append(raw.rstrip(b"\n"))  # the bytes, for strict checks
             text = raw.decode("utf-8", "replace").rstrip("\n")
             try:
                 parsed = json.loads(text)
@@ -912,6 +915,41 @@ def _scan_value(b, i):
     while j < len(b) and b[j:j + 1] not in (b",", b"}", b"]", b" ", b"\t", b"\r", b"\n"):
         j += 1
     return j
+
+
+class StrictJSONError(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs):
+    seen = set()
+    for k, _ in pairs:
+        if k in seen:
+            raise StrictJSONError("duplicate key %r" % (k,))
+        seen.add(k)
+    return dict(pairs)
+
+
+def _no_constant(name):
+    raise StrictJSONError("%s is not JSON" % name)
+
+
+def strict_json(data):
+    """Parses bytes as RFC 8259 JSON text and nothing more: UTF-8 without a BOM, no
+    NaN/Infinity, no duplicate keys in any object. Raises StrictJSONError (a
+    ValueError) otherwise."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise StrictJSONError("byte order mark")
+    try:
+        text = data.decode("utf-8", "strict")
+    except UnicodeDecodeError as e:
+        raise StrictJSONError("not UTF-8: %s" % e)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise StrictJSONError(str(e))
 
 
 def raw_members(b):

@@ -143,17 +143,54 @@ static void test_inspect(void)
     CHECK_INT(event_inspect("not json", 8, &info), EVENT_ERR_JSON);
 }
 
-static void test_scan(void)
+/* The shapes that made eventhub and its receivers read different events. */
+static void test_prepare_strict(void)
 {
-    struct json_member m;
-    const char *j = " {\"a\":\"x,}\\\"y\" , \"b\" : [1,{\"c\":2}], \"c\":true}";
-    CHECK(json_scan_find(j, strlen(j), "c", &m));
-    CHECK(strncmp(j + m.value_start, "true", m.value_len) == 0);
-    CHECK(json_scan_find(j, strlen(j), "b", &m));
-    CHECK(strncmp(j + m.value_start, "[1,{\"c\":2}]", m.value_len) == 0);
-    CHECK(!json_scan_find(j, strlen(j), "zz", &m));
-    CHECK_INT(json_scan_closing_brace("{} ", 3), 1);
-    CHECK_INT(json_scan_closing_brace("[]", 2), (size_t)-1);
+    struct event_info info;
+    char *out = NULL;
+    CHECK_INT(prep("\xef\xbb\xbf{\"domain\":\"example.com\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK(strstr(info.detail, "byte order mark") != NULL);
+    CHECK_INT(prep("{\"domain\":\"a\",\"n\":01}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\"n\":1.}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"example.com\",\"domain\":\"tenant-b.example\"}", &info, &out),
+              EVENT_ERR_JSON);
+    CHECK(strstr(info.detail, "duplicate key") != NULL);
+    CHECK_INT(prep("{\"domain\":\"a\",\"dom\\u0061in\":\"b\"}", &info, &out), EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":\"1\",\"event_id\":\"2\"}", &info, &out),
+              EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"a\",\"delivery_attempt\":1,\"delivery_attempt\":2}", &info, &out),
+              EVENT_ERR_JSON);
+    CHECK_INT(prep("{\"domain\":\"example.com\\u0000.evil\"}", &info, &out), EVENT_ERR_DOMAIN);
+    CHECK_INT(prep("{\"domain\":\"a\",\"event_id\":\"id\\u0000x\"}", &info, &out),
+              EVENT_ERR_EVENT_ID);
+    CHECK(out == NULL);
+    /* The domain is read decoded, as receivers read it. */
+    CHECK_INT(prep("{\"dom\\u0061in\":\"ex\\u0061mple.com\"}", &info, &out), EVENT_OK);
+    CHECK_STR(info.domain, "example.com");
+    free(out);
+    out = NULL;
+    /* 255 bytes decoded is the limit, however it was written. */
+    char body[2048];
+    char dom[256];
+    memset(dom, 'a', 255);
+    dom[255] = '\0';
+    snprintf(body, sizeof body, "{\"domain\":\"%s\"}", dom);
+    CHECK_INT(prep(body, &info, &out), EVENT_OK);
+    free(out);
+    out = NULL;
+    snprintf(body, sizeof body, "{\"domain\":\"%s\\u0061\"}", dom);
+    CHECK_INT(prep(body, &info, &out), EVENT_ERR_DOMAIN);
+}
+
+/* An escaped spelling of delivery_attempt is replaced, never duplicated. */
+static void test_with_attempt_escaped_key(void)
+{
+    const char *ev = "{\"domain\":\"a\",\"delivery_\\u0061ttempt\":9}";
+    size_t n = 0;
+    char *out = event_with_attempt(ev, strlen(ev), 2, &n);
+    CHECK_STR(out, "{\"domain\":\"a\",\"delivery_\\u0061ttempt\":2}");
+    CHECK(json_scan_valid(out, n, NULL));
+    free(out);
 }
 
 int main(void)
@@ -164,6 +201,7 @@ int main(void)
     test_with_attempt();
     test_subjects();
     test_inspect();
-    test_scan();
+    test_prepare_strict();
+    test_with_attempt_escaped_key();
     return unit_done();
 }
