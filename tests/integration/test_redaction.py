@@ -101,10 +101,16 @@ class Redaction(EslTestCase):
         except harness.natsclient.JetStreamError:
             return 0
 
-    def assert_clean(self, where, text):
-        for s in SECRETS + DISGUISES:
-            for form in {s, urllib.parse.quote(s, safe="")}:
-                self.assertNotIn(form, text, "%s shows a secret (%s)" % (where, form))
+    def assert_clean(self, texts):
+        """texts: {where: text}. One failure naming every place that shows a secret."""
+        leaks = []
+        for where, text in texts.items():
+            found = sorted({f for s in SECRETS + DISGUISES
+                            for f in (s, urllib.parse.quote(s, safe="")) if f in text})
+            if found:
+                leaks.append("%s shows %s: %s" % (where, ", ".join(found), text[:400]))
+        if leaks:
+            self.fail("%d place(s) show a secret:\n%s" % (len(leaks), "\n".join(leaks)))
 
     def test_no_secret_anywhere(self):
         eh, ns = self.eh, self.ns
@@ -152,11 +158,32 @@ class Redaction(EslTestCase):
         answers["POST /api/dlq/replay"] = replay
         answers["POST /api/config/reload"] = reload
         answers["401"] = refused
+        texts = {}
         for where, r in answers.items():
-            self.assert_clean(where, r.raw.decode("utf-8", "replace"))
-            self.assert_clean(where + " (headers)", json.dumps(r.headers))
+            texts[where] = r.raw.decode("utf-8", "replace")
+            texts[where + " (headers)"] = json.dumps(r.headers)
 
-        # --- and each shows the redacted form, so the checks above could fail
+        # --- what is stored: the dead-letter stream's records themselves
+        records = [m["data"].decode("utf-8", "replace") for m in ns.client().msgs(DLQ)]
+        self.assertEqual(len(records), 2)
+        texts.update(("dead-letter record %d" % i, t) for i, t in enumerate(records))
+
+        # --- what is written: eventhub's own log, then the domain log files
+        self.assertEqual(eh.stop(), 0)
+        lines = eh.log_lines() + [t for (_, t, _) in eh.stdout]
+        texts.update(("eventhub log line %d" % i, t) for i, t in enumerate(lines))
+        files = {}
+        for root, _, names in os.walk(self.log_dir):
+            for n in names:
+                path = os.path.join(root, n)
+                with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+                    files[path] = f.read().decode("utf-8", "replace")
+        self.assertGreaterEqual(len(files), 2, files)
+        texts.update(files)
+
+        self.assert_clean(texts)
+
+        # --- and each shows the redacted form, so the check above could fail
         nats_shown = "nats://***@127.0.0.1:%d" % ns.port
         self.assertEqual(answers["/health"].json["server"], nats_shown)
         self.assertEqual(answers["/api/stats"].json["nats"]["server"], nats_shown)
@@ -184,33 +211,14 @@ class Redaction(EslTestCase):
         self.assertEqual(answers["/api/v1/calls/" + fix.a_leg].json["call_id"], fix.a_leg)
         self.assertGreaterEqual(len(answers["/api/stream/messages"].json["messages"]), 6)
 
-        # --- what is stored: the dead-letter stream's records themselves
-        records = [m["data"].decode("utf-8", "replace") for m in ns.client().msgs(DLQ)]
-        self.assertEqual(len(records), 2)
         for i, text in enumerate(records):
-            self.assert_clean("dead-letter record %d" % i, text)
-            self.assertIn(json.dumps(self.bad_display), text)
-
-        # --- what is written: eventhub's own log, then the domain log files
-        self.assertEqual(eh.stop(), 0)
-        lines = eh.log_lines() + [t for (_, t, _) in eh.stdout]
+            self.assertIn(json.dumps(self.bad_display), text, "dead-letter record %d" % i)
         self.assertTrue(any("connected to " + nats_shown in t for t in lines),
                         "no \"connected to %s\" log line" % nats_shown)
-        self.assertTrue(any(self.bad_display in t for t in lines), "no log line names the "
-                        "failing endpoint")
-        for i, t in enumerate(lines):
-            self.assert_clean("eventhub log line %d" % i, t)
-        files = []
-        for root, _, names in os.walk(self.log_dir):
-            files += [os.path.join(root, n) for n in names]
-        self.assertGreaterEqual(len(files), 2, files)
-        shown = 0
-        for path in files:
-            opener = gzip.open if path.endswith(".gz") else open
-            with opener(path, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-            self.assert_clean(path, text)
-            shown += text.count(json.dumps(self.ok_display)) + text.count(json.dumps(self.bad_display))
+        self.assertTrue(any(self.bad_display in t for t in lines),
+                        "no log line names the failing endpoint")
+        shown = sum(t.count(json.dumps(d)) for t in files.values()
+                    for d in (self.ok_display, self.bad_display))
         self.assertGreater(shown, 0, "the domain logs name no endpoint")
 
 
