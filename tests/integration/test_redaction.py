@@ -5,7 +5,8 @@ NATS URL list's user and password (the nats-server requires them), the userinfo 
 query values of endpoint URLs (and a fragment), endpoint header values, the admin
 token (protect_read_apis on, so every read API needs it) and the FreeSWITCH passwords
 (one node authenticates with the fake FreeSWITCH, one is refused). Events are
-delivered, others fail (a receiver answering 500) and are dead-lettered, one dead
+delivered, others fail (a receiver answering 500, a port nobody listens on: curl's
+error text) and are dead-lettered, one dead
 letter is replayed, the config is reloaded; then every API is read with the token, a
 wrong token is tried, eventhub is stopped, and its log (stderr, stdout), the domain
 log files and the dead-letter stream's records are read. None of it may carry a
@@ -31,6 +32,7 @@ BAD_USER, BAD_PASS = "baduser-Gj35Mo", "badpass-Ws82Lc"
 QUERY_TOKEN, QUERY_SIG, QUERY_TOKEN2, QUERY_SIG2 = ("qtoken-Ne49Ua", "qsig-Fd13Yk",
                                                     "qtoken2-Bh76Iv", "qsig2-Oc28Ep")
 BAD_KEY = "badkey-Tm51Hz"
+DOWN_USER, DOWN_PASS, DOWN_KEY = "downuser-Yi45Bq", "downpass-Cr19Xe", "downkey-Hv72Ma"
 FRAGMENT = "frag-Kw39Ng"
 HEADER_BEARER, HEADER_KEY, BAD_HEADER = "hdrbearer-Jy64Rs", "hdrkey-Qa07Lx", "badhdr-Mu92Ct"
 ADMIN_TOKEN = "admintok-Ev58Wb"
@@ -38,7 +40,7 @@ WRONG_TOKEN = "wrongtok-Si41Do"
 ESL_PASS, ESL_WRONG = "eslpass-Zo26Kf", "eslwrong-Ap83Vh"
 
 SECRETS = [NATS_USER, NATS_PASS, NATS_USER2, NATS_PASS2, EP_USER, EP_PASS, EP2_USER, EP2_PASS,
-           BAD_USER, BAD_PASS, QUERY_TOKEN, QUERY_SIG, QUERY_TOKEN2, QUERY_SIG2, BAD_KEY,
+           BAD_USER, BAD_PASS, DOWN_USER, DOWN_PASS, DOWN_KEY, QUERY_TOKEN, QUERY_SIG, QUERY_TOKEN2, QUERY_SIG2, BAD_KEY,
            FRAGMENT, HEADER_BEARER, HEADER_KEY, BAD_HEADER, ADMIN_TOKEN, WRONG_TOKEN, ESL_PASS,
            ESL_WRONG]
 # How they could travel in disguise: the Basic credentials curl makes of a userinfo, and
@@ -58,11 +60,12 @@ class Redaction(EslTestCase):
         self.bad = self.receiver(status=500, name="bad")
         self.fs = self.fake_fs(password=ESL_PASS, script=[ff.Replay(PLAIN)])
         self.log_dir = os.path.join(self.tmp, "domain-logs")
-        self.dead_port = harness.free_port()  # nothing listens there: the list's second server
+        self.dead_port = harness.free_port()  # nothing listens there: NATS and an endpoint
         nats_url = "nats://%s:%s@127.0.0.1:%d, nats://%s:%s@127.0.0.1:%d" % (
             NATS_USER, NATS_PASS, self.ns.port, NATS_USER2, NATS_PASS2, self.dead_port)
         self.ok_display = ("http://***@127.0.0.1:%d/hook?token=***&sig=***#***" % self.ok.port)
         self.bad_display = "http://***@127.0.0.1:%d/fail?key=***" % self.bad.port
+        self.down_display = "http://***@127.0.0.1:%d/down?key=***" % self.dead_port
         routes = [
             {"domain": "example.com", "endpoints": [
                 {"url": "http://%s:%s@127.0.0.1:%d/hook?token=%s&sig=%s#%s" % (
@@ -76,6 +79,9 @@ class Redaction(EslTestCase):
                 {"url": "http://%s:%s@127.0.0.1:%d/fail?key=%s" % (
                     BAD_USER, BAD_PASS, self.bad.port, BAD_KEY),
                  "headers": {"X-Secret": BAD_HEADER}}]},
+            {"domain": "down.example", "endpoints": [
+                "http://%s:%s@127.0.0.1:%d/down?key=%s" % (DOWN_USER, DOWN_PASS, self.dead_port,
+                                                           DOWN_KEY)]},
         ]
         nodes = [esl_node(self.fs, password=ESL_PASS),
                  esl_node(self.fs, name="fs2", password=ESL_WRONG)]
@@ -120,21 +126,23 @@ class Redaction(EslTestCase):
                   for i in range(3)]
         bad_ids = [self.assert_accepted(eh.post_event({"domain": "bad.example", "n": i}))["event_id"]
                    for i in range(2)]
+        self.assert_accepted(eh.post_event({"domain": "down.example"}))
         for eid in ok_ids + [fix.signal_id]:
             harness.wait_until(lambda eid=eid: len(self.ok.answered_2xx(eid)) >= 2, 20,
                                "event %s at both example.com endpoints" % eid)
-        harness.wait_until(lambda: self.dlq_count() >= 2, 20, "two dead letters")
+        harness.wait_until(lambda: self.dlq_count() >= 3, 20, "three dead letters")
         self.wait_esl_state(eh, "connected")
         eh.wait_log(lambda l: "wrong esl password" in l.get("msg", ""), 15,
                     "node fs2's refused authentication")
         self.wait_consumer_idle(ns)
 
         dlq = self.get_ok("/api/dlq")
-        seqs = [item["seq"] for item in dlq.json["records"]]
-        self.assertEqual(len(seqs), 2, dlq.json)
+        seqs = [item["seq"] for item in dlq.json["records"]
+                if item["record"]["domain"] == "bad.example"]
+        self.assertEqual((len(dlq.json["records"]), len(seqs)), (3, 2), dlq.json)
         replay = self.api("POST", "/api/dlq/%d/replay" % seqs[-1])
         self.assertEqual(replay.status, 200, replay)
-        harness.wait_until(lambda: self.dlq_count() == 2 and len(self.bad.requests) >= 6, 20,
+        harness.wait_until(lambda: self.dlq_count() == 3 and len(self.bad.requests) >= 6, 20,
                            "the replayed dead letter to be dead-lettered again")
         self.wait_consumer_idle(ns)
         reload = self.api("POST", "/api/config/reload")
@@ -147,13 +155,14 @@ class Redaction(EslTestCase):
         today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
         dlq = self.get_ok("/api/dlq")
         paths = ["/health", "/api/stats", "/metrics", "/api/events", "/api/events?type=failed",
-                 "/api/dlq", "/api/dlq?domain=bad.example",
-                 "/api/dlq/%d" % dlq.json["records"][0]["seq"],
-                 "/api/logs", "/api/logs/domains", "/api/logs?domain=example.com",
-                 "/api/logs?domain=example.com&date=" + today,
-                 "/api/logs?domain=bad.example&date=" + today,
-                 "/api/stream/messages", "/api/stream/messages?domain=bad.example",
-                 "/api/config", "/api/v1/calls", "/api/v1/calls/" + fix.a_leg, "/"]
+                 "/api/dlq", "/api/dlq?domain=bad.example", "/api/dlq?domain=down.example"]
+        paths += ["/api/dlq/%d" % item["seq"] for item in dlq.json["records"]]
+        paths += ["/api/logs", "/api/logs/domains", "/api/logs?domain=example.com",
+                  "/api/logs?domain=example.com&date=" + today,
+                  "/api/logs?domain=bad.example&date=" + today,
+                  "/api/logs?domain=down.example&date=" + today,
+                  "/api/stream/messages", "/api/stream/messages?domain=bad.example",
+                  "/api/config", "/api/v1/calls", "/api/v1/calls/" + fix.a_leg, "/"]
         answers = {p: self.get_ok(p) for p in paths}
         answers["POST /api/dlq/replay"] = replay
         answers["POST /api/config/reload"] = reload
@@ -165,7 +174,7 @@ class Redaction(EslTestCase):
 
         # --- what is stored: the dead-letter stream's records themselves
         records = [m["data"].decode("utf-8", "replace") for m in ns.client().msgs(DLQ)]
-        self.assertEqual(len(records), 2)
+        self.assertEqual(len(records), 3)
         texts.update(("dead-letter record %d" % i, t) for i, t in enumerate(records))
 
         # --- what is written: eventhub's own log, then the domain log files
@@ -198,9 +207,11 @@ class Redaction(EslTestCase):
         self.assertEqual(shown, {self.ok_display}, events)
         failed = answers["/api/events?type=failed"].json["failed_events_by_domain"]["bad.example"]
         self.assertEqual({e["url"] for ev in failed for e in ev["endpoints"]}, {self.bad_display})
-        rec = answers["/api/dlq"].json["records"][0]["record"]
-        self.assertEqual(rec["endpoints"][0]["url"], self.bad_display, rec)
-        self.assertIn(self.bad_display + ": HTTP 500", rec["detail"])
+        recs = {i["record"]["domain"]: i["record"] for i in answers["/api/dlq"].json["records"]}
+        self.assertEqual(recs["bad.example"]["endpoints"][0]["url"], self.bad_display)
+        self.assertIn(self.bad_display + ": HTTP 500", recs["bad.example"]["detail"])
+        self.assertEqual(recs["down.example"]["endpoints"][0]["url"], self.down_display)
+        self.assertIn(self.down_display + ": Couldn't connect", recs["down.example"]["detail"])
         day = answers["/api/logs?domain=bad.example&date=" + today].raw.decode()
         self.assertIn(json.dumps(self.bad_display), day)
         cfg_eps = answers["/api/config"].json["routes"][0]["endpoints"]
@@ -212,7 +223,8 @@ class Redaction(EslTestCase):
         self.assertGreaterEqual(len(answers["/api/stream/messages"].json["messages"]), 6)
 
         for i, text in enumerate(records):
-            self.assertIn(json.dumps(self.bad_display), text, "dead-letter record %d" % i)
+            self.assertTrue(json.dumps(self.bad_display) in text or
+                            json.dumps(self.down_display) in text, "dead-letter record %d" % i)
         self.assertTrue(any("connected to " + nats_shown in t for t in lines),
                         "no \"connected to %s\" log line" % nats_shown)
         self.assertTrue(any(self.bad_display in t for t in lines),
