@@ -5,11 +5,11 @@
  * What is shown: the route table (domains, event kinds, endpoints with URL, timeout
  * and header names) and a summary of the settings an operator asks about (listener,
  * stream, consumer, subjects, delivery limits, FreeSWITCH servers by name and host).
- * What is never shown: header values (they carry API keys: shown as "***"), anything a
- * URL carries besides scheme, host, port and path — userinfo, query values, fragment —
- * (redact.h: the rule every other place that shows a URL follows too), nats.token /
- * user / password / credentials (only which kind of authentication is configured),
- * server.admin_token (only whether one is set) and the FreeSWITCH passwords. The settings are an
+ * What is never shown: header values (they carry API keys: shown as "***"), a URL's
+ * userinfo, query values and fragment (the endpoints' display_url and redact.h: the
+ * rule every other place that shows a URL follows too), nats.token / user / password /
+ * credentials (only which kind of authentication is configured), server.admin_token
+ * (only whether one is set) and the FreeSWITCH passwords. The settings are an
  * allow-list: a key added to the config is not shown until it is added here.
  *
  * Pure functions; any thread. Durations are integers in milliseconds (keys ending in
