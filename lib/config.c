@@ -31,6 +31,8 @@ static void free_route(struct route *r)
             free(e->headers[h]);
         free(e->headers);
         free(e->url);
+        free(e->display_url);
+        free(e->label);
     }
     free(r->endpoints);
     cfg_free_strings(r->event_kinds, r->event_kind_count);
@@ -236,6 +238,7 @@ static void finalize(struct cfg_ctx *ctx)
                 r->endpoints[j].timeout_ms = cfg->delivery.timeout_ms;
                 r->endpoints[j].timeout_inherited = true;
             }
+        cfg_route_display(ctx, r);
     }
 }
 

@@ -35,6 +35,12 @@
 
 struct endpoint {
     char *url;          /* http:// or https:// */
+    char *display_url;  /* url with its secrets taken out (redact.h): what every API answer,
+                           log line, metrics label and record shows; never the url itself */
+    char *label;        /* display_url, unique within the route: endpoints that differ only
+                           in secrets (userinfo, query values, header values) share a
+                           display_url, so the 2nd, 3rd... distinct one gets " #2", " #3"...
+                           (in route order); the metrics' endpoint label */
     int64_t timeout_ms; /* total request timeout; defaults to delivery.timeout_ms */
     char **headers;     /* "Name: value" lines added to each request */
     size_t header_count;

@@ -217,6 +217,8 @@ extern const struct cfg_field cfg_esl_fields[];
 
 void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                     yaml_node_t *value, const char *path);
+/* Fills display_url and label of every endpoint of `r` (config.h); after mapping. */
+void cfg_route_display(struct cfg_ctx *ctx, struct route *r);
 
 /* config_validate.c --------------------------------------------------------------- */
 

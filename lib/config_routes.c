@@ -8,8 +8,13 @@
  *
  * Arrays are allocated zeroed with their final count before being filled, so a route
  * that fails half way is still freed correctly by config_free().
+ *
+ * Once mapped, each endpoint gets its display_url and label (cfg_route_display): made
+ * here, once per load, so every place that shows an endpoint shows the same redacted
+ * text and none of them redacts on its own.
  */
 #include "config_internal.h"
+#include "redact.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,4 +244,53 @@ void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_r
         snprintf(ipath, sizeof ipath, "routes[%zu]", i);
         map_route(ctx, &cfg->routes[i], cfg_node(ctx, value->data.sequence.items.start[i]), ipath);
     }
+}
+
+/* Same URL and same header lines: one endpoint as far as anyone can tell them apart. */
+static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
+{
+    if (strcmp(a->url, b->url) != 0 || a->header_count != b->header_count)
+        return false;
+    for (size_t h = 0; h < a->header_count; h++) {
+        const char *x = a->headers[h] ? a->headers[h] : "", *y = b->headers[h] ? b->headers[h] : "";
+        if (strcmp(x, y) != 0)
+            return false;
+    }
+    return true;
+}
+
+void cfg_route_display(struct cfg_ctx *ctx, struct route *r)
+{
+    /* ordinal[j]: endpoint j is the n-th distinct one with its display_url (an exact
+     * repeat of an earlier endpoint takes that one's number, and so its label). */
+    unsigned *ordinal = r->endpoint_count ? calloc(r->endpoint_count, sizeof *ordinal) : NULL;
+    if (r->endpoint_count && !ordinal) {
+        cfg_oom(ctx);
+        return;
+    }
+    for (size_t j = 0; j < r->endpoint_count; j++) {
+        struct endpoint *e = &r->endpoints[j];
+        if (!e->url)
+            continue; /* reported by the mapper */
+        e->display_url = redact_url(e->url);
+        if (!e->display_url) {
+            cfg_oom(ctx);
+            break;
+        }
+        unsigned highest = 0;
+        for (size_t i = 0; i < j && !ordinal[j]; i++) {
+            const struct endpoint *o = &r->endpoints[i];
+            if (!o->display_url || strcmp(o->display_url, e->display_url) != 0)
+                continue;
+            if (same_endpoint(o, e))
+                ordinal[j] = ordinal[i];
+            else if (ordinal[i] > highest)
+                highest = ordinal[i];
+        }
+        if (!ordinal[j])
+            ordinal[j] = highest + 1;
+        e->label = ordinal[j] == 1 ? cfg_strdup(ctx, e->display_url)
+                                   : cfg_printf(ctx, "%s #%u", e->display_url, ordinal[j]);
+    }
+    free(ordinal);
 }

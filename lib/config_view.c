@@ -4,43 +4,12 @@
 #include "config_view.h"
 
 #include "config.h"
+#include "redact.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-char *config_view_redact_url(const char *url)
-{
-    if (!url)
-        return NULL;
-    const char *scheme_end = strstr(url, "://");
-    const char *auth = scheme_end ? scheme_end + 3 : url;
-    size_t auth_len = strcspn(auth, "/?#");
-    /* The last '@' of the authority ends the userinfo (a password may hold '@'). */
-    const char *at = NULL;
-    for (const char *p = auth; p < auth + auth_len; p++)
-        if (*p == '@')
-            at = p;
-    if (!at)
-        return strdup(url);
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    const char *keep_end = colon ? colon + 1 : auth; /* user name and ':' stay */
-    size_t head = (size_t)(keep_end - url);
-    size_t total = head + strlen(CONFIG_VIEW_REDACTED) + strlen(at) + 1;
-    char *out = malloc(total);
-    if (out)
-        snprintf(out, total, "%.*s%s%s", (int)head, url, CONFIG_VIEW_REDACTED, at);
-    return out;
-}
-
-static void add_redacted_url(cJSON *obj, const char *key, const char *url)
-{
-    char *safe = config_view_redact_url(url);
-    if (safe)
-        cJSON_AddStringToObject(obj, key, safe);
-    free(safe);
-}
 
 /* Header lines are "Name: value": the name is kept, the value never leaves. */
 static void add_headers(cJSON *obj, const struct endpoint *e)
@@ -52,7 +21,7 @@ static void add_headers(cJSON *obj, const struct endpoint *e)
         size_t n = colon ? (size_t)(colon - line) : strlen(line);
         char name[256];
         snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), line);
-        cJSON_AddStringToObject(h, name, CONFIG_VIEW_REDACTED);
+        cJSON_AddStringToObject(h, name, REDACTED);
     }
 }
 
@@ -72,7 +41,7 @@ static cJSON *route_view(const struct route *r)
         cJSON *ep = cJSON_CreateObject();
         if (!ep)
             break;
-        add_redacted_url(ep, "url", e->url);
+        cJSON_AddStringToObject(ep, "url", e->display_url ? e->display_url : REDACTED);
         cJSON_AddNumberToObject(ep, "timeout_ms", (double)e->timeout_ms);
         add_headers(ep, e);
         cJSON_AddItemToArray(eps, ep);
@@ -149,7 +118,7 @@ static void add_nats(cJSON *root, const struct config *cfg)
     cJSON_AddBoolToObject(o, "embedded", cfg->nats.embedded);
     cJSON *servers = cJSON_AddArrayToObject(o, "servers");
     for (size_t i = 0; servers && i < cfg->nats.server_count; i++) {
-        char *safe = config_view_redact_url(cfg->nats.servers[i]);
+        char *safe = redact_url(cfg->nats.servers[i]);
         if (safe)
             cJSON_AddItemToArray(servers, cJSON_CreateString(safe));
         free(safe);

@@ -5,12 +5,12 @@
  * What is shown: the route table (domains, event kinds, endpoints with URL, timeout
  * and header names) and a summary of the settings an operator asks about (listener,
  * stream, consumer, subjects, delivery limits, FreeSWITCH servers by name and host).
- * What is never shown: header values (they carry API keys: shown as "***"), the
- * password or token part of a URL's userinfo (shown as "user:***@host", or "***@host"
- * for a bare token), nats.token / user / password / credentials (only which kind of
- * authentication is configured), server.admin_token (only whether one is set) and the
- * FreeSWITCH passwords. The settings are an allow-list: a key added to the config is
- * not shown until it is added here.
+ * What is never shown: header values (they carry API keys: shown as "***"), a URL's
+ * userinfo, query values and fragment (the endpoints' display_url and redact.h: the
+ * rule every other place that shows a URL follows too), nats.token / user / password /
+ * credentials (only which kind of authentication is configured), server.admin_token
+ * (only whether one is set) and the FreeSWITCH passwords. The settings are an
+ * allow-list: a key added to the config is not shown until it is added here.
  *
  * Pure functions; any thread. Durations are integers in milliseconds (keys ending in
  * "_ms"), sizes in bytes.
@@ -21,12 +21,6 @@
 #include <cjson/cJSON.h>
 
 struct config;
-
-#define CONFIG_VIEW_REDACTED "***"
-
-/* A copy of `url` with the password of its userinfo replaced by "***", or the whole
- * userinfo when it has no ':' (a bare token, as NATS URLs carry one). NULL on OOM. */
-char *config_view_redact_url(const char *url);
 
 /*
  * Adds to `obj`: "routes" (every route but the default one, in file order: {"domain",

@@ -182,7 +182,9 @@ static const char *msg_subject(natsMsg *msg)
     return s ? s : "";
 }
 
-/* The dead-letter record: why, what each endpoint said, and the event itself. */
+/* The dead-letter record: why, what each endpoint said, and the event itself. Endpoints
+ * are shown by display_url: the record is kept for days and shown by /api/dlq, and
+ * nothing reads an endpoint back from it (a replay delivers to the route as it is). */
 static char *build_record(const struct job *job, const char *reason, const char *detail,
                           int64_t max_payload)
 {
@@ -206,7 +208,7 @@ static char *build_record(const struct job *job, const char *reason, const char 
         for (size_t i = 0; i < job->route->endpoint_count; i++) {
             const struct endpoint_outcome *oc = &job->outcomes[i];
             cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "url", job->route->endpoints[i].url);
+            cJSON_AddStringToObject(e, "url", job->route->endpoints[i].display_url);
             if (oc->status)
                 cJSON_AddNumberToObject(e, "status", oc->status);
             else
@@ -257,12 +259,14 @@ static void log_outcome(struct delivery *d, const struct job *job, const char *t
         n = sizeof eps / sizeof eps[0];
     for (size_t i = 0; i < n; i++) {
         const struct endpoint_outcome *oc = &job->outcomes[i];
-        eps[i] = (struct outcome_endpoint){job->route->endpoints[i].url,
-                                           oc->status,
-                                           oc->error,
-                                           oc->delivered,
-                                           oc->called,
-                                           oc->latency_us};
+        const struct endpoint *ep = &job->route->endpoints[i];
+        eps[i] = (struct outcome_endpoint){.url = ep->display_url,
+                                           .label = ep->label,
+                                           .status = oc->status,
+                                           .error = oc->error,
+                                           .delivered = oc->delivered,
+                                           .called = oc->called,
+                                           .latency_us = oc->latency_us};
     }
     /* Known whenever JetStream gave the stored time; at least 1 us (clocks of the
      * broker and this host may differ by a little on one machine too). */
@@ -329,7 +333,7 @@ static void job_settle(struct delivery *d, struct job *job)
     for (size_t i = 0; i < route->endpoint_count; i++) {
         if (!job->outcomes[i].delivered) {
             if (!failed)
-                snprintf(first_error, sizeof first_error, "%s: %s", route->endpoints[i].url,
+                snprintf(first_error, sizeof first_error, "%s: %s", route->endpoints[i].display_url,
                          job->outcomes[i].error);
             failed++;
         }

@@ -49,7 +49,7 @@ struct domain_series {
 
 struct endpoint_series {
     uint32_t domain; /* slot of the domain label */
-    char *url;
+    char *label;     /* the endpoint label value: the endpoint's label (config.h) */
     _Atomic uint64_t ok;
     _Atomic uint64_t failed;
     struct metrics_histogram latency;
@@ -92,9 +92,9 @@ static uint32_t domain_hash(const char *name)
     return hash_bytes(2166136261u, name, true);
 }
 
-static uint32_t endpoint_hash(uint32_t domain, const char *url)
+static uint32_t endpoint_hash(uint32_t domain, const char *label)
 {
-    return hash_bytes(2166136261u ^ (domain * 2654435761u), url, false);
+    return hash_bytes(2166136261u ^ (domain * 2654435761u), label, false);
 }
 
 static bool index_init(struct label_index *ix, size_t max_slots)
@@ -119,15 +119,15 @@ static int find_domain(const struct metrics *m, const char *name)
     }
 }
 
-static int find_endpoint(const struct metrics *m, uint32_t domain, const char *url)
+static int find_endpoint(const struct metrics *m, uint32_t domain, const char *label)
 {
     const struct label_index *ix = &m->endpoint_index;
-    for (uint32_t i = endpoint_hash(domain, url) & ix->mask;; i = (i + 1) & ix->mask) {
+    for (uint32_t i = endpoint_hash(domain, label) & ix->mask;; i = (i + 1) & ix->mask) {
         uint32_t v = atomic_load_explicit(&ix->entries[i], memory_order_acquire);
         if (v == 0)
             return -1;
         const struct endpoint_series *e = m->endpoints[v - 1];
-        if (e->domain == domain && strcmp(e->url, url) == 0)
+        if (e->domain == domain && strcmp(e->label, label) == 0)
             return (int)(v - 1);
     }
 }
@@ -165,25 +165,25 @@ static int add_domain(struct metrics *m, const char *name)
     return (int)n;
 }
 
-static int add_endpoint(struct metrics *m, uint32_t domain, const char *url)
+static int add_endpoint(struct metrics *m, uint32_t domain, const char *label)
 {
-    int found = find_endpoint(m, domain, url);
+    int found = find_endpoint(m, domain, label);
     if (found >= 0)
         return found;
     size_t n = atomic_load_explicit(&m->endpoint_count, memory_order_relaxed);
     if (n >= m->max_endpoints)
         return -1;
     struct endpoint_series *e = calloc(1, sizeof *e);
-    char *copy = strdup(url);
+    char *copy = strdup(label);
     if (!e || !copy) {
         free(e);
         free(copy);
         return -1;
     }
     e->domain = domain;
-    e->url = copy;
+    e->label = copy;
     m->endpoints[n] = e;
-    index_insert(&m->endpoint_index, endpoint_hash(domain, url), (uint32_t)n);
+    index_insert(&m->endpoint_index, endpoint_hash(domain, label), (uint32_t)n);
     atomic_store_explicit(&m->endpoint_count, n + 1, memory_order_release);
     return (int)n;
 }
@@ -218,7 +218,7 @@ void metrics_free(struct metrics *m)
         free(m->domains[i]);
     }
     for (size_t i = 0; m->endpoints && i < atomic_load(&m->endpoint_count); i++) {
-        free(m->endpoints[i]->url);
+        free(m->endpoints[i]->label);
         free(m->endpoints[i]);
     }
     free(m->domains);
@@ -249,7 +249,7 @@ void metrics_set_routes(struct metrics *m, const struct config *cfg)
             continue;
         }
         for (size_t j = 0; j < r->endpoint_count; j++)
-            if (add_endpoint(m, (uint32_t)d, r->endpoints[j].url) < 0)
+            if (add_endpoint(m, (uint32_t)d, r->endpoints[j].label) < 0)
                 lost_endpoints++;
     }
     /* Slots are activated after they exist, and a domain in both the old and the new
@@ -305,7 +305,8 @@ static void count_endpoints(struct metrics *m, uint32_t domain, const struct out
         const struct outcome_endpoint *e = &d->endpoints[i];
         if (!e->called)
             continue; /* delivered in an earlier attempt: not called now */
-        int slot = e->url ? find_endpoint(m, domain, e->url) : -1;
+        const char *label = e->label ? e->label : e->url;
+        int slot = label ? find_endpoint(m, domain, label) : -1;
         struct endpoint_series *s = m->endpoints[slot >= 0 ? (uint32_t)slot : ENDPOINT_FALLBACK];
         inc(e->delivered ? &s->ok : &s->failed);
         metrics_histogram_observe(&s->latency, e->latency_us);
@@ -445,7 +446,7 @@ static void render_endpoints(const struct metrics *m, FILE *f, size_t n)
         if (i == ENDPOINT_FALLBACK && ok == 0 && failed == 0)
             continue;
         struct metrics_label l[] = {
-            {"domain", m->domains[e->domain]->name}, {"endpoint", e->url}, {"outcome", "ok"}};
+            {"domain", m->domains[e->domain]->name}, {"endpoint", e->label}, {"outcome", "ok"}};
         metrics_text_sample(f, name, l, 3, ok);
         l[2].value = "failed";
         metrics_text_sample(f, name, l, 3, failed);
@@ -456,7 +457,8 @@ static void render_endpoints(const struct metrics *m, FILE *f, size_t n)
         const struct endpoint_series *e = m->endpoints[i];
         if (i == ENDPOINT_FALLBACK && metrics_histogram_count(&e->latency) == 0)
             continue;
-        struct metrics_label l[] = {{"domain", m->domains[e->domain]->name}, {"endpoint", e->url}};
+        struct metrics_label l[] = {{"domain", m->domains[e->domain]->name},
+                                    {"endpoint", e->label}};
         metrics_text_histogram(f, name, l, 2, &e->latency);
     }
 }

@@ -10,8 +10,12 @@
  *   - a domain gets its own label value only when a route names it exactly; traffic of
  *     other domains is counted under "_default" when a default route exists, else
  *     under "_other" (the two reserved slots always exist);
- *   - an endpoint label is a configured endpoint URL, paired with its route's domain
- *     label ("_default" for the default route's endpoints);
+ *   - an endpoint label is a configured endpoint's label (config.h): its URL redacted
+ *     (redact.h: no userinfo, query values or fragment), with " #2", " #3"... on the
+ *     second, third... distinct endpoint of the route that redacts to the same text, so
+ *     two endpoints that differ only in secrets never make two series with one label
+ *     set. It is paired with its route's domain label ("_default" for the default
+ *     route's endpoints);
  *   - hot reload (metrics_set_routes) adds slots for new domains and endpoints; slots are
  *     never removed, so counters stay monotonic. A domain whose route was removed keeps
  *     its series (frozen) and its new traffic folds into "_default"/"_other"; it

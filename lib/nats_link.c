@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "redact.h"
 #include "stats.h"
 
 #include <pthread.h>
@@ -55,11 +56,21 @@ static void request_setup(struct nats_link *link)
     pthread_mutex_unlock(&link->lock);
 }
 
+/* The server this connection uses, redacted (redact.h): nats.c gives it back with the
+ * user and password of nats.url. Empty when there is none. */
+static void connected_url(natsConnection *nc, char *buf, size_t cap)
+{
+    char raw[512] = "";
+    buf[0] = '\0';
+    if (nc && natsConnection_GetConnectedUrl(nc, raw, sizeof raw) == NATS_OK && raw[0])
+        redact_url_to(buf, cap, raw, strlen(raw));
+}
+
 static void on_connected(natsConnection *nc, void *closure)
 {
     struct nats_link *link = closure;
-    char url[256] = "";
-    natsConnection_GetConnectedUrl(nc, url, sizeof url);
+    char url[256];
+    connected_url(nc, url, sizeof url);
     log_info("nats", "connected to %s", url);
     atomic_store(&link->state, LINK_SETUP);
     request_setup(link);
@@ -454,5 +465,5 @@ void nats_link_server(struct nats_link *link, char *buf, size_t cap)
 {
     buf[0] = '\0';
     if (link->conn && natsConnection_Status(link->conn) == NATS_CONN_STATUS_CONNECTED)
-        natsConnection_GetConnectedUrl(link->conn, buf, cap);
+        connected_url(link->conn, buf, cap);
 }

@@ -44,7 +44,7 @@ bool nats_link_connected(const struct nats_link *link);
 bool nats_link_ready(const struct nats_link *link);
 /* A short human reason when not ready ("disconnected", "setting up stream", ...). */
 const char *nats_link_state(const struct nats_link *link);
-/* Connected server URL into buf (empty when disconnected). */
+/* Connected server URL into buf, redacted (redact.h); empty when disconnected. */
 void nats_link_server(struct nats_link *link, char *buf, size_t cap);
 
 #endif

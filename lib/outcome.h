@@ -29,7 +29,8 @@ struct outcome_received {
 };
 
 struct outcome_endpoint {
-    const char *url;
+    const char *url;    /* the endpoint's display_url (config.h): never the secret-bearing URL */
+    const char *label;  /* its label, unique within the route (metrics); NULL = url */
     int status;         /* HTTP status; 0 = no answer */
     const char *error;  /* "" or NULL when none */
     bool delivered;     /* 2xx now or in an earlier attempt */

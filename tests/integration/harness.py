@@ -267,9 +267,10 @@ def deep_merge(base, extra):
 # --- nats-server ---------------------------------------------------------------------
 
 class NatsServer:
-    """A JetStream nats-server on free ports with its own store dir."""
+    """A JetStream nats-server on free ports with its own store dir; with user and
+    password, clients must authenticate (url stays without them: add them yourself)."""
 
-    def __init__(self, tmpdir, name="nats"):
+    def __init__(self, tmpdir, name="nats", user=None, password=None):
         self.dir = os.path.join(tmpdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.store_dir = os.path.join(self.dir, "store")
@@ -279,6 +280,8 @@ class NatsServer:
         self.proc = None
         self._client = None
         self.name = name
+        self.user = user
+        self.password = password
 
     @property
     def url(self):
@@ -287,6 +290,8 @@ class NatsServer:
     def _spawn(self):
         args = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", self.store_dir,
                 "-m", str(self.monitor_port)]
+        if self.user is not None:
+            args += ["--user", self.user, "--pass", self.password or ""]
         logf = open(self.log_path, "ab")
         logf.write(("=== start %s\n" % " ".join(args)).encode())
         logf.flush()
@@ -370,7 +375,8 @@ class NatsServer:
     def client(self):
         """A connected NatsClient (cached; replaced when its connection died)."""
         if self._client is None or self._client.closed:
-            self._client = natsclient.wait_connect("127.0.0.1", self.port)
+            self._client = natsclient.wait_connect("127.0.0.1", self.port, user=self.user,
+                                                   password=self.password)
         return self._client
 
     def log_text(self):
@@ -1022,8 +1028,8 @@ class TestCase(unittest.TestCase):
         out.flush()
 
     # factories
-    def nats(self, name="nats"):
-        ns = NatsServer(self.tmp, name)
+    def nats(self, name="nats", user=None, password=None):
+        ns = NatsServer(self.tmp, name, user=user, password=password)
         self._fixtures.append(ns)
         return ns.start()
 

@@ -6,8 +6,8 @@ UNSUB, MSG, HMSG, -ERR) to call the JetStream API with request/reply and to publ
 into a stream. One reader thread owns the socket's receive side; writers take a lock.
 Everything that waits takes a timeout: a test must never hang on a dead broker.
 
-It is a test tool, not a general client: no TLS, no auth, no reconnect (make a new
-NatsClient after a broker restart).
+It is a test tool, not a general client: no TLS, user/password as the only
+authentication, no reconnect (make a new NatsClient after a broker restart).
 """
 
 import base64
@@ -96,7 +96,8 @@ def encode_headers(headers):
 
 
 class NatsClient:
-    def __init__(self, host="127.0.0.1", port=4222, timeout=5.0, name="eventhub-tests"):
+    def __init__(self, host="127.0.0.1", port=4222, timeout=5.0, name="eventhub-tests", user=None,
+                 password=None):
         self.host = host
         self.port = port
         self.timeout = timeout
@@ -118,6 +119,8 @@ class NatsClient:
         self.server_info = json.loads(line[5:])
         connect = {"verbose": False, "pedantic": False, "headers": True, "no_responders": True,
                    "protocol": 1, "name": name, "lang": "python-test", "version": "0.1"}
+        if user is not None:
+            connect.update({"user": user, "pass": password or ""})
         self._send(b"CONNECT " + json.dumps(connect).encode() + b"\r\n")
         self._inbox_prefix = "_INBOX.%s" % os.urandom(8).hex()
         self._sock.settimeout(None)
@@ -368,13 +371,13 @@ class NatsClient:
         return resp
 
 
-def wait_connect(host, port, timeout=10.0):
+def wait_connect(host, port, timeout=10.0, user=None, password=None):
     """A NatsClient connected to host:port, retrying while the server comes up."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
-            return NatsClient(host, port)
+            return NatsClient(host, port, user=user, password=password)
         except (OSError, NatsError) as e:
             last = e
             time.sleep(0.05)

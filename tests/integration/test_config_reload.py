@@ -453,7 +453,7 @@ class ConfigReload(harness.TestCase):
         eh = self.start(routes, server={"admin_token": "ADMINSECRET"})
         r = self.api("GET", "/api/config")  # a read API: open without protect_read_apis
         self.assertEqual(r.status, 200, r)
-        for secret in (b"URLPASS", b"HEADERSECRET", b"ADMINSECRET", b"Bearer"):
+        for secret in (b"hook:", b"URLPASS", b"HEADERSECRET", b"ADMINSECRET", b"Bearer"):
             self.assertNotIn(secret, r.raw)
         j = r.json
         self.assertEqual(j["path"], eh.config_path)
@@ -466,7 +466,7 @@ class ConfigReload(harness.TestCase):
         self.assertEqual(j["route_count"], 2)
         self.assertEqual(j["routes"], [{
             "domain": "a.example.com", "events": ["ingress"],
-            "endpoints": [{"url": "http://hook:***@127.0.0.1:%d/a" % self.ra.port,
+            "endpoints": [{"url": "http://***@127.0.0.1:%d/a" % self.ra.port,
                            "timeout_ms": 2000, "headers": {"Authorization": "***"}}]}])
         self.assertEqual(j["default_route"], {
             "domain": "*", "endpoints": [{"url": self.rb.url("/any"), "timeout_ms": 3000,

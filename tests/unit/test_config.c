@@ -279,6 +279,50 @@ static void test_endpoint_objects(void)
     config_unref(cfg);
 }
 
+/* display_url is the URL redacted once at load; label tells apart the endpoints of a
+ * route that only their secrets distinguish ("#2" in route order, repeats share). */
+static void test_endpoint_display(void)
+{
+    struct config *cfg = LOAD_OK("routes:\n"
+                                 "  - domain: a.example\n"
+                                 "    endpoints:\n"
+                                 "      - https://u:one@x.example/hook?token=1\n"
+                                 "      - http://plain.example/in\n"
+                                 "      - https://u:two@x.example/hook?token=2\n"
+                                 "      - https://u:one@x.example/hook?token=1\n"
+                                 "      - {url: \"http://plain.example/in\", headers: {K: v}}\n"
+                                 "      - https://x.example/hook?token=3\n"
+                                 "  - domain: b.example\n"
+                                 "    endpoints: [\"https://u:two@x.example/hook?token=2\"]\n");
+    if (!cfg)
+        return;
+    const struct route *r = &cfg->routes[0];
+    static const char *const want_display[] = {
+        "https://***@x.example/hook?token=***",
+        "http://plain.example/in",
+        "https://***@x.example/hook?token=***",
+        "https://***@x.example/hook?token=***",
+        "http://plain.example/in",
+        "https://x.example/hook?token=***",
+    };
+    static const char *const want_label[] = {
+        "https://***@x.example/hook?token=***",
+        "http://plain.example/in",
+        "https://***@x.example/hook?token=*** #2",
+        "https://***@x.example/hook?token=***",
+        "http://plain.example/in #2",
+        "https://x.example/hook?token=***",
+    };
+    CHECK_INT(r->endpoint_count, 6);
+    for (size_t i = 0; i < r->endpoint_count && i < 6; i++) {
+        CHECK_STR(r->endpoints[i].display_url, want_display[i]);
+        CHECK_STR(r->endpoints[i].label, want_label[i]);
+    }
+    /* Labels are unique within a route, not across routes. */
+    CHECK_STR(cfg->routes[1].endpoints[0].label, "https://***@x.example/hook?token=***");
+    config_unref(cfg);
+}
+
 static void test_env(void)
 {
     setenv("EH_TEST_HOST", "hooks.example", 1);
@@ -1590,6 +1634,7 @@ int main(void)
     test_refcount();
     test_go_forwarder();
     test_endpoint_objects();
+    test_endpoint_display();
     test_env();
     test_nats_urls();
     test_server_rules();

@@ -45,8 +45,12 @@ static void attempt(struct event_history *h, const char *type, const char *domai
     for (size_t i = 0; i < endpoints; i++) {
         snprintf(urls[i], sizeof urls[i], "http://127.0.0.1:9/e%zu", i);
         bool bad = i < failing;
-        eps[i] = (struct outcome_endpoint){
-            urls[i], bad ? 500 : 200, bad ? "HTTP 500" : "", !bad, true, 1000};
+        eps[i] = (struct outcome_endpoint){.url = urls[i],
+                                           .status = bad ? 500 : 200,
+                                           .error = bad ? "HTTP 500" : "",
+                                           .delivered = !bad,
+                                           .called = true,
+                                           .latency_us = 1000};
     }
     bool dead = strcmp(type, "dead_lettered") == 0;
     struct outcome_delivery d = {
@@ -386,7 +390,12 @@ static void test_out_of_order_and_odd_input(void)
 /* A delivery outcome, dated `age_ms` after the event was stored (0 = unknown). */
 static void forwarded_aged(struct event_history *h, const char *id, int64_t age_ms)
 {
-    struct outcome_endpoint ep = {"http://127.0.0.1:9/", 200, "", true, true, 1};
+    struct outcome_endpoint ep = {.url = "http://127.0.0.1:9/",
+                                  .status = 200,
+                                  .error = "",
+                                  .delivered = true,
+                                  .called = true,
+                                  .latency_us = 1};
     struct outcome_delivery d = {.type = "forwarded",
                                  .domain = "example.com",
                                  .event_id = id,

@@ -411,6 +411,77 @@ static void test_reload_and_caps(void)
     metrics_free(m);
 }
 
+/* ------------------------------------------------------------------ redaction */
+
+/* Endpoint labels are redacted URLs; two endpoints that differ only in secrets still
+ * make two series (" #2"), and no secret reaches the text. */
+static void test_redacted_labels(void)
+{
+    struct metrics *m = metrics_new(0, 0);
+    struct config *cfg = load("routes:\n"
+                              "  - domain: a.test\n"
+                              "    endpoints:\n"
+                              "      - https://u:SECRET1@h.test/in?token=SECRET2\n"
+                              "      - https://u:SECRET3@h.test/in?token=SECRET4\n"
+                              "      - {url: \"http://g.test/\", headers: {X-Key: SECRET5}}\n"
+                              "      - {url: \"http://g.test/\", headers: {X-Key: SECRET6}}\n");
+    CHECK(m && cfg);
+    if (!m || !cfg)
+        return;
+    metrics_set_routes(m, cfg);
+    const struct route *r = &cfg->routes[0];
+    struct outcome_endpoint eps[4];
+    for (size_t i = 0; i < 4; i++)
+        eps[i] = (struct outcome_endpoint){.url = r->endpoints[i].display_url,
+                                           .label = r->endpoints[i].label,
+                                           .status = i == 1 ? 500 : 200,
+                                           .delivered = i != 1,
+                                           .called = true,
+                                           .latency_us = 100};
+    delivery(m, "failed", "a.test", true, NULL, eps, 4, 0);
+    char *out = render(m);
+    CHECK(out && strstr(out, "SECRET") == NULL);
+    CHECK_SERIES(out,
+                 "eventhub_deliveries_total{domain=\"a.test\","
+                 "endpoint=\"https://***@h.test/in?token=***\",outcome=\"ok\"}",
+                 1);
+    CHECK_SERIES(out,
+                 "eventhub_deliveries_total{domain=\"a.test\","
+                 "endpoint=\"https://***@h.test/in?token=*** #2\",outcome=\"failed\"}",
+                 1);
+    CHECK_SERIES(out,
+                 "eventhub_deliveries_total{domain=\"a.test\","
+                 "endpoint=\"http://g.test/\",outcome=\"ok\"}",
+                 1);
+    CHECK_SERIES(out,
+                 "eventhub_deliveries_total{domain=\"a.test\","
+                 "endpoint=\"http://g.test/ #2\",outcome=\"ok\"}",
+                 1);
+    /* Every label set appears once per family (a valid exposition). */
+    int dup = 0;
+    for (const char *p = out; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        const char *sp = memrchr(p, ' ', n); /* the value follows the last blank */
+        if (*p != '#' && sp) {
+            size_t key = (size_t)(sp - p);
+            for (const char *q = nl ? nl + 1 : NULL; q && *q;) {
+                const char *qn = strchr(q, '\n');
+                size_t qlen = qn ? (size_t)(qn - q) : strlen(q);
+                const char *qsp = memrchr(q, ' ', qlen);
+                if (qsp && (size_t)(qsp - q) == key && strncmp(q, p, key) == 0)
+                    dup++;
+                q = qn ? qn + 1 : NULL;
+            }
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    CHECK_INT(dup, 0);
+    free(out);
+    config_unref(cfg);
+    metrics_free(m);
+}
+
 /* ------------------------------------------------------------------ concurrency */
 
 #define THREADS 4
@@ -485,6 +556,7 @@ int main(void)
     test_folding();
     test_deliveries();
     test_reload_and_caps();
+    test_redacted_labels();
     test_concurrent();
     metrics_free(NULL);
     return unit_done();
