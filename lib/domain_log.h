@@ -203,8 +203,10 @@ int domain_log_read_day(const char *dir, const char *domain, const char *date, s
                         struct domain_log_read_result *res);
 
 /* The same, stopping once clock_mono_ms() reaches `deadline_ms` (0 = never; checked
- * after every 64 KiB read and between files, the first 64 KiB are always read):
- * res->timed_out is then set. */
+ * after every 64 KiB read and between files): res->timed_out is then set. The first
+ * 64 KiB are always read, and once the `skip` lines are behind it the read passes on at
+ * least one line before it stops, so continuing from `skip + res->lines` progresses; a
+ * read that times out still skipping has res->seen < skip. */
 int domain_log_read_day_until(const char *dir, const char *domain, const char *date, size_t skip,
                               size_t max_lines, int64_t deadline_ms, domain_log_line_fn fn,
                               void *ctx, struct domain_log_read_result *res);

@@ -479,9 +479,15 @@ struct line_state {
     bool stop;
 };
 
+/*
+ * The deadline stops a read while it is still skipping to `skip` (a continuation would
+ * only skip the same lines again), or once at least one line has been passed on; never
+ * between the two, so that a continuation from what was passed on always progresses.
+ */
 static bool past_deadline(struct line_state *st)
 {
-    if (st->read_some && st->deadline_ms > 0 && clock_mono_ms() >= st->deadline_ms) {
+    bool may_stop = st->read_some && (st->seen < st->skip || st->res->lines > 0);
+    if (may_stop && st->deadline_ms > 0 && clock_mono_ms() >= st->deadline_ms) {
         st->res->timed_out = true;
         st->stop = true;
     }
