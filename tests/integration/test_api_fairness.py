@@ -209,6 +209,23 @@ class ApiFairness(harness.TestCase):
                           pages[0]["next_before"]), ([], True, "scan_limit", 103), pages[0])
         self.assertEqual([r["seq"] for r in pages[1]["records"]], [2, 1], pages[1])
 
+        # So does the call records list (offset paging, continued with before + offset).
+        c = self.ns.client()
+        for i in range(3):
+            c.publish("$KV.CALLS.rare-%d" % i, json.dumps({"call_id": "rare-%d" % i, "domain": RARE}).encode())
+        for i in range(600):
+            c.publish("$KV.CALLS.bulk-%d" % i, json.dumps({"call_id": "bulk-%d" % i, "domain": BULK}).encode())
+        c.flush()
+        wait_until(lambda: self.ns.client().stream_info("KV_CALLS")["state"]["messages"] == 603, 30,
+                   "603 call records")
+        j = self.get("/api/v1/calls?domain=%s&offset=1" % RARE).json
+        self.assertEqual((j["calls"], j["partial"], j["partial_reason"], j["next_before"],
+                          j["next_offset"]), ([], True, "scan_limit", 104, 1), j)
+        j = self.get("/api/v1/calls?domain=%s&offset=%d&before=%d"
+                     % (RARE, j["next_offset"], j["next_before"])).json
+        self.assertEqual([x["call_id"] for x in j["calls"]], ["rare-1", "rare-0"], j)
+        self.assertNotIn("partial", j)
+
     def test_scan_timeout_gives_partial_pages_and_a_cursor(self):
         self.start({"scan_timeout": "30ms"})
         fill_stream(self.ns)
