@@ -10,16 +10,9 @@ struct api_sched_pick api_sched_pick(const struct api_sched_lane *lanes, size_t 
         const struct api_sched_lane *l = &lanes[i];
         if (l->queued == 0)
             continue;
-        if (l->running < l->max_running) {
-            if (i == 0) {
-                p.lane = 0;
-                return p;
-            }
-            if (oldest_runnable < 0 || l->head_since_ms < lanes[oldest_runnable].head_since_ms)
-                oldest_runnable = (int)i;
-        } else if (oldest_blocked < 0 || l->head_since_ms < lanes[oldest_blocked].head_since_ms) {
-            oldest_blocked = (int)i;
-        }
+        int *best = l->running < l->max_running ? &oldest_runnable : &oldest_blocked;
+        if (*best < 0 || l->head_since_ms < lanes[*best].head_since_ms)
+            *best = (int)i;
     }
     if (oldest_runnable >= 0) {
         p.lane = oldest_runnable;

@@ -4,9 +4,11 @@
  *
  * Each lane has a FIFO queue and a cap on the workers its jobs may hold at once. A free
  * worker takes, in this order:
- *   1. the head of lane 0 (the light lane) when it is under its cap;
- *   2. among the other lanes under their cap, the head that has waited longest;
- *   3. a head that cannot run (its lane is at its cap) and has waited `timeout_ms` or
+ *   1. among the lanes under their cap, the head that has waited longest (oldest first
+ *      across lanes, so a flood of one kind cannot starve another: the caps keep scans
+ *      from holding every worker, and age keeps light requests from shutting out the
+ *      rest);
+ *   2. a head that cannot run (its lane is at its cap) and has waited `timeout_ms` or
  *      more, to be answered 503 instead of run: so no job waits longer than the
  *      timeout, even while its lane is full;
  * and otherwise sleeps until the next head would reach the timeout.
@@ -31,7 +33,7 @@ struct api_sched_pick {
     int64_t wake_ms; /* lane -1: when a waiting head reaches the timeout (0 = nothing waits) */
 };
 
-/* Borrows `lanes` (n of them, lane 0 the light one). */
+/* Borrows `lanes` (n of them). Ties in age go to the lower lane number. */
 struct api_sched_pick api_sched_pick(const struct api_sched_lane *lanes, size_t n, int64_t now_ms,
                                      int64_t timeout_ms);
 

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct config;
+
 struct stream_totals {
     uint64_t msgs, bytes, first_seq, last_seq;
     int64_t consumers;
@@ -36,7 +38,6 @@ struct stream_scan_limits {
 };
 
 /* The limits of a request starting now, from the api: section of `cfg` (borrowed). */
-struct config;
 struct stream_scan_limits stream_scan_limits_now(const struct config *cfg);
 
 enum stream_scan_stop {

@@ -1,6 +1,7 @@
 /*
- * Unit tests: api_sched, the choice a free API worker makes — light jobs first, then
- * the longest-waiting head of a lane under its cap, a blocked head answered 503 once it
+ * Unit tests: api_sched, the choice a free API worker makes — the longest-waiting head
+ * among the lanes under their cap (so scans at their cap never hold up a light job, and
+ * a flood of light jobs never shuts out the others), a blocked head answered 503 once it
  * has waited the queue timeout, and otherwise a sleep until the next head's deadline.
  */
 #include "api_sched.h"
@@ -22,17 +23,38 @@ static void test_idle(void)
     CHECK_INT(p.wake_ms, 0); /* nothing waits: sleep until woken */
 }
 
-static void test_light_first(void)
+static void test_light_not_behind_scans(void)
 {
-    /* A scan waited longer, but a light job is never queued behind it. */
-    struct api_sched_lane l[N] = {{1, 0, 4, 900}, {3, 0, 2, 100}, {0, 0, 1, 0}};
+    /* Every scan slot is busy and scans have queued for long: the light job runs. */
+    struct api_sched_lane l[N] = {{1, 1, 4, 900}, {16, 2, 2, 1}, {4, 1, 1, 2}};
     struct api_sched_pick p = pick(l, 1000);
     CHECK_INT(p.lane, LIGHT);
     CHECK(!p.expire);
-    /* Even with every scan slot busy and scans queued for a long time. */
-    struct api_sched_lane m[N] = {{1, 1, 4, 900}, {16, 2, 2, 1}, {4, 1, 1, 2}};
+    /* With a scan slot free, the older job goes first; the light one takes the next
+     * worker (the caps leave one for it). */
+    struct api_sched_lane m[N] = {{1, 0, 4, 900}, {3, 1, 2, 100}, {0, 0, 1, 0}};
+    p = pick(m, 1000);
+    CHECK_INT(p.lane, SCAN);
+    m[SCAN].running = 2;
     p = pick(m, 1000);
     CHECK_INT(p.lane, LIGHT);
+    /* A light job that queued first goes first. */
+    struct api_sched_lane k[N] = {{1, 0, 4, 50}, {3, 0, 2, 100}, {1, 0, 1, 60}};
+    p = pick(k, 1000);
+    CHECK_INT(p.lane, LIGHT);
+    /* Equal age: the lower lane. */
+    k[SCAN].head_since_ms = 50;
+    p = pick(k, 1000);
+    CHECK_INT(p.lane, LIGHT);
+}
+
+static void test_light_flood_does_not_starve(void)
+{
+    /* Light jobs keep coming, but an older dead-letter job still gets a worker. */
+    struct api_sched_lane l[N] = {{200, 3, 4, 500}, {0, 0, 2, 0}, {1, 0, 1, 400}};
+    struct api_sched_pick p = pick(l, 1000);
+    CHECK_INT(p.lane, DLQ);
+    CHECK(!p.expire);
 }
 
 static void test_oldest_runnable(void)
@@ -90,7 +112,8 @@ static void test_runnable_beats_expiry(void)
 int main(void)
 {
     test_idle();
-    test_light_first();
+    test_light_not_behind_scans();
+    test_light_flood_does_not_starve();
     test_oldest_runnable();
     test_blocked_waits_then_expires();
     test_runnable_beats_expiry();
