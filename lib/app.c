@@ -271,7 +271,12 @@ int app_run(struct config *cfg)
 
     app->ingress = ingress_new(cfg, app->link, app->pub, &app->outcomes);
     app->health = health_new(app->link, app->pub, app->delivery);
-    app->api = api_worker_new(256);
+    struct api_worker_options wopts = {
+        .workers = (unsigned)cfg->api.workers,
+        .max_scans = (unsigned)cfg->api.max_concurrent_scans,
+        .queue_timeout_ms = cfg->api.queue_timeout_ms,
+    };
+    app->api = api_worker_new(&wopts);
     app->calls = app->api ? calls_api_new(cfg, app->link, app->api) : NULL;
     if (!app->ingress || !app->health || !app->calls)
         goto out;

@@ -1,10 +1,13 @@
 /*
  * calls_api — see calls_api.h.
  *
- * Listing scans the bucket's stream from its last sequence backwards: each call has
- * one live message (history 1), so newest-first order is sequence order. A scan reads
- * at most SCAN_BUDGET messages per request and says so ("truncated") when it stops
- * early. The worker thread owns the key-value handle.
+ * Listing scans the bucket's stream from its last sequence (or `before - 1`) backwards
+ * with stream_scan_walk: each call has one live message (history 1), so newest-first
+ * order is sequence order. A scan runs in the API worker's scan lane and keeps to the
+ * api.scan_* limits; when one of them stops it the answer says "partial": true and
+ * "next_before" continues. Reading one call is a light job. The key-value handle is
+ * opened by the first worker that needs it (under `kv_lock`; nats.c's handle is then
+ * safe to share between the workers).
  */
 #include "calls_api.h"
 
@@ -13,9 +16,12 @@
 #include "http_server.h"
 #include "log.h"
 #include "nats_link.h"
+#include "stream_scan.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +29,13 @@
 
 #define PREFIX "/api/v1/calls"
 #define MAX_LIMIT 1000
-#define SCAN_BUDGET 20000
 
 struct calls_api {
     const struct config *cfg;
     struct nats_link *link;
     struct api_worker *worker;
-    kvStore *kv; /* worker thread only */
+    pthread_mutex_t kv_lock; /* guards opening kv */
+    kvStore *kv;
 };
 
 struct calls_job {
@@ -39,6 +45,14 @@ struct calls_job {
     char domain[256];
     long limit;
     long offset;
+    long long before; /* 0 = from the newest */
+};
+
+/* Listing state. */
+struct call_lister {
+    const char *domain;
+    cJSON *calls;
+    long offset, skipped, limit, taken;
 };
 
 struct calls_api *calls_api_new(const struct config *cfg, struct nats_link *link,
@@ -50,6 +64,7 @@ struct calls_api *calls_api_new(const struct config *cfg, struct nats_link *link
     api->cfg = cfg;
     api->link = link;
     api->worker = worker;
+    pthread_mutex_init(&api->kv_lock, NULL);
     return api;
 }
 
@@ -58,6 +73,7 @@ void calls_api_free(struct calls_api *api)
     if (!api)
         return;
     kvStore_Destroy(api->kv);
+    pthread_mutex_destroy(&api->kv_lock);
     free(api);
 }
 
@@ -73,13 +89,16 @@ static bool unavailable(struct http_request *req, struct calls_api *api)
 
 static kvStore *bucket(struct calls_api *api)
 {
+    pthread_mutex_lock(&api->kv_lock);
     if (!api->kv &&
         js_KeyValue(&api->kv, nats_link_js(api->link), api->cfg->calls.bucket) != NATS_OK) {
         log_warn("api", "call records bucket %s: %s", api->cfg->calls.bucket,
                  nats_GetLastError(NULL));
         api->kv = NULL;
     }
-    return api->kv;
+    kvStore *kv = api->kv;
+    pthread_mutex_unlock(&api->kv_lock);
+    return kv;
 }
 
 static void get_one(struct calls_job *job, struct http_request *req)
@@ -114,52 +133,63 @@ static bool domain_matches(const char *record, int len, const char *want)
     return match;
 }
 
+/* stream_scan_fn: one stored call state, newest first. */
+static bool collect(void *ctx, natsMsg *m)
+{
+    struct call_lister *l = ctx;
+    const char *data = natsMsg_GetData(m);
+    int len = natsMsg_GetDataLength(m);
+    if (!data || len <= 0 || !domain_matches(data, len, l->domain))
+        return true;
+    if (l->skipped < l->offset) {
+        l->skipped++;
+        return true;
+    }
+    cJSON *rec = cJSON_ParseWithLength(data, (size_t)len);
+    if (rec) {
+        cJSON_AddItemToArray(l->calls, rec);
+        l->taken++;
+    }
+    return l->taken < l->limit;
+}
+
 static void list(struct calls_job *job, struct http_request *req)
 {
     struct calls_api *api = job->api;
     char stream[300];
     snprintf(stream, sizeof stream, "KV_%s", api->cfg->calls.bucket);
     jsCtx *js = nats_link_js(api->link);
-    jsStreamInfo *si = NULL;
-    if (js_GetStreamInfo(&si, js, stream, NULL, NULL) != NATS_OK) {
+    struct stream_scan_limits limits = stream_scan_limits_now(api->cfg);
+    struct stream_totals t;
+    if (stream_scan_totals(js, stream, NULL, &t) != NATS_OK) {
         http_request_complete_error(req, 503, "nats_unavailable", "call records unavailable");
         return;
     }
-    uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
-    jsStreamInfo_Destroy(si);
-
     cJSON *out = cJSON_CreateObject();
-    cJSON *calls = cJSON_AddArrayToObject(out, "calls");
-    long skipped = 0, taken = 0;
-    int scanned = 0;
-    bool truncated = false;
-    for (uint64_t seq = last; seq >= first && seq > 0 && taken < job->limit; seq--) {
-        if (++scanned > SCAN_BUDGET) {
-            truncated = true;
-            break;
-        }
-        natsMsg *m = NULL;
-        if (js_GetMsg(&m, js, stream, seq, NULL, NULL) != NATS_OK)
-            continue; /* superseded by a newer state of the same call, or purged */
-        const char *data = natsMsg_GetData(m);
-        int len = natsMsg_GetDataLength(m);
-        if (data && len > 0 && domain_matches(data, len, job->domain)) {
-            if (skipped < job->offset) {
-                skipped++;
-            } else {
-                cJSON *rec = cJSON_ParseWithLength(data, (size_t)len);
-                if (rec) {
-                    cJSON_AddItemToArray(calls, rec);
-                    taken++;
-                }
-            }
-        }
-        natsMsg_Destroy(m);
+    struct call_lister l = {.domain = job->domain,
+                            .calls = cJSON_AddArrayToObject(out, "calls"),
+                            .offset = job->offset,
+                            .limit = job->limit};
+    uint64_t from = t.last_seq;
+    if (job->before > 0 && (uint64_t)job->before - 1 < from)
+        from = (uint64_t)job->before - 1;
+    /* A sequence that is gone was superseded by a newer state of the same call. */
+    struct stream_scan_result res = {.stop = STREAM_SCAN_END, .error = NATS_OK};
+    if (t.msgs > 0 && from >= t.first_seq)
+        stream_scan_walk(js, stream, from, t.first_seq, NULL, &limits, collect, &l, &res);
+    if (res.error != NATS_OK && l.taken == 0) {
+        cJSON_Delete(out);
+        http_request_complete_error(req, 503, "nats_unavailable", natsStatus_GetText(res.error));
+        return;
     }
     cJSON_AddNumberToObject(out, "limit", (double)job->limit);
     cJSON_AddNumberToObject(out, "offset", (double)job->offset);
-    if (truncated)
-        cJSON_AddBoolToObject(out, "truncated", true);
+    struct stream_scan_page page = stream_scan_page_of(&res, t.first_seq, false);
+    /* Only a limit of the walk is news here: a full page just ends (offset pages on). */
+    if (page.partial) {
+        stream_scan_add_page(out, &res, &page);
+        cJSON_AddNumberToObject(out, "next_offset", (double)(job->offset - l.skipped));
+    }
     http_request_complete_cjson(req, 200, out);
 }
 
@@ -227,6 +257,13 @@ void calls_api_handle(void *ctx, struct http_request *req)
                                "offset must be an integer 0..1000000");
             return;
         }
+        long before = 0;
+        if (!parse_long(http_request_query(req, "before"), 1, LONG_MAX, &before)) {
+            free(job);
+            http_respond_error(req, 400, "invalid_parameter", "before must be a positive integer");
+            return;
+        }
+        job->before = before;
         const char *domain = http_request_query(req, "domain");
         if (domain && strlen(domain) >= sizeof job->domain) {
             free(job);
@@ -246,5 +283,5 @@ void calls_api_handle(void *ctx, struct http_request *req)
                            "a call id is 1-64 letters, digits, '-' or '_'");
         return;
     }
-    api_worker_submit(api->worker, req, run_job, job);
+    api_worker_submit(api->worker, job->list ? API_LANE_SCAN : API_LANE_LIGHT, req, run_job, job);
 }

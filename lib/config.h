@@ -215,6 +215,22 @@ struct config {
                                    payloads are kept truncated (flagged) */
     } history;
 
+    struct {
+        int workers;              /* api.workers, default 4 (3..64): threads that run the API
+                                     requests needing JetStream or the log files (api_worker) */
+        int max_concurrent_scans; /* api.max_concurrent_scans, default 2: event-stream, call-record
+                                     and log-file scans running at once; at most workers - 2 (one
+                                     worker is the dead-letter lane's, one always stays for the
+                                     light requests) */
+        int64_t queue_timeout_ms; /* api.queue_timeout, default 5s: longest a request waits for a
+                                     worker; then 503 busy */
+        int64_t scan_timeout_ms;  /* api.scan_timeout, default 2s: wall time one request may spend
+                                     walking a stream or reading a day of logs; then it answers
+                                     what it found with a cursor ("partial": true) */
+        int scan_max_messages;    /* api.scan_max_messages, default 20000: sequences one request
+                                     may visit in a stream */
+    } api;
+
     struct route *routes; /* in file order; the default route, if any, is among them */
     size_t route_count;
     const struct route *default_route; /* points into routes, or NULL */

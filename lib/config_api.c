@@ -178,5 +178,5 @@ void config_api_handle_reload(void *ctx, struct http_request *req)
     struct config_api *api = ctx;
     if (!api_auth_check(api->auth, req, true))
         return;
-    api_worker_submit(api->worker, req, run_reload, api);
+    api_worker_submit(api->worker, API_LANE_LIGHT, req, run_reload, api);
 }

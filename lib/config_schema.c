@@ -217,6 +217,15 @@ static const struct cfg_field calls_fields[] = {
     F_END,
 };
 
+static const struct cfg_field api_fields[] = {
+    F_NUM(CFG_T_INT, "workers", api.workers, 4, 3, 64, 0),
+    F_NUM(CFG_T_INT, "max_concurrent_scans", api.max_concurrent_scans, 2, 1, 62, 0),
+    F_NUM(CFG_T_DURATION, "queue_timeout", api.queue_timeout_ms, 5000, 1, 600000, 0),
+    F_NUM(CFG_T_DURATION, "scan_timeout", api.scan_timeout_ms, 2000, 1, 600000, 0),
+    F_NUM(CFG_T_INT, "scan_max_messages", api.scan_max_messages, 20000, 1, 10000000, 0),
+    F_END,
+};
+
 /* clang-format off */
 static const struct cfg_field root_fields[] = {
     F_SECTION("server", server_fields),
@@ -226,6 +235,7 @@ static const struct cfg_field root_fields[] = {
     F_SECTION("history", history_fields),
     F_LIST("esl", esl_nodes, map_esl, cfg_esl_fields),
     F_SECTION("calls", calls_fields),
+    F_SECTION("api", api_fields),
     F_CUSTOM("routes", routes, cfg_map_routes),
     F_END,
 };

@@ -652,6 +652,19 @@ static void validate_calls(struct cfg_ctx *ctx)
     }
 }
 
+/* One worker belongs to the dead-letter lane and one always stays for light requests. */
+static void validate_api(struct cfg_ctx *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    if (cfg->api.max_concurrent_scans <= cfg->api.workers - 2)
+        return;
+    const char *key;
+    int line = where(ctx, OFF(api.max_concurrent_scans), "api.max_concurrent_scans", &key);
+    line = line_or(ctx, line, OFF(api.workers));
+    cfg_error(ctx, line, key, "%d must be at most api.workers - 2 (%d)",
+              cfg->api.max_concurrent_scans, cfg->api.workers - 2);
+}
+
 void cfg_validate(struct cfg_ctx *ctx)
 {
     const struct config *cfg = ctx->cfg;
@@ -691,5 +704,6 @@ void cfg_validate(struct cfg_ctx *ctx)
 
     validate_esl(ctx);
     validate_calls(ctx);
+    validate_api(ctx);
     validate_routes(ctx);
 }

@@ -222,6 +222,18 @@ static void add_esl_and_calls(cJSON *root, const struct config *cfg)
     }
 }
 
+static void add_api(cJSON *root, const struct config *cfg)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "api");
+    if (!o)
+        return;
+    add_num(o, "workers", cfg->api.workers);
+    add_num(o, "max_concurrent_scans", cfg->api.max_concurrent_scans);
+    add_num(o, "queue_timeout_ms", (double)cfg->api.queue_timeout_ms);
+    add_num(o, "scan_timeout_ms", (double)cfg->api.scan_timeout_ms);
+    add_num(o, "scan_max_messages", cfg->api.scan_max_messages);
+}
+
 cJSON *config_view_settings(const struct config *cfg)
 {
     cJSON *root = cJSON_CreateObject();
@@ -232,5 +244,6 @@ cJSON *config_view_settings(const struct config *cfg)
     add_delivery(root, cfg);
     add_log_and_history(root, cfg);
     add_esl_and_calls(root, cfg);
+    add_api(root, cfg);
     return root;
 }

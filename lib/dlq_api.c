@@ -4,9 +4,11 @@
  * A request becomes a dlq_job on the HTTP thread (auth, path, parameters, and the
  * dead-letter subject of the domain filter: "<dlq_subject_prefix>.<domain token>", as
  * dead_letter writes it). On the worker: listing walks the dead-letter stream
- * backwards; replaying a domain walks it forwards from the first sequence up to the
- * last one seen at the start (so records dead-lettered again by the replay itself are
- * not picked up by the same batch) and replays each record with dlq_replay_one().
+ * backwards; replaying a domain walks it forwards from the first sequence (or `after +
+ * 1`) up to the last one seen at the start (so records dead-lettered again by the
+ * replay itself are not picked up by the same batch) and replays each record with
+ * dlq_replay_one(). Both walks keep to the api.scan_* limits, counted from when the job
+ * starts, and say where to continue (next_before / next_after).
  */
 #include "dlq_api.h"
 
@@ -49,7 +51,9 @@ struct dlq_job {
     char domain[EVENT_DOMAIN_MAX + 1];
     char subject[EVENT_SUBJECT_MAX + 256];
     long long limit;
-    long long before;
+    long long before; /* listing: continue below this sequence (0 = from the newest) */
+    long long after;  /* replay of a domain: continue above this sequence (0 = from the first) */
+    struct stream_scan_limits limits; /* set when the job starts */
 };
 
 /* Listing state. */
@@ -158,9 +162,9 @@ static void list(struct dlq_job *job, struct http_request *req)
     uint64_t from = t.last_seq;
     if (job->before > 0 && (uint64_t)job->before - 1 < from)
         from = (uint64_t)job->before - 1;
-    struct stream_scan_result res = {0};
+    struct stream_scan_result res = {.stop = STREAM_SCAN_END, .error = NATS_OK};
     if (t.msgs > 0 && from >= t.first_seq && t.subject_msgs != 0)
-        stream_scan_walk(js, cfg->nats.dlq_stream, from, t.first_seq, subject, DLQ_API_SCAN_BUDGET,
+        stream_scan_walk(js, cfg->nats.dlq_stream, from, t.first_seq, subject, &job->limits,
                          collect, &l, &res);
     if (res.error != NATS_OK && l.taken == 0) {
         cJSON_Delete(o);
@@ -168,12 +172,9 @@ static void list(struct dlq_job *job, struct http_request *req)
         return;
     }
     bool all_seen = l.want_total >= 0 && l.taken >= l.want_total;
-    bool truncated = res.next_seq != 0 && res.next_seq >= t.first_seq && !all_seen;
+    struct stream_scan_page page = stream_scan_page_of(&res, t.first_seq, all_seen);
     cJSON_AddNumberToObject(o, "limit", (double)job->limit);
-    cJSON_AddNumberToObject(o, "scanned", (double)res.visited);
-    cJSON_AddBoolToObject(o, "truncated", truncated);
-    if (truncated)
-        cJSON_AddNumberToObject(o, "next_before", (double)(res.next_seq + 1));
+    stream_scan_add_page(o, &res, &page);
     http_request_complete_cjson(req, 200, o);
 }
 
@@ -280,10 +281,13 @@ static void replay_domain(struct dlq_job *job, struct http_request *req)
     cJSON_AddStringToObject(o, "domain", job->domain);
     cJSON_AddStringToObject(o, "subject", job->subject);
     b.results = cJSON_AddArrayToObject(o, "results");
-    struct stream_scan_result res = {0};
-    if (t.msgs > 0 && t.subject_msgs != 0)
-        stream_scan_walk(js, cfg->nats.dlq_stream, t.first_seq, t.last_seq, job->subject,
-                         DLQ_API_SCAN_BUDGET, replay_each, &b, &res);
+    struct stream_scan_result res = {.stop = STREAM_SCAN_END, .error = NATS_OK};
+    uint64_t from = t.first_seq;
+    if (job->after > 0 && (uint64_t)job->after >= from)
+        from = (uint64_t)job->after + 1;
+    if (t.msgs > 0 && t.subject_msgs != 0 && from <= t.last_seq)
+        stream_scan_walk(js, cfg->nats.dlq_stream, from, t.last_seq, job->subject, &job->limits,
+                         replay_each, &b, &res);
     if (res.error != NATS_OK && !b.stop_detail[0])
         snprintf(b.stop_detail, sizeof b.stop_detail, "%s", natsStatus_GetText(res.error));
     if (b.stop_detail[0] && b.replayed + b.duplicates == 0) {
@@ -303,9 +307,19 @@ static void replay_domain(struct dlq_job *job, struct http_request *req)
     cJSON_AddNumberToObject(o, "limit", (double)job->limit);
     if (remaining >= 0)
         cJSON_AddNumberToObject(o, "remaining", (double)remaining);
+    /* A forward walk: the cursor is the last sequence visited. */
     bool all_seen = b.want_total >= 0 && b.seen >= b.want_total;
-    cJSON_AddBoolToObject(o, "truncated",
-                          res.next_seq != 0 && res.next_seq <= t.last_seq && !all_seen);
+    bool truncated = res.next_seq != 0 && res.next_seq <= t.last_seq && !all_seen;
+    bool partial =
+        truncated && (res.stop == STREAM_SCAN_DEADLINE || res.stop == STREAM_SCAN_BUDGET);
+    cJSON_AddNumberToObject(o, "scanned", (double)res.visited);
+    cJSON_AddBoolToObject(o, "truncated", truncated);
+    cJSON_AddBoolToObject(o, "partial", partial);
+    if (partial)
+        cJSON_AddStringToObject(o, "partial_reason",
+                                res.stop == STREAM_SCAN_DEADLINE ? "deadline" : "scan_limit");
+    if (truncated)
+        cJSON_AddNumberToObject(o, "next_after", (double)(res.next_seq - 1));
     if (b.stop_detail[0])
         cJSON_AddStringToObject(o, "stopped", b.stop_detail);
     http_request_complete_cjson(req, 200, o);
@@ -314,6 +328,8 @@ static void replay_domain(struct dlq_job *job, struct http_request *req)
 static void run_job(void *arg, struct http_request *req)
 {
     struct dlq_job *job = arg;
+    if (req)
+        job->limits = stream_scan_limits_now(job->api->cfg);
     if (req && !nats_link_ready(job->api->link)) {
         http_request_complete_error(req, 503, "nats_unavailable",
                                     "dead letters live in JetStream, which is not reachable now");
@@ -424,6 +440,7 @@ void dlq_api_handle(void *ctx, struct http_request *req)
              domain_subject(api, req, job);
     if (ok && job->op == OP_REPLAY_DOMAIN) {
         ok = api_param_long(req, "limit", 1, REPLAY_MAX, REPLAY_DEFAULT, &job->limit) &&
+             api_param_long(req, "after", 1, INT64_MAX, 0, &job->after) &&
              domain_subject(api, req, job);
         if (ok && !job->domain[0]) {
             http_respond_error(req, 400, "invalid_parameter",
@@ -435,5 +452,9 @@ void dlq_api_handle(void *ctx, struct http_request *req)
         free(job);
         return;
     }
-    api_worker_submit(api->worker, req, run_job, job);
+    /* One record is a point read; what walks or changes the dead-letter stream takes its
+     * own lane, one at a time (replays stay serialized, listings never wait for scans
+     * of the event stream). */
+    api_worker_submit(api->worker, job->op == OP_GET ? API_LANE_LIGHT : API_LANE_DLQ, req, run_job,
+                      job);
 }

@@ -5,17 +5,19 @@
  *                                                sequence in the dead-letter stream
  *   GET  /api/dlq/{seq}                          one record
  *   POST /api/dlq/{seq}/replay                   republish its event, delete the record
- *   POST /api/dlq/replay?domain=D&limit=100      the same for a domain's records,
- *                                                oldest first, at most `limit` of them
+ *   POST /api/dlq/replay?domain=D&limit=100&after=SEQ   the same for a domain's
+ *                                                records, oldest first, at most `limit`
+ *                                                of them, above `after` when given
  *
  * GETs are read APIs, POSTs mutating ones (api_auth). Parameters are checked on the
- * HTTP thread; the JetStream requests (dlq_replay, stream_scan) run on the API worker
- * thread. Walks visit at most DLQ_API_SCAN_BUDGET sequences per request.
+ * HTTP thread; the JetStream requests (dlq_replay, stream_scan) run on the API worker:
+ * GET /api/dlq/{seq} in its light lane, the rest in its dead-letter lane (one at a
+ * time). Walks keep to api.scan_max_messages and api.scan_timeout per request and
+ * answer "partial": true with a cursor when one of them stopped them.
  */
 #ifndef EVENTHUB_DLQ_API_H
 #define EVENTHUB_DLQ_API_H
 
-#define DLQ_API_SCAN_BUDGET 20000
 #define DLQ_API_MAX_BYTES (16u * 1024 * 1024)
 
 struct api_auth;

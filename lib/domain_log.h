@@ -183,7 +183,9 @@ typedef bool (*domain_log_line_fn)(void *ctx, const char *line, size_t len);
 
 struct domain_log_read_result {
     size_t lines;      /* lines passed to the callback */
+    size_t seen;       /* complete lines met, the skipped ones included */
     bool more;         /* stopped at max_lines and at least one more line exists */
+    bool timed_out;    /* stopped at the deadline (domain_log_read_day_until) */
     size_t long_lines; /* lines over DOMAIN_LOG_MAX_LINE_BYTES, skipped */
     size_t damaged;    /* files that ended early (corrupt or truncated gzip) */
 };
@@ -199,5 +201,14 @@ struct domain_log_read_result {
 int domain_log_read_day(const char *dir, const char *domain, const char *date, size_t skip,
                         size_t max_lines, domain_log_line_fn fn, void *ctx,
                         struct domain_log_read_result *res);
+
+/* The same, stopping once clock_mono_ms() reaches `deadline_ms` (0 = never; checked
+ * after every 64 KiB read and between files): res->timed_out is then set. The first
+ * 64 KiB are always read, and once the `skip` lines are behind it the read passes on at
+ * least one line before it stops, so continuing from `skip + res->lines` progresses; a
+ * read that times out still skipping has res->seen < skip. */
+int domain_log_read_day_until(const char *dir, const char *domain, const char *date, size_t skip,
+                              size_t max_lines, int64_t deadline_ms, domain_log_line_fn fn,
+                              void *ctx, struct domain_log_read_result *res);
 
 #endif

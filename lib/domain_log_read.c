@@ -10,6 +10,7 @@
  */
 #include "domain_log_internal.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -473,8 +474,25 @@ struct line_state {
     domain_log_line_fn fn;
     void *ctx;
     struct domain_log_read_result *res;
+    int64_t deadline_ms; /* 0 = none */
+    bool read_some;      /* a chunk was read: the deadline counts from then on */
     bool stop;
 };
+
+/*
+ * The deadline stops a read while it is still skipping to `skip` (a continuation would
+ * only skip the same lines again), or once at least one line has been passed on; never
+ * between the two, so that a continuation from what was passed on always progresses.
+ */
+static bool past_deadline(struct line_state *st)
+{
+    bool may_stop = st->read_some && (st->seen < st->skip || st->res->lines > 0);
+    if (may_stop && st->deadline_ms > 0 && clock_mono_ms() >= st->deadline_ms) {
+        st->res->timed_out = true;
+        st->stop = true;
+    }
+    return st->stop;
+}
 
 static bool line_append(struct line_state *st, const char *p, size_t n)
 {
@@ -546,7 +564,7 @@ static bool read_piece(gzFile g, char *chunk, struct line_state *st)
 {
     st->len = 0; /* an unterminated tail of the previous piece is dropped */
     st->overlong = false;
-    while (!st->stop) {
+    while (!st->stop && !past_deadline(st)) {
         int got = gzread(g, chunk, READ_CHUNK);
         if (got <= 0) {
             int errnum = Z_OK;
@@ -555,6 +573,7 @@ static bool read_piece(gzFile g, char *chunk, struct line_state *st)
                 st->res->damaged++;
             break;
         }
+        st->read_some = true;
         const char *p = chunk, *end = chunk + got;
         while (p < end && !st->stop) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -572,6 +591,13 @@ static bool read_piece(gzFile g, char *chunk, struct line_state *st)
 int domain_log_read_day(const char *dir, const char *domain, const char *date, size_t skip,
                         size_t max_lines, domain_log_line_fn fn, void *ctx,
                         struct domain_log_read_result *res)
+{
+    return domain_log_read_day_until(dir, domain, date, skip, max_lines, 0, fn, ctx, res);
+}
+
+int domain_log_read_day_until(const char *dir, const char *domain, const char *date, size_t skip,
+                              size_t max_lines, int64_t deadline_ms, domain_log_line_fn fn,
+                              void *ctx, struct domain_log_read_result *res)
 {
     struct domain_log_read_result local;
     if (!res)
@@ -591,7 +617,12 @@ int domain_log_read_day(const char *dir, const char *domain, const char *date, s
     struct piece *pieces = NULL;
     size_t count = 0;
     char *chunk = NULL;
-    struct line_state st = {.skip = skip, .max = max_lines, .fn = fn, .ctx = ctx, .res = res};
+    struct line_state st = {.skip = skip,
+                            .max = max_lines,
+                            .fn = fn,
+                            .ctx = ctx,
+                            .res = res,
+                            .deadline_ms = deadline_ms};
 
     rc = list_pieces(dfd, date, &pieces, &count);
     if (rc != DOMAIN_LOG_OK)
@@ -604,7 +635,7 @@ int domain_log_read_day(const char *dir, const char *domain, const char *date, s
     if (!chunk)
         goto out;
     rc = DOMAIN_LOG_OK;
-    for (size_t i = 0; i < count && !st.stop; i++) {
+    for (size_t i = 0; i < count && !past_deadline(&st); i++) {
         gzFile g = open_piece(dfd, &pieces[i]);
         if (!g)
             continue;
@@ -615,6 +646,7 @@ int domain_log_read_day(const char *dir, const char *domain, const char *date, s
             break;
         }
     }
+    res->seen = st.seen;
 out:
     free(chunk);
     free(st.buf);

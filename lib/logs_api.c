@@ -2,7 +2,8 @@
  * logs_api — see logs_api.h.
  *
  * A request is checked on the HTTP thread and becomes a logs_job (copies of the
- * parameters) run by the API worker. Reading a day passes each line through
+ * parameters) run in the API worker's scan lane; reading a day stops at
+ * api.scan_timeout ("partial": true). Reading a day passes each line through
  * on_line(), which sorts it by its "type" into events_by_domain (received, forwarded
  * and any other type) or failed_events_by_domain (failed, dead_lettered), keyed by
  * the line's own "domain" field: one log directory can hold several spellings of a
@@ -16,6 +17,7 @@
 #include "api_auth.h"
 #include "api_params.h"
 #include "api_worker.h"
+#include "clock.h"
 #include "config.h"
 #include "domain_log.h"
 #include "http_server.h"
@@ -203,14 +205,19 @@ static void read_day(struct logs_job *job, struct http_request *req)
         return;
     }
     struct domain_log_read_result res = {0};
-    int err = domain_log_read_day(job->api->cfg->log.dir, job->domain, job->date, job->offset,
-                                  job->limit, on_line, &r, &res);
+    const struct config *cfg = job->api->cfg;
+    int err =
+        domain_log_read_day_until(cfg->log.dir, job->domain, job->date, job->offset, job->limit,
+                                  clock_mono_ms() + cfg->api.scan_timeout_ms, on_line, &r, &res);
     if (err != DOMAIN_LOG_OK) {
         cJSON_Delete(o);
         complete_error(job, req, err);
         return;
     }
-    bool truncated = res.more || r.byte_limit_hit;
+    bool truncated = res.more || r.byte_limit_hit || res.timed_out;
+    /* Stopped at the deadline while still skipping to `offset`: a continuation would only
+     * skip the same lines again, so there is none. */
+    bool can_continue = truncated && res.seen >= job->offset;
     cJSON *stats = cJSON_AddObjectToObject(o, "stats");
     cJSON_AddNumberToObject(
         stats, "total",
@@ -231,7 +238,10 @@ static void read_day(struct logs_job *job, struct http_request *req)
     cJSON_AddBoolToObject(stats, "truncated", truncated);
     cJSON_AddNumberToObject(o, "offset", (double)job->offset);
     cJSON_AddNumberToObject(o, "limit", (double)job->limit);
-    if (truncated)
+    cJSON_AddBoolToObject(o, "partial", res.timed_out);
+    if (res.timed_out)
+        cJSON_AddStringToObject(o, "partial_reason", "deadline");
+    if (can_continue)
         cJSON_AddNumberToObject(o, "next_offset", (double)(job->offset + r.lines));
     http_request_complete_cjson(req, 200, o);
 }
@@ -309,5 +319,5 @@ void logs_api_handle(void *ctx, struct http_request *req)
         free(job);
         return;
     }
-    api_worker_submit(api->worker, req, run_job, job);
+    api_worker_submit(api->worker, API_LANE_SCAN, req, run_job, job);
 }

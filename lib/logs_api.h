@@ -9,10 +9,12 @@
  *
  * Parameters are checked on the HTTP thread (400 for a bad domain or date, before
  * any file is touched; the reader itself also refuses names that could leave the log
- * directory). Listing and reading are file I/O and run on the API worker thread.
- * Responses are bounded: at most `limit` lines (default 1000, at most 10000) and
- * LOGS_API_MAX_BYTES of line text; past either, "truncated" is true and
- * "next_offset" says where to continue.
+ * directory). Listing and reading are file I/O and run in the API worker's scan lane.
+ * Responses are bounded: at most `limit` lines (default 1000, at most 10000),
+ * LOGS_API_MAX_BYTES of line text and api.scan_timeout of reading; past any of them,
+ * "truncated" is true and "next_offset" says where to continue ("partial": true when
+ * it was the time; no "next_offset" when the time ran out while still skipping to
+ * `offset`, as a continuation would only skip the same lines again).
  *
  * With log.domain_logging off the API still serves what is on disk (files of earlier
  * runs); listings say "domain_logging": false and a 404 says that logging is off.

@@ -250,7 +250,7 @@ static void run_metrics(void *job, struct http_request *req)
 void metrics_api_handle_metrics(void *ctx, struct http_request *req)
 {
     struct metrics_api *api = ctx;
-    api_worker_submit(api->deps.worker, req, run_metrics, api);
+    api_worker_submit(api->deps.worker, API_LANE_LIGHT, req, run_metrics, api);
 }
 
 /* ------------------------------------------------------------------ /api/stats */
@@ -355,5 +355,5 @@ static void run_stats(void *job, struct http_request *req)
 void metrics_api_handle_stats(void *ctx, struct http_request *req)
 {
     struct metrics_api *api = ctx;
-    api_worker_submit(api->deps.worker, req, run_stats, api);
+    api_worker_submit(api->deps.worker, API_LANE_LIGHT, req, run_stats, api);
 }

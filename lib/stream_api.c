@@ -4,7 +4,8 @@
  * The walk goes from the last sequence (or `before - 1`) down to the first one with
  * stream_scan_walk, filtering by the domain's subject; with a filter, the subject's
  * message count from the stream info lets it stop as soon as every message of that
- * domain has been seen.
+ * domain has been seen. It runs in the API worker's scan lane, within the api.scan_*
+ * limits counted from when the job starts.
  */
 #include "stream_api.h"
 
@@ -38,7 +39,8 @@ struct stream_job {
     char domain[EVENT_DOMAIN_MAX + 1];
     char subject[EVENT_SUBJECT_MAX];
     long long limit;
-    long long before; /* 0 = from the newest */
+    long long before;                 /* 0 = from the newest */
+    struct stream_scan_limits limits; /* set when the job starts */
 };
 
 struct collector {
@@ -144,25 +146,21 @@ static void list(struct stream_job *job, struct http_request *req)
     uint64_t from = t.last_seq;
     if (job->before > 0 && (uint64_t)job->before - 1 < from)
         from = (uint64_t)job->before - 1;
-    struct stream_scan_result res = {0};
+    struct stream_scan_result res = {.stop = STREAM_SCAN_END, .error = NATS_OK};
     bool empty = t.msgs == 0 || from < t.first_seq || t.subject_msgs == 0;
     if (!empty)
-        stream_scan_walk(js, stream, from, t.first_seq, subject, STREAM_API_SCAN_BUDGET, collect,
-                         &c, &res);
+        stream_scan_walk(js, stream, from, t.first_seq, subject, &job->limits, collect, &c, &res);
     if (res.error != NATS_OK && c.taken == 0) {
         cJSON_Delete(o);
         http_request_complete_error(req, 503, "nats_unavailable", natsStatus_GetText(res.error));
         return;
     }
     cJSON_AddNumberToObject(o, "limit", (double)job->limit);
-    cJSON_AddNumberToObject(o, "scanned", (double)res.visited);
     /* Truncated: the walk stopped before the first sequence for another reason than
-     * having found everything there was. */
+     * having found everything there was; partial when that was a limit of the walk. */
     bool all_seen = c.want_total >= 0 && c.seen >= c.want_total;
-    bool truncated = res.next_seq != 0 && res.next_seq >= t.first_seq && !all_seen;
-    cJSON_AddBoolToObject(o, "truncated", truncated);
-    if (truncated)
-        cJSON_AddNumberToObject(o, "next_before", (double)(res.next_seq + 1));
+    struct stream_scan_page page = stream_scan_page_of(&res, t.first_seq, all_seen);
+    stream_scan_add_page(o, &res, &page);
     http_request_complete_cjson(req, 200, o);
 }
 
@@ -170,6 +168,7 @@ static void run_job(void *arg, struct http_request *req)
 {
     struct stream_job *job = arg;
     if (req) {
+        job->limits = stream_scan_limits_now(job->api->cfg);
         if (!nats_link_ready(job->api->link))
             http_request_complete_error(req, 503, "nats_unavailable",
                                         "the event stream lives in JetStream, which is not "
@@ -203,5 +202,5 @@ void stream_api_handle(void *ctx, struct http_request *req)
         http_respond_error(req, 400, "invalid_parameter", "domain is too long");
         return;
     }
-    api_worker_submit(api->worker, req, run_job, job);
+    api_worker_submit(api->worker, API_LANE_SCAN, req, run_job, job);
 }

@@ -7,16 +7,18 @@
  * the data as JSON, or as a string when it is not JSON), with the stream's totals
  * and the durable consumer's pending counts. `domain` keeps only that domain's
  * subject (event_subject); `before` continues below a sequence ("next_before" of
- * the previous page). A walk visits at most STREAM_API_SCAN_BUDGET sequences and
- * returns at most STREAM_API_MAX_BYTES of data; "truncated" says it stopped early.
+ * the previous page). A walk visits at most api.scan_max_messages sequences, runs for
+ * at most api.scan_timeout and returns at most STREAM_API_MAX_BYTES of data;
+ * "truncated" says it stopped early, "partial" (with "partial_reason": "deadline",
+ * "scan_limit" or "error") that a limit of the walk stopped it before the page was full:
+ * either way "next_before" continues.
  *
- * Parameters are checked on the HTTP thread; the JetStream requests run on the API
- * worker thread.
+ * Parameters are checked on the HTTP thread; the JetStream requests run in the API
+ * worker's scan lane (at most api.max_concurrent_scans at once).
  */
 #ifndef EVENTHUB_STREAM_API_H
 #define EVENTHUB_STREAM_API_H
 
-#define STREAM_API_SCAN_BUDGET 20000
 #define STREAM_API_MAX_BYTES (16u * 1024 * 1024)
 
 struct api_auth;

@@ -2,6 +2,7 @@
 #include "stream_scan.h"
 
 #include "clock.h"
+#include "config.h"
 #include "json_scan.h"
 
 #include <stdio.h>
@@ -37,35 +38,77 @@ natsStatus stream_scan_totals(jsCtx *js, const char *stream, const char *subject
     return NATS_OK;
 }
 
+struct stream_scan_limits stream_scan_limits_now(const struct config *cfg)
+{
+    return (struct stream_scan_limits){
+        .max_visits = (uint64_t)cfg->api.scan_max_messages,
+        .deadline_ms = clock_mono_ms() + cfg->api.scan_timeout_ms,
+    };
+}
+
+#define MIN_REQUEST_WAIT_MS 100
+#define MAX_REQUEST_WAIT_MS 5000
+
+/* Whether the walk must stop before visiting another sequence; sets res->stop. */
+static bool out_of_limits(const struct stream_scan_limits *lim, int64_t now,
+                          struct stream_scan_result *res)
+{
+    if (res->visited == 0)
+        return false; /* always one: a cursor then always moves */
+    if (res->visited >= lim->max_visits) {
+        res->stop = STREAM_SCAN_BUDGET;
+        return true;
+    }
+    if (lim->deadline_ms > 0 && now >= lim->deadline_ms) {
+        res->stop = STREAM_SCAN_DEADLINE;
+        return true;
+    }
+    return false;
+}
+
 void stream_scan_walk(jsCtx *js, const char *stream, uint64_t from, uint64_t to,
-                      const char *subject, uint64_t budget, stream_scan_fn fn, void *ctx,
-                      struct stream_scan_result *res)
+                      const char *subject, const struct stream_scan_limits *limits,
+                      stream_scan_fn fn, void *ctx, struct stream_scan_result *res)
 {
     memset(res, 0, sizeof *res);
     res->error = NATS_OK;
+    res->stop = STREAM_SCAN_END;
     if (from == 0 || to == 0)
         return;
     bool backwards = from > to;
     uint64_t seq = from;
     for (;;) {
-        if (res->visited >= budget) {
-            res->budget_exhausted = true;
+        int64_t now = clock_mono_ms();
+        if (out_of_limits(limits, now, res)) {
             res->next_seq = seq;
             return;
         }
+        jsOptions o;
+        jsOptions_Init(&o);
+        o.Wait = MAX_REQUEST_WAIT_MS;
+        if (limits->deadline_ms > 0 && limits->deadline_ms - now < o.Wait)
+            o.Wait = limits->deadline_ms - now > MIN_REQUEST_WAIT_MS ? limits->deadline_ms - now
+                                                                     : MIN_REQUEST_WAIT_MS;
         res->visited++;
         natsMsg *m = NULL;
-        natsStatus s = js_GetMsg(&m, js, stream, seq, NULL, NULL);
+        natsStatus s = js_GetMsg(&m, js, stream, seq, &o, NULL);
         if (s == NATS_OK) {
             const char *subj = natsMsg_GetSubject(m);
             bool want = !subject || (subj && strcmp(subj, subject) == 0);
             bool go_on = !want || fn(ctx, m);
             natsMsg_Destroy(m);
             if (!go_on) {
+                res->stop = STREAM_SCAN_STOPPED;
                 res->next_seq = seq == to ? 0 : (backwards ? seq - 1 : seq + 1);
                 return;
             }
+        } else if (s == NATS_TIMEOUT && limits->deadline_ms > 0 &&
+                   clock_mono_ms() >= limits->deadline_ms) {
+            res->stop = STREAM_SCAN_DEADLINE; /* this sequence is the next page's first */
+            res->next_seq = seq;
+            return;
         } else if (s != NATS_NOT_FOUND) {
+            res->stop = STREAM_SCAN_ERROR;
             res->error = s;
             res->next_seq = seq;
             return;
@@ -74,6 +117,42 @@ void stream_scan_walk(jsCtx *js, const char *stream, uint64_t from, uint64_t to,
             return;
         seq = backwards ? seq - 1 : seq + 1;
     }
+}
+
+struct stream_scan_page stream_scan_page_of(const struct stream_scan_result *res,
+                                            uint64_t first_seq, bool all_seen)
+{
+    struct stream_scan_page p = {0};
+    p.truncated = res->next_seq != 0 && res->next_seq >= first_seq && !all_seen;
+    if (!p.truncated)
+        return p;
+    p.next_before = res->next_seq + 1;
+    switch (res->stop) {
+    case STREAM_SCAN_DEADLINE:
+        p.partial = "deadline";
+        break;
+    case STREAM_SCAN_BUDGET:
+        p.partial = "scan_limit";
+        break;
+    case STREAM_SCAN_ERROR:
+        p.partial = "error";
+        break;
+    default:
+        break;
+    }
+    return p;
+}
+
+void stream_scan_add_page(cJSON *o, const struct stream_scan_result *res,
+                          const struct stream_scan_page *page)
+{
+    cJSON_AddNumberToObject(o, "scanned", (double)res->visited);
+    cJSON_AddBoolToObject(o, "truncated", page->truncated);
+    cJSON_AddBoolToObject(o, "partial", page->partial != NULL);
+    if (page->partial)
+        cJSON_AddStringToObject(o, "partial_reason", page->partial);
+    if (page->truncated)
+        cJSON_AddNumberToObject(o, "next_before", (double)page->next_before);
 }
 
 void stream_scan_format_ns(int64_t ns, char *out, size_t cap)

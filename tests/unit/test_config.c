@@ -125,6 +125,12 @@ static void check_defaults(const struct config *cfg)
     CHECK_INT(cfg->calls.max_calls, 100000);
     CHECK_STR(cfg->calls.bucket, "CALLS");
     CHECK_INT(cfg->calls.retention_ms, 30LL * 86400 * 1000);
+
+    CHECK_INT(cfg->api.workers, 4);
+    CHECK_INT(cfg->api.max_concurrent_scans, 2);
+    CHECK_INT(cfg->api.queue_timeout_ms, 5000);
+    CHECK_INT(cfg->api.scan_timeout_ms, 2000);
+    CHECK_INT(cfg->api.scan_max_messages, 20000);
 }
 
 /* Loads `yaml` with the log going to a temporary file; returns what was logged. */
@@ -1276,6 +1282,38 @@ static void test_esl_warnings(void)
     free(logged);
 }
 
+/* api: --------------------------------------------------------------------------------- */
+
+static void test_api(void)
+{
+    struct config *cfg = LOAD_OK("api:\n"
+                                 "  workers: 8\n"
+                                 "  max_concurrent_scans: 6\n"
+                                 "  queue_timeout: 250ms\n"
+                                 "  scan_timeout: 1ms\n"
+                                 "  scan_max_messages: 1\n");
+    if (cfg) {
+        CHECK_INT(cfg->api.workers, 8);
+        CHECK_INT(cfg->api.max_concurrent_scans, 6);
+        CHECK_INT(cfg->api.queue_timeout_ms, 250);
+        CHECK_INT(cfg->api.scan_timeout_ms, 1);
+        CHECK_INT(cfg->api.scan_max_messages, 1);
+    }
+    config_unref(cfg);
+    /* One worker is the dead-letter lane's and one stays for light requests. */
+    EXPECT_ERROR("api:\n  max_concurrent_scans: 3\n",
+                 "t.yaml:2: api.max_concurrent_scans: 3 must be at most api.workers - 2 (2)");
+    EXPECT_ERROR("api:\n  workers: 3\n",
+                 "t.yaml:2: api.max_concurrent_scans: 2 must be at most api.workers - 2 (1)");
+    EXPECT_ERROR("api:\n  workers: 2\n", "t.yaml:2: api.workers: 2 is out of range (3..64)");
+    EXPECT_ERROR("api:\n  scan_timeout: 0\n", "t.yaml:2: api.scan_timeout: must be greater than 0");
+    EXPECT_ERROR("api:\n  scan_timeout: 11m\n", "t.yaml:2: api.scan_timeout:");
+    EXPECT_ERROR("api:\n  scan_max_messages: 0\n",
+                 "t.yaml:2: api.scan_max_messages: 0 is out of range (1..10000000)");
+    EXPECT_ERROR("api:\n  queue_timeout: 0\n",
+                 "t.yaml:2: api.queue_timeout: must be greater than 0");
+}
+
 /* calls: ------------------------------------------------------------------------------- */
 
 static void test_calls(void)
@@ -1649,6 +1687,7 @@ int main(void)
     test_esl_rules();
     test_esl_warnings();
     test_calls();
+    test_api();
     test_route_kinds();
     test_example();
     return unit_done();

@@ -99,6 +99,9 @@ static void test_view(void)
     const cJSON *esl0 = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "esl"), 0);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(esl0, "host")), "10.0.0.1");
     CHECK(cJSON_GetObjectItem(esl0, "password") == NULL);
+    const cJSON *api = cJSON_GetObjectItem(s, "api");
+    CHECK_INT(cJSON_GetObjectItem(api, "workers")->valueint, 4);
+    CHECK_INT(cJSON_GetObjectItem(api, "scan_timeout_ms")->valueint, 2000);
 
     free(text);
     cJSON_Delete(o);

@@ -490,6 +490,48 @@ static void test_read_edge_cases(void)
     CHECK(res.lines < 200);
 }
 
+/* A deadline stops a read after the first 64 KiB; without one the whole day is read. */
+static void test_read_deadline(void)
+{
+    char dir[PATH_MAX];
+    path_of(dir, "slow", NULL, NULL);
+    make_dir("slow", NULL);
+    make_dir("slow", "s_com");
+    size_t n = 20000, width = 16; /* 320 KB of lines: several 64 KiB chunks */
+    char *text = malloc(n * width + 1);
+    if (!text)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        snprintf(text + i * width, width + 1, "line %010zu\n", i);
+    put_file("slow", "s_com", "2026-03-07.log", text);
+    put_file("slow", "s_com", "2026-03-07.1.log", text);
+    free(text);
+    struct domain_log_read_result res;
+    CHECK_INT(domain_log_read_day_until(dir, "s.com", "2026-03-07", 0, 0, 1, NULL, NULL, &res),
+              DOMAIN_LOG_OK);
+    CHECK(res.timed_out);
+    CHECK(res.lines >= 65536 / width - 1 && res.lines < n);
+    CHECK_INT(res.seen, res.lines);
+    /* While still skipping: seen says how far it got. */
+    CHECK_INT(domain_log_read_day_until(dir, "s.com", "2026-03-07", 30000, 0, 1, NULL, NULL, &res),
+              DOMAIN_LOG_OK);
+    CHECK(res.timed_out);
+    CHECK_INT(res.lines, 0);
+    CHECK(res.seen > 0 && res.seen < 30000);
+    /* Skipping ends within what is read: at least one line is passed on, even late. */
+    size_t first = 65536 / width;
+    CHECK_INT(domain_log_read_day_until(dir, "s.com", "2026-03-07", first, 0, 1, NULL, NULL, &res),
+              DOMAIN_LOG_OK);
+    CHECK(res.timed_out);
+    CHECK(res.lines >= 1);
+    CHECK_INT(res.seen, first + res.lines);
+    CHECK_INT(domain_log_read_day_until(dir, "s.com", "2026-03-07", 30000, 0, 0, NULL, NULL, &res),
+              DOMAIN_LOG_OK);
+    CHECK(!res.timed_out);
+    CHECK_INT(res.lines, 2 * n - 30000);
+    CHECK_INT(res.seen, 2 * n);
+}
+
 static void test_retire_old_base(void)
 {
     /* Today's base piece is already gzipped (the clock went back across a restart):
@@ -656,6 +698,7 @@ int main(void)
     test_retention();
     test_list_and_errors();
     test_read_edge_cases();
+    test_read_deadline();
     test_retire_old_base();
     test_lru();
     test_queue_full();

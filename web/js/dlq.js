@@ -2,8 +2,10 @@
 //
 // GET /api/dlq?domain=&limit= (newest first; "Load older" continues with before=),
 // POST /api/dlq/{seq}/replay for one record, POST /api/dlq/replay?domain= for a
-// domain's records (oldest first, up to 1000 per call). A replay deletes the record, so
-// the list is read again after each one.
+// domain's records (oldest first, up to 1000 per call, continued with after=). A replay
+// deletes the record, so the list is read again after each one. A listing that ran
+// into the server's scan limits answers "partial": true with fewer records than asked;
+// "Load older" continues from where it stopped.
 
 import { request, qs } from './api.js';
 import { $, h, clear, fillKv, disclosure, rerenderKeepingFocus, timeEl, fmtNum, badge } from './dom.js';
@@ -17,6 +19,7 @@ const st = {
   text: null,
   totals: null,
   nextBefore: null,
+  partial: null, // the last page's answer when it was partial
   pages: 1,
   error: null,
   search: '',
@@ -84,6 +87,7 @@ export async function poll(force = false) {
     st.records = r.records || [];
     st.totals = r;
     st.nextBefore = r.truncated && r.next_before !== undefined ? r.next_before : null;
+    st.partial = r.partial ? r : null;
     addDomains(st.records.map((x) => x.record && x.record.domain));
   } catch (e) {
     st.error = e;
@@ -97,6 +101,7 @@ async function loadOlder() {
     const r = await request(`/api/dlq${qs({ domain: $('dlq-domain').value, limit: PAGE, before: st.nextBefore })}`);
     st.records = st.records.concat(r.records || []);
     st.nextBefore = r.truncated && r.next_before !== undefined ? r.next_before : null;
+    st.partial = r.partial ? r : null;
     st.pages++;
     st.text = null;
     addDomains((r.records || []).map((x) => x.record && x.record.domain));
@@ -132,7 +137,8 @@ function render() {
     }
     if (!shown.length) {
       list.append(h('p', { class: 'empty' }, st.error ? '' : q ? 'No dead letter matches the search.'
-        : 'No dead letters. Events land here when every attempt failed or no route matched.'));
+        : st.partial ? 'None found in the part of the dead-letter stream read so far: Load older reads on.'
+          : 'No dead letters. Events land here when every attempt failed or no route matched.'));
     }
   });
   const s = $('dlq-summary');
@@ -141,7 +147,8 @@ function render() {
   else if (st.totals) {
     const total = st.totals.domain_records !== undefined ? st.totals.domain_records : st.totals.totals && st.totals.totals.messages;
     s.textContent = `${fmtNum(shown.length)} of ${fmtNum(total)} dead letter(s) shown` +
-      (st.totals.stream ? ` · stream ${st.totals.stream}` : '') + (q ? ` · matching “${q}”` : '');
+      (st.totals.stream ? ` · stream ${st.totals.stream}` : '') + (q ? ` · matching “${q}”` : '') +
+      (st.partial ? ` · partial answer (${fmtNum(st.partial.scanned)} records scanned): Load older continues` : '');
   }
   $('dlq-more').hidden = st.nextBefore === null;
 }
@@ -230,16 +237,19 @@ async function replayDomain(domain) {
     let failed = 0;
     let remaining = 0;
     let stopped = null;
-    // a call replays at most `limit`; go on while the server says there is more
-    for (let round = 0; round < 20; round++) {
-      const r = await request(`/api/dlq/replay${qs({ domain, limit: 1000 })}`, { method: 'POST' });
+    let after;
+    // a call replays at most `limit` and stops at the server's scan limits; go on from
+    // its cursor while it says there is more
+    for (let round = 0; round < 50; round++) {
+      const r = await request(`/api/dlq/replay${qs({ domain, limit: 1000, after })}`, { method: 'POST' });
       replayed += r.replayed || 0;
       duplicates += r.duplicates || 0;
       notReplayable += r.not_replayable || 0;
       failed += r.failed || 0;
       remaining = r.remaining || 0;
       stopped = r.stopped || null;
-      if (!r.truncated || stopped || !(r.replayed > 0)) break;
+      if (!r.truncated || stopped || !(r.replayed > 0 || r.partial)) break;
+      after = r.next_after;
     }
     const kind = failed || stopped ? 'bad' : notReplayable ? 'warn' : 'ok';
     showResult(kind, [

@@ -31,6 +31,7 @@ const st = {
   logDate: '',
   logLines: [],
   logNext: null,
+  logPartial: false,
   logError: null,
   logStats: null,
 };
@@ -195,7 +196,8 @@ function renderSummary() {
       (st.search ? ` matching “${st.search}”` : '') +
       ` · ${st.logDomain} on ${st.logDate} (UTC)` +
       ` · received ${fmtNum(s.received)}, forwarded ${fmtNum(s.forwarded)}, failed ${fmtNum(s.failed)}, dead-lettered ${fmtNum(s.dead_lettered)}` +
-      (st.logNext !== null ? ' · more lines below' : '');
+      (st.logNext !== null ? ' · more lines below' : '') +
+      (st.logPartial && st.logNext === null ? ' · stopped at the server\'s time limit before this offset: the day is too large to page this deep' : '');
   }
 }
 
@@ -406,6 +408,7 @@ async function loadLogs(more) {
     }
     st.logLines = more ? st.logLines.concat(lines) : lines;
     st.logNext = r.next_offset === undefined ? null : r.next_offset;
+    st.logPartial = Boolean(r.partial); // stopped at api.scan_timeout (next_offset continues, if any)
     st.logStats = more && st.logStats ? sumStats(st.logStats, r.stats) : r.stats;
     st.logError = null;
     if (!more) st.expanded.clear();
