@@ -13,6 +13,11 @@
  *
  * /health and POST /events are not the control plane and never call this.
  *
+ * "Loopback clients only" trusts the operator's own browser, whatever page it shows:
+ * before a handler runs, http_server (http_policy, the control plane's rules) has
+ * refused pages of other origins (Sec-Fetch-Site, Origin), changes not sent as
+ * application/json, and Host names that are not this server's (DNS rebinding).
+ *
  * Threads: api_auth_check runs on libmicrohttpd's thread (inside a handler, before
  * the request is suspended). api_auth_update may run on any other thread (a config
  * reload): the settings are guarded by a mutex held only while copying/comparing.

@@ -309,25 +309,43 @@ int app_run(struct config *cfg)
     if (!app->logs_api || !app->stream_api || !app->dlq_api)
         goto out;
     app->events_guard = (struct api_auth_guard){app->auth, events_api_handle, app->history};
+    /* The plane (last field) says which of http_policy's rules apply. Control plane: the
+     * Host allowlist, no page of another origin, JSON for whatever changes something. */
     const struct http_route routes[] = {
-        {"/events", false, HTTP_POST, cfg->server.max_body_bytes, ingress_handle, app->ingress},
-        {"/health", false, HTTP_GET | HTTP_HEAD, 0, health_handle, app->health},
-        {"/api/v1/calls", true, HTTP_GET, 0, api_auth_guard_handle, &app->calls_guard},
+        /* the data plane: upstream systems call it by any DNS name (no Host rule); browsers
+         * on other origins cannot send it application/json without a preflight */
+        {"/events", false, HTTP_POST, cfg->server.max_body_bytes, ingress_handle, app->ingress,
+         HTTP_PLANE_DATA},
+        {"/health", false, HTTP_GET | HTTP_HEAD, 0, health_handle, app->health, HTTP_PLANE_PUBLIC},
+        {"/api/v1/calls", true, HTTP_GET, 0, api_auth_guard_handle, &app->calls_guard,
+         HTTP_PLANE_CONTROL},
         /* config_api checks api_auth itself (GET as a read, POST as mutating). */
-        {"/api/config", false, HTTP_GET, 0, config_api_handle_get, app->config_api},
-        {"/api/config/reload", false, HTTP_POST, 1024, config_api_handle_reload, app->config_api},
-        {"/metrics", false, HTTP_GET, 0, api_auth_guard_handle, &app->metrics_guard},
-        {"/api/stats", false, HTTP_GET, 0, api_auth_guard_handle, &app->stats_guard},
-        {"/api/events", false, HTTP_GET, 0, api_auth_guard_handle, &app->events_guard},
-        {"/api/logs", true, HTTP_GET, 0, logs_api_handle, app->logs_api},
-        {"/api/stream/messages", false, HTTP_GET, 0, stream_api_handle, app->stream_api},
-        {"/api/dlq", true, HTTP_GET | HTTP_POST, 4096, dlq_api_handle, app->dlq_api},
+        {"/api/config", false, HTTP_GET, 0, config_api_handle_get, app->config_api,
+         HTTP_PLANE_CONTROL},
+        {"/api/config/reload", false, HTTP_POST, 1024, config_api_handle_reload, app->config_api,
+         HTTP_PLANE_CONTROL},
+        {"/metrics", false, HTTP_GET, 0, api_auth_guard_handle, &app->metrics_guard,
+         HTTP_PLANE_CONTROL},
+        {"/api/stats", false, HTTP_GET, 0, api_auth_guard_handle, &app->stats_guard,
+         HTTP_PLANE_CONTROL},
+        {"/api/events", false, HTTP_GET, 0, api_auth_guard_handle, &app->events_guard,
+         HTTP_PLANE_CONTROL},
+        {"/api/logs", true, HTTP_GET, 0, logs_api_handle, app->logs_api, HTTP_PLANE_CONTROL},
+        {"/api/stream/messages", false, HTTP_GET, 0, stream_api_handle, app->stream_api,
+         HTTP_PLANE_CONTROL},
+        {"/api/dlq", true, HTTP_GET | HTTP_POST, 4096, dlq_api_handle, app->dlq_api,
+         HTTP_PLANE_CONTROL},
     };
     struct http_server_options hopts = {
         .address = cfg->server.address,
         .port = cfg->server.port,
         .max_connections = cfg->server.max_connections,
+        .max_connections_per_ip = cfg->server.max_connections_per_ip,
         .connection_timeout_ms = cfg->server.connection_timeout_ms,
+        .request_head_timeout_ms = cfg->server.request_head_timeout_ms,
+        .request_body_timeout_ms = cfg->server.request_body_timeout_ms,
+        .allowed_hosts = cfg->server.allowed_hosts,
+        .allowed_host_count = cfg->server.allowed_host_count,
         /* the dashboard (web/): GET/HEAD that no route above takes */
         .fallback = web_ui_handle,
     };

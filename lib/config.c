@@ -56,6 +56,7 @@ static void config_free(struct config *cfg)
         return;
     free(cfg->path);
     free(cfg->server.address);
+    cfg_free_strings(cfg->server.allowed_hosts, cfg->server.allowed_host_count);
     for (size_t i = 0; i < cfg->nats.server_count; i++)
         free(cfg->nats.servers[i]);
     free(cfg->nats.servers);
@@ -213,6 +214,10 @@ static void finalize(struct cfg_ctx *ctx)
         cfg->nats.deliver_group =
             cfg_strdup(ctx, cfg->nats.consumer_name ? cfg->nats.consumer_name : "");
     cfg->nats.embedded = cfg->nats.server_count == 0;
+    if (!cfg_prov_find(ctx, offsetof(struct config, server.max_connections_per_ip), NULL, NULL)) {
+        int quarter = cfg->server.max_connections / 4;
+        cfg->server.max_connections_per_ip = quarter > 4 ? quarter : 4;
+    }
 
     override_from_env(ctx, &cfg->nats.token, "EVENTHUB_NATS_TOKEN");
     override_from_env(ctx, &cfg->server.admin_token, "EVENTHUB_ADMIN_TOKEN");

@@ -106,19 +106,26 @@ struct config {
     char *path; /* file it was loaded from (as given) */
 
     struct {
-        char *address;                 /* server.address, default "0.0.0.0" */
-        int port;                      /* server.port, default 8080; 0 = any free port */
-        size_t max_body_bytes;         /* server.max_body_bytes, default 1 MiB */
-        int max_connections;           /* server.max_connections, default 4096 */
-        int64_t connection_timeout_ms; /* server.connection_timeout, default 30s (idle) */
-        int64_t shutdown_timeout_ms;   /* server.shutdown_timeout, default 15s */
-        char *admin_token;             /* server.admin_token (or EVENTHUB_ADMIN_TOKEN): bearer token
-                                          the control plane requires; NULL = none, and then the
-                                          mutating APIs answer only loopback clients */
-        bool protect_read_apis;        /* server.protect_read_apis, default false: the read APIs
-                                          (/api/...) require the token too (when one is set) */
-        bool watch_config;             /* server.watch_config, default true: reload the routes when
-                                          the config file changes on disk */
+        char *address;                   /* server.address, default "0.0.0.0" */
+        int port;                        /* server.port, default 8080; 0 = any free port */
+        size_t max_body_bytes;           /* server.max_body_bytes, default 1 MiB */
+        int max_connections;             /* server.max_connections, default 4096 */
+        int max_connections_per_ip;      /* server.max_connections_per_ip, default a quarter of
+                                            max_connections, at least 4; 0 = no limit */
+        int64_t connection_timeout_ms;   /* server.connection_timeout, default 30s (idle) */
+        int64_t request_head_timeout_ms; /* server.request_head_timeout, default 10s; 0 = none */
+        int64_t request_body_timeout_ms; /* server.request_body_timeout, default 30s; 0 = none */
+        char **allowed_hosts;            /* server.allowed_hosts: Host names answered besides
+                                            IP literals, localhost and the machine's names */
+        size_t allowed_host_count;
+        int64_t shutdown_timeout_ms; /* server.shutdown_timeout, default 15s */
+        char *admin_token;           /* server.admin_token (or EVENTHUB_ADMIN_TOKEN): bearer token
+                                        the control plane requires; NULL = none, and then the
+                                        mutating APIs answer only loopback clients */
+        bool protect_read_apis;      /* server.protect_read_apis, default false: the read APIs
+                                        (/api/...) require the token too (when one is set) */
+        bool watch_config;           /* server.watch_config, default true: reload the routes when
+                                        the config file changes on disk */
     } server;
 
     struct {

@@ -138,6 +138,9 @@ static void compare_custom(struct walk *w, const char *path, const struct cfg_fi
                           b->nats.server_count);
     } else if (f->offset == OFF(nats.servers)) {
         return;
+    } else if (f->offset == OFF(server.allowed_hosts)) {
+        same = strings_eq(a->server.allowed_hosts, a->server.allowed_host_count,
+                          b->server.allowed_hosts, b->server.allowed_host_count);
     } else if (f->offset == OFF(nats.storage)) {
         same = a->nats.storage == b->nats.storage;
     } else if (f->offset == OFF(delivery.backoff_ms)) {

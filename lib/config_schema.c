@@ -17,6 +17,7 @@
  */
 #include "config_internal.h"
 
+#include "http_policy.h"
 #include "log.h"
 
 #include <limits.h>
@@ -55,6 +56,8 @@
 
 static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                          yaml_node_t *value, const char *path);
+static void map_allowed_hosts(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                              yaml_node_t *value, const char *path);
 static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                              yaml_node_t *value, const char *path);
 static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
@@ -77,7 +80,14 @@ static const struct cfg_field server_fields[] = {
     F_NUM(CFG_T_INT, "port", server.port, 8080, 0, 65535, 0),
     F_NUM(CFG_T_SIZE, "max_body_bytes", server.max_body_bytes, 1 * MiB, 1, 64 * MiB, 0),
     F_NUM(CFG_T_INT, "max_connections", server.max_connections, 4096, 1, 1000000, 0),
+    /* -1: derived from max_connections (finalize()) */
+    F_NUM(CFG_T_INT, "max_connections_per_ip", server.max_connections_per_ip, -1, 0, 1000000, 0),
     F_NUM(CFG_T_DURATION, "connection_timeout", server.connection_timeout_ms, 30000, 1, MAXD, 0),
+    F_NUM(CFG_T_DURATION, "request_head_timeout", server.request_head_timeout_ms, 10000, 0, MAXD,
+          0),
+    F_NUM(CFG_T_DURATION, "request_body_timeout", server.request_body_timeout_ms, 30000, 0, MAXD,
+          0),
+    F_CUSTOM("allowed_hosts", server.allowed_hosts, map_allowed_hosts),
     F_NUM(CFG_T_DURATION, "shutdown_timeout", server.shutdown_timeout_ms, 15000, 0, MAXD, 0),
     F_STR("admin_token", server.admin_token, NULL, CFG_F_OPTIONAL),
     F_BOOL("protect_read_apis", server.protect_read_apis, 0),
@@ -568,6 +578,23 @@ static void map_nats_url(struct cfg_ctx *ctx, const struct cfg_field *f, struct 
     if (!added)
         cfg_error(ctx, line, path, "expected \"embedded\" or nats://host:port URLs");
     free(s);
+}
+
+/* server.allowed_hosts: host names, "*" or "*.domain" (http_policy says what passes). */
+static void map_allowed_hosts(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                              yaml_node_t *value, const char *path)
+{
+    struct config *cfg = ctx->cfg;
+    char **list;
+    size_t n;
+    (void)f;
+    (void)rec;
+    if (cfg_is_null(value) ||
+        !cfg_get_string_list(ctx, value, path, http_policy_allowed_host_problem, true, &list, &n))
+        return;
+    cfg_free_strings(cfg->server.allowed_hosts, cfg->server.allowed_host_count);
+    cfg->server.allowed_hosts = list;
+    cfg->server.allowed_host_count = n;
 }
 
 static void map_nats_servers(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,

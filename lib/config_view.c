@@ -88,7 +88,13 @@ static void add_server(cJSON *root, const struct config *cfg)
     add_num(o, "port", cfg->server.port);
     add_num(o, "max_body_bytes", (double)cfg->server.max_body_bytes);
     add_num(o, "max_connections", cfg->server.max_connections);
+    add_num(o, "max_connections_per_ip", cfg->server.max_connections_per_ip);
     add_num(o, "connection_timeout_ms", (double)cfg->server.connection_timeout_ms);
+    add_num(o, "request_head_timeout_ms", (double)cfg->server.request_head_timeout_ms);
+    add_num(o, "request_body_timeout_ms", (double)cfg->server.request_body_timeout_ms);
+    cJSON *hosts = cJSON_AddArrayToObject(o, "allowed_hosts");
+    for (size_t i = 0; hosts && i < cfg->server.allowed_host_count; i++)
+        cJSON_AddItemToArray(hosts, cJSON_CreateString(cfg->server.allowed_hosts[i]));
     add_num(o, "shutdown_timeout_ms", (double)cfg->server.shutdown_timeout_ms);
     cJSON_AddBoolToObject(o, "admin_token_set",
                           cfg->server.admin_token && cfg->server.admin_token[0]);

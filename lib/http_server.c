@@ -1,16 +1,26 @@
 /*
  * http_server — see http_server.h.
  *
- * One `struct http_request` per HTTP request, created on libmicrohttpd's first
- * callback and freed in the request-completed notification. Its life:
+ * One `struct http_request` per HTTP request, created when libmicrohttpd has read the
+ * request line (its URI log callback: the only place the target is seen as sent, for
+ * the 414 limit) and freed in the request-completed notification, which libmicrohttpd
+ * sends for every request it logged, answered by us or not. Its life:
  *   HEADERS → (BODY) → HANDLED (response queued)
  *                    → SUSPENDED → COMPLETED (by another thread) → HANDLED
  * The response for a suspended request is built when MHD calls us again after
  * MHD_resume_connection; `resumed` guards against resuming twice.
+ *
+ * The first handler call (the head is complete) runs the checks in this order:
+ * framing and head sizes (400/414/431/501, every route), the Host rule (421, all but
+ * the data plane), 404/405, the control plane's browser rules (403/415), then the
+ * body ceiling (413). Each connection is tracked by http_deadline from libmicrohttpd's
+ * connection notifications (the socket context) to the request-completed one.
  */
 #include "http_server.h"
 
 #include "clock.h"
+#include "http_deadline.h"
+#include "http_policy.h"
 #include "log.h"
 #include "stats.h"
 #include "json_print.h"
@@ -28,6 +38,11 @@
 #include <time.h>
 
 #define MAX_EXTRA_HEADERS 12
+/* libmicrohttpd's per-connection memory (default 32 KiB): it holds the request head,
+ * so heads up to about this size reach http_policy's smaller limits and get a JSON
+ * answer; past it libmicrohttpd answers 414/431 itself, in HTML. Pages are touched
+ * only as far as a connection uses them. */
+#define CONNECTION_MEMORY_LIMIT (64 * 1024)
 
 enum req_state { REQ_HEADERS, REQ_BODY, REQ_SUSPENDED, REQ_COMPLETED, REQ_HANDLED };
 
@@ -38,7 +53,10 @@ struct http_request {
     enum http_method method;
     const char *path;
     enum req_state state;
+    bool started; /* the handler has been called (the head is complete) */
     bool was_suspended;
+    size_t target_len;       /* the request target as sent (URI log callback) */
+    struct http_conn *track; /* the connection's deadline entry, or NULL */
     _Atomic bool resumed;
 
     char *body;
@@ -71,6 +89,8 @@ struct http_server {
     http_handler_fn fallback;
     void *fallback_ctx;
     int port;
+    struct http_policy *policy;
+    struct http_deadlines *deadlines;
 };
 
 static enum http_method parse_method(const char *m)
@@ -345,6 +365,198 @@ static enum MHD_Result reject(struct http_request *req, int status, const char *
     return queue_response(req);
 }
 
+/* The client's address as text, for log lines ("?" when unknown). */
+static void peer_text(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    snprintf(out, cap, "?");
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
+/* A refusal by http_policy: counted by kind and logged (rate-limited per kind: a
+ * misconfigured proxy or allowlist shows up in the log without flooding it). */
+static enum MHD_Result refuse(struct http_request *req, const struct http_verdict *v)
+{
+    static struct log_ratelimit rl_framing, rl_host, rl_origin, rl_media;
+    struct log_ratelimit *rl = &rl_framing;
+    const char *header = NULL;
+    switch (v->status) {
+    case 414:
+    case 431:
+        stats_inc(STAT_HTTP_REFUSED_HEAD_SIZE);
+        break;
+    case 421:
+        stats_inc(STAT_HTTP_REFUSED_HOST);
+        rl = &rl_host;
+        header = "Host";
+        break;
+    case 403:
+        stats_inc(STAT_HTTP_REFUSED_CROSS_ORIGIN);
+        rl = &rl_origin;
+        header = "Origin";
+        break;
+    case 415:
+        stats_inc(STAT_HTTP_REFUSED_MEDIA_TYPE);
+        rl = &rl_media;
+        header = "Content-Type";
+        break;
+    default:
+        stats_inc(STAT_HTTP_REFUSED_FRAMING);
+        break;
+    }
+    int suppressed = 0;
+    if (log_ratelimit_ok(rl, 5, 60000, &suppressed)) {
+        char peer[64];
+        peer_text(req->conn, peer, sizeof peer);
+        const char *value = header ? http_request_header(req, header) : NULL;
+        log_warn("http", "%d %s: %.60s from %s%s%s%.120s%s (%s; %d similar suppressed)", v->status,
+                 v->error, req->path, peer, header ? ", " : "", header ? header : "",
+                 header ? (value ? ": " : " absent") : "", value ? value : "", v->detail,
+                 suppressed);
+    }
+    return reject(req, v->status, v->error, v->detail);
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct http_head *h = cls;
+    (void)kind;
+    h->header_fields++;
+    h->header_bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    if (!value)
+        value = "";
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+        if (h->host_count++ == 0)
+            h->host = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (h->content_length_count++ == 0)
+            h->content_length = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        if (h->transfer_encoding_count++ == 0)
+            h->transfer_encoding = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_ORIGIN) == 0) {
+        if (!h->origin)
+            h->origin = value;
+    } else if (strcasecmp(key, "Sec-Fetch-Site") == 0) {
+        if (!h->sec_fetch_site)
+            h->sec_fetch_site = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
+        if (!h->content_type)
+            h->content_type = value;
+    }
+    return MHD_YES;
+}
+
+static void read_head(struct http_request *req, const char *url, const char *version,
+                      struct http_head *h)
+{
+    memset(h, 0, sizeof *h);
+    h->http10 = strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
+    /* Without the URI log callback's figure (out of memory there), the decoded path. */
+    h->target_len = req->target_len ? req->target_len : strlen(url);
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, scan_header, h);
+}
+
+static struct http_conn *connection_track(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+static struct http_request *new_request(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct http_request *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->server = srv;
+    req->conn = conn;
+    atomic_init(&req->resumed, false);
+    return req;
+}
+
+/* libmicrohttpd has read a request line: the request object starts here. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct http_request *req = new_request(cls, conn);
+    if (req)
+        req->target_len = strlen(uri);
+    return req;
+}
+
+/* The first call: the head is complete. */
+static enum MHD_Result on_head(struct http_server *srv, struct http_request *req, const char *url,
+                               const char *method, const char *version)
+{
+    req->started = true;
+    req->path = url;
+    req->method = parse_method(method);
+    req->route = find_route(srv, url);
+    req->track = connection_track(req->conn);
+    http_deadlines_head_done(srv->deadlines, req->track, false); /* until a body is read */
+
+    struct http_head head;
+    struct http_verdict v;
+    read_head(req, url, version, &head);
+    if (!http_policy_check_framing(&head, &v))
+        return refuse(req, &v);
+    enum http_plane plane = req->route ? req->route->plane : HTTP_PLANE_PUBLIC;
+    if (plane != HTTP_PLANE_DATA && !http_policy_check_host(srv->policy, &head, &v))
+        return refuse(req, &v);
+
+    if (!req->route && srv->fallback && (req->method & (HTTP_GET | HTTP_HEAD))) {
+        srv->fallback(srv->fallback_ctx, req);
+        if (req->state == REQ_SUSPENDED)
+            return MHD_YES;
+        return queue_response(req);
+    }
+    if (!req->route)
+        return reject(req, 404, "not_found", "no such path");
+    if (!(req->route->methods & req->method)) {
+        char allow[96];
+        allow_header(req->route->methods, allow, sizeof allow);
+        http_request_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s is not allowed on %s; allowed: %s", method, url, allow);
+        return reject(req, 405, "method_not_allowed", detail);
+    }
+    bool mutating = !(req->method & (HTTP_GET | HTTP_HEAD));
+    if (plane == HTTP_PLANE_CONTROL && !http_policy_check_control(&head, mutating, &v))
+        return refuse(req, &v);
+    if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) {
+        req->body_max = req->route->max_body;
+        const char *cl = head.content_length;
+        if (cl) {
+            char *end = NULL;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end == cl || *end != '\0' || n > req->body_max) {
+                char detail[128];
+                snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
+                         req->body_max);
+                return reject(req, 413, "payload_too_large", detail);
+            }
+        }
+        req->state = REQ_BODY;
+        http_deadlines_head_done(srv->deadlines, req->track, true);
+        return MHD_YES;
+    }
+    /* No body: handle now. */
+    req->route->handler(req->route->ctx, req);
+    if (req->state == REQ_SUSPENDED)
+        return MHD_YES;
+    return queue_response(req);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -353,56 +565,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_request *req = *con_cls;
 
     if (!req) {
-        req = calloc(1, sizeof *req);
+        req = new_request(srv, conn); /* the URI log callback was out of memory */
         if (!req)
             return MHD_NO;
         *con_cls = req;
-        req->server = srv;
-        req->conn = conn;
-        req->path = url;
-        req->method = parse_method(method);
-        req->route = find_route(srv, url);
-        atomic_init(&req->resumed, false);
-        if (!req->route && srv->fallback && (req->method & (HTTP_GET | HTTP_HEAD))) {
-            srv->fallback(srv->fallback_ctx, req);
-            if (req->state == REQ_SUSPENDED)
-                return MHD_YES;
-            return queue_response(req);
-        }
-        if (!req->route)
-            return reject(req, 404, "not_found", "no such path");
-        if (!(req->route->methods & req->method)) {
-            char allow[96];
-            allow_header(req->route->methods, allow, sizeof allow);
-            http_request_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
-            char detail[160];
-            snprintf(detail, sizeof detail, "%s is not allowed on %s; allowed: %s", method, url,
-                     allow);
-            return reject(req, 405, "method_not_allowed", detail);
-        }
-        if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) {
-            req->body_max = req->route->max_body;
-            const char *cl =
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-            if (cl) {
-                char *end = NULL;
-                unsigned long long n = strtoull(cl, &end, 10);
-                if (end == cl || *end != '\0' || n > req->body_max) {
-                    char detail[128];
-                    snprintf(detail, sizeof detail,
-                             "the body is larger than the limit of %zu bytes", req->body_max);
-                    return reject(req, 413, "payload_too_large", detail);
-                }
-            }
-            req->state = REQ_BODY;
-            return MHD_YES;
-        }
-        /* No body: handle now. */
-        req->route->handler(req->route->ctx, req);
-        if (req->state == REQ_SUSPENDED)
-            return MHD_YES;
-        return queue_response(req);
     }
+    if (!req->started)
+        return on_head(srv, req, url, method, version);
 
     switch (req->state) {
     case REQ_BODY:
@@ -415,6 +584,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0;
             return MHD_YES;
         }
+        http_deadlines_body_done(req->track);
         if (req->too_large) {
             char detail[128];
             snprintf(detail, sizeof detail, "the body is larger than the limit of %zu bytes",
@@ -444,6 +614,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct http_server *srv = cls;
     struct http_request *req = *con_cls;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: the next head's deadline */
+        http_deadlines_request_done(srv->deadlines, connection_track(conn));
     if (!req)
         return;
     if (req->was_suspended)
@@ -458,6 +630,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Connection notifications (MHD's thread): the deadline entry lives in the socket
+ * context from accept to the CLOSED notification, which comes before the socket is
+ * closed. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char peer[64];
+        peer_text(conn, peer, sizeof peer);
+        *socket_context = info ? http_deadlines_open(srv->deadlines, info->connect_fd, peer) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_deadlines_close(srv->deadlines, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -468,6 +659,15 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http", "libmicrohttpd: %s", msg);
 }
 
+/* Frees what http_server_new built before the daemon ran (accepts a half-built one). */
+static void discard(struct http_server *srv)
+{
+    http_deadlines_free(srv->deadlines);
+    http_policy_free(srv->policy);
+    free(srv->routes_copy);
+    free(srv);
+}
+
 struct http_server *http_server_new(const struct http_server_options *opts,
                                     const struct http_route *routes, size_t route_count)
 {
@@ -475,8 +675,16 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     if (!srv)
         return NULL;
     srv->routes_copy = malloc(route_count * sizeof *routes);
-    if (!srv->routes_copy) {
-        free(srv);
+    srv->policy =
+        http_policy_new((const char *const *)opts->allowed_hosts, opts->allowed_host_count);
+    struct http_deadline_options dopts = {
+        .head_timeout_ms = opts->request_head_timeout_ms,
+        .body_timeout_ms = opts->request_body_timeout_ms,
+        .idle_timeout_ms = opts->connection_timeout_ms,
+    };
+    srv->deadlines = http_deadlines_new(&dopts);
+    if (!srv->routes_copy || !srv->policy || !srv->deadlines) {
+        discard(srv);
         return NULL;
     }
     memcpy(srv->routes_copy, routes, route_count * sizeof *routes);
@@ -500,27 +708,34 @@ struct http_server *http_server_new(const struct http_server_options *opts,
         flags |= MHD_USE_IPv6;
     } else {
         log_error("http", "server.address %s is not an IP address", opts->address);
-        free(srv->routes_copy);
-        free(srv);
+        discard(srv);
         return NULL;
     }
 
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)((opts->connection_timeout_ms + 999) / 1000), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        (unsigned)opts->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(opts->max_connections_per_ip > 0 ? opts->max_connections_per_ip : 0),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((opts->connection_timeout_ms + 999) / 1000),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        srv, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("http", "cannot listen on %s:%d (address in use or not permitted?)",
                   opts->address, opts->port);
-        free(srv->routes_copy);
-        free(srv);
+        discard(srv);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : opts->port;
     log_info("http", "listening on %s:%d", opts->address, srv->port);
+    char per_ip[48] = "no limit per client address";
+    if (opts->max_connections_per_ip > 0)
+        snprintf(per_ip, sizeof per_ip, "%d per client address", opts->max_connections_per_ip);
+    log_info("http", "answering for %s; at most %d connections, %s",
+             http_policy_describe(srv->policy), opts->max_connections, per_ip);
     return srv;
 }
 
@@ -549,10 +764,9 @@ void http_server_free(struct http_server *srv)
             free(srv->routes_copy);
             return;
         }
-        MHD_stop_daemon(srv->daemon);
+        MHD_stop_daemon(srv->daemon); /* every connection's CLOSED notification first */
     }
-    free(srv->routes_copy);
-    free(srv);
+    discard(srv);
 }
 
 int http_server_port(const struct http_server *srv)

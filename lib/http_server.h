@@ -11,6 +11,15 @@
  * get 404, wrong methods 405 with Allow, bodies over the route's ceiling 413 (checked
  * against Content-Length before reading, and while reading chunked bodies).
  *
+ * Before routing, every request passes http_policy (framing, head sizes, and by the
+ * route's plane the Host allowlist and the control plane's browser rules), and each
+ * connection has a deadline for its request head and body (http_deadline). What is left
+ * to libmicrohttpd, with its own HTML answers: a malformed request line or
+ * Content-Length (400), and a head larger than the connection's memory pool (64 KiB:
+ * 414 or 431; eventhub's own limits, 8 KiB of target and 16 KiB of header fields, answer
+ * in JSON well before that). Connections past server.max_connections_per_ip from one
+ * address are closed at accept, without an answer.
+ *
  * Routes are tried in order. A GET or HEAD that matches none goes to the optional
  * fallback handler (the dashboard's files, web_ui), which answers 404 itself for what it
  * does not know; so the fallback can never shadow a route.
@@ -37,6 +46,14 @@ enum http_method {
 
 typedef void (*http_handler_fn)(void *ctx, struct http_request *req);
 
+/* Which of http_policy's rules a route gets. The zero value is the strictest: a route
+ * that says nothing is control plane. Unknown paths and the fallback are PUBLIC. */
+enum http_plane {
+    HTTP_PLANE_CONTROL = 0, /* /api/..., /metrics: Host + cross-origin + JSON for mutations */
+    HTTP_PLANE_PUBLIC,      /* /health, the dashboard's files: the Host rule */
+    HTTP_PLANE_DATA,        /* POST /events: called by upstream systems by any DNS name */
+};
+
 struct http_route {
     const char *path; /* exact path, or a prefix when it ends with '/' and prefix is set */
     bool prefix;
@@ -44,13 +61,20 @@ struct http_route {
     size_t max_body;  /* 0 = no body accepted; bodies are read for POST/PUT/PATCH */
     http_handler_fn handler;
     void *ctx;
+    enum http_plane plane;
 };
 
 struct http_server_options {
     const char *address; /* IPv4 or IPv6 literal, "0.0.0.0" for all */
     int port;            /* 0 = any free port */
     int max_connections;
+    int max_connections_per_ip; /* 0 = no limit per client address */
     int64_t connection_timeout_ms;
+    int64_t request_head_timeout_ms; /* 0 = none; see http_deadline.h */
+    int64_t request_body_timeout_ms;
+    /* server.allowed_hosts (borrowed, copied): names added to the built-in ones. */
+    char *const *allowed_hosts;
+    size_t allowed_host_count;
     /* Optional: GET/HEAD requests that match no route (borrowed; NULL = plain 404). */
     http_handler_fn fallback;
     void *fallback_ctx;

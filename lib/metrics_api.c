@@ -40,6 +40,18 @@ struct consumer_figures {
     int64_t num_redelivered;
 };
 
+/* What the HTTP server refused before routing (http_policy) and the slow connections it
+ * shut down (http_deadline): GET /metrics families with a label, "http" in /api/stats. */
+static const struct {
+    const char *label;
+    enum stat_counter counter;
+} http_refused[] = {{"framing", STAT_HTTP_REFUSED_FRAMING},
+                    {"head_too_large", STAT_HTTP_REFUSED_HEAD_SIZE},
+                    {"host", STAT_HTTP_REFUSED_HOST},
+                    {"cross_origin", STAT_HTTP_REFUSED_CROSS_ORIGIN},
+                    {"media_type", STAT_HTTP_REFUSED_MEDIA_TYPE}},
+  http_slow[] = {{"head", STAT_HTTP_SLOW_HEAD}, {"body", STAT_HTTP_SLOW_BODY}};
+
 /* Process-wide counters exported one sample each. The by-status rejections and the
  * endpoint calls are families of their own (below). */
 static const struct {
@@ -149,6 +161,38 @@ static void render_stats(FILE *f)
     metrics_text_sample(f, name, &l, 1, stats_get(STAT_ENDPOINT_OK));
     l.value = "failed";
     metrics_text_sample(f, name, &l, 1, stats_get(STAT_ENDPOINT_FAILED));
+
+    name = "eventhub_http_refused_total";
+    metrics_text_family(f, name, "counter",
+                        "Requests refused before routing, by reason: framing (400/501: Host, "
+                        "Content-Length, Transfer-Encoding), head_too_large (414/431), host "
+                        "(421, not in server.allowed_hosts), cross_origin (403), media_type "
+                        "(415, a control-plane change not sent as JSON).");
+    for (size_t i = 0; i < sizeof http_refused / sizeof http_refused[0]; i++) {
+        struct metrics_label r = {"reason", http_refused[i].label};
+        metrics_text_sample(f, name, &r, 1, stats_get(http_refused[i].counter));
+    }
+    name = "eventhub_http_slow_requests_closed_total";
+    metrics_text_family(f, name, "counter",
+                        "Connections shut down because the request head or body did not "
+                        "arrive in time (server.request_head_timeout, request_body_timeout).");
+    for (size_t i = 0; i < sizeof http_slow / sizeof http_slow[0]; i++) {
+        struct metrics_label r = {"phase", http_slow[i].label};
+        metrics_text_sample(f, name, &r, 1, stats_get(http_slow[i].counter));
+    }
+}
+
+/* /api/stats "http": {"refused": {reason: n}, "slow_closed": {phase: n}}. */
+static void add_http(cJSON *o)
+{
+    cJSON *h = cJSON_AddObjectToObject(o, "http");
+    cJSON *refused = h ? cJSON_AddObjectToObject(h, "refused") : NULL;
+    for (size_t i = 0; refused && i < sizeof http_refused / sizeof http_refused[0]; i++)
+        cJSON_AddNumberToObject(refused, http_refused[i].label,
+                                (double)stats_get(http_refused[i].counter));
+    cJSON *slow = h ? cJSON_AddObjectToObject(h, "slow_closed") : NULL;
+    for (size_t i = 0; slow && i < sizeof http_slow / sizeof http_slow[0]; i++)
+        cJSON_AddNumberToObject(slow, http_slow[i].label, (double)stats_get(http_slow[i].counter));
 }
 
 /* One family per ESL figure, a sample per node. */
@@ -349,6 +393,7 @@ static void run_stats(void *job, struct http_request *req)
     cJSON_AddNumberToObject(inflight, "deliveries", delivery_inflight(api->deps.delivery));
     add_nats(api, o, &c);
     add_esl(api, o);
+    add_http(o);
     http_request_complete_cjson(req, 200, o);
 }
 

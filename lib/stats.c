@@ -23,6 +23,13 @@ static const char *const names[STAT_COUNT] = {
     [STAT_REJECTED_413] = "rejected_413",
     [STAT_REJECTED_415] = "rejected_415",
     [STAT_HTTP_BODY_TOO_LARGE] = "http_body_too_large",
+    [STAT_HTTP_REFUSED_FRAMING] = "http_refused_framing",
+    [STAT_HTTP_REFUSED_HEAD_SIZE] = "http_refused_head_size",
+    [STAT_HTTP_REFUSED_HOST] = "http_refused_host",
+    [STAT_HTTP_REFUSED_CROSS_ORIGIN] = "http_refused_cross_origin",
+    [STAT_HTTP_REFUSED_MEDIA_TYPE] = "http_refused_media_type",
+    [STAT_HTTP_SLOW_HEAD] = "http_slow_head_closed",
+    [STAT_HTTP_SLOW_BODY] = "http_slow_body_closed",
 };
 
 const char *stats_name(enum stat_counter c)

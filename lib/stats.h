@@ -32,6 +32,15 @@ enum stat_counter {
     STAT_REJECTED_413,        /* larger than the NATS server's max payload */
     STAT_REJECTED_415,        /* not application/json */
     STAT_HTTP_BODY_TOO_LARGE, /* any route: body over its ceiling, 413 before the handler */
+    /* Refused before routing by http_policy (GET /metrics: eventhub_http_refused_total) */
+    STAT_HTTP_REFUSED_FRAMING,      /* 400/501: Host, Content-Length, Transfer-Encoding */
+    STAT_HTTP_REFUSED_HEAD_SIZE,    /* 414/431: request target or header fields too large */
+    STAT_HTTP_REFUSED_HOST,         /* 421: Host not in server.allowed_hosts */
+    STAT_HTTP_REFUSED_CROSS_ORIGIN, /* 403: control plane from a page of another origin */
+    STAT_HTTP_REFUSED_MEDIA_TYPE,   /* 415: mutating control-plane request not JSON */
+    /* Connections shut down by http_deadline (eventhub_http_slow_requests_closed_total) */
+    STAT_HTTP_SLOW_HEAD, /* request head not complete within server.request_head_timeout */
+    STAT_HTTP_SLOW_BODY, /* body not complete within server.request_body_timeout */
     STAT_COUNT
 };
 

@@ -194,6 +194,50 @@ def http_request(method, url_host, port, path, body=None, headers=None, timeout=
         conn.close()
 
 
+def raw_http(host, port, data, timeout=10.0, source=None):
+    """Sends `data` (bytes: a whole request, exactly as given) on a fresh connection,
+    optionally from the local address `source`, and reads one response. Returns a
+    Response; status 0 and the bytes read when the server closed without a status line."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        if source:
+            s.bind((source, 0))
+        s.connect((host, port))
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # answered and closed before the whole request was sent: read the answer
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return Response(0, {}, buf)
+            buf += chunk
+        head, _, body = buf.partition(b"\r\n\r\n")
+        lines = head.decode("iso-8859-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        want = int(headers.get("content-length", "-1"))
+        while want < 0 or len(body) < want:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                break
+            body += chunk
+        return Response(status, headers, body[:want] if want >= 0 else body)
+    finally:
+        s.close()
+
+
 # --- YAML emitter (no PyYAML) ----------------------------------------------------------
 
 def _yaml_scalar(v):

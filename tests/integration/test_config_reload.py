@@ -86,7 +86,9 @@ class ConfigReload(harness.TestCase):
         return self.assert_accepted(self.eh.post_event({"domain": domain, "event_id": event_id}))
 
     def api(self, method, path, token=None):
-        headers = {"Authorization": "Bearer " + token} if token else None
+        headers = {"Authorization": "Bearer " + token} if token else {}
+        if method not in ("GET", "HEAD"):  # the control plane wants JSON for mutations
+            headers["Content-Type"] = "application/json"
         return self.eh.request(method, path, headers=headers)
 
     def dlq_count(self):

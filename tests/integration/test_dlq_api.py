@@ -53,6 +53,8 @@ class DlqBase(harness.TestCase):
         h = dict(headers or {})
         if token is not None:
             h["Authorization"] = "Bearer " + token
+        if method not in ("GET", "HEAD"):  # the control plane wants JSON for mutations
+            h.setdefault("Content-Type", "application/json")
         return self.eh.request(method, path, headers=h)
 
 
@@ -299,7 +301,8 @@ class DlqAuth(DlqBase):
         addr = non_loopback_address()
         if addr is None:
             self.skipTest("no non-loopback address on this host")
-        st, hdrs, data = harness.http_request("POST", addr, self.eh.port, "/api/dlq/1/replay")
+        st, hdrs, data = harness.http_request("POST", addr, self.eh.port, "/api/dlq/1/replay",
+                                              headers={"Content-Type": "application/json"})
         resp = harness.Response(st, hdrs, data)
         self.assert_error_body(resp, 403)
         self.assertEqual(resp.json["error"], "forbidden")

@@ -210,7 +210,17 @@ class Metrics(harness.TestCase):
 
         s = self.stats()
         self.assertEqual(set(s), {"version", "uptime_seconds", "totals", "domains", "inflight",
-                                  "nats", "consumer", "esl"})
+                                  "nats", "consumer", "esl", "http"})
+        # Nothing here was refused before routing or too slow (test_http_guard.py,
+        # test_slow_clients.py make those move).
+        self.assertEqual(s["http"], {
+            "refused": {"framing": 0, "head_too_large": 0, "host": 0, "cross_origin": 0,
+                        "media_type": 0},
+            "slow_closed": {"head": 0, "body": 0}})
+        for reason in ("framing", "head_too_large", "host", "cross_origin", "media_type"):
+            self.assertEqual(g("eventhub_http_refused_total", reason=reason), 0)
+        for phase in ("head", "body"):
+            self.assertEqual(g("eventhub_http_slow_requests_closed_total", phase=phase), 0)
         self.assertIsInstance(s["uptime_seconds"], int)
         t = s["totals"]
         want = {"received": 8, "published": 7, "duplicates": 0, "rejected": 2, "unavailable": 0,

@@ -67,7 +67,11 @@ static void check_defaults(const struct config *cfg)
     CHECK_INT(cfg->server.port, 8080);
     CHECK_INT(cfg->server.max_body_bytes, 1024 * 1024);
     CHECK_INT(cfg->server.max_connections, 4096);
+    CHECK_INT(cfg->server.max_connections_per_ip, 1024); /* a quarter of max_connections */
     CHECK_INT(cfg->server.connection_timeout_ms, 30000);
+    CHECK_INT(cfg->server.request_head_timeout_ms, 10000);
+    CHECK_INT(cfg->server.request_body_timeout_ms, 30000);
+    CHECK_INT(cfg->server.allowed_host_count, 0);
     CHECK_INT(cfg->server.shutdown_timeout_ms, 15000);
 
     CHECK(cfg->nats.embedded);
@@ -437,6 +441,49 @@ static void test_server_rules(void)
         CHECK_INT(cfg->server.max_body_bytes, 64 * 1024 * 1024);
     }
     config_unref(cfg);
+}
+
+/* Slow clients and the Host allowlist (http_deadline, http_policy). */
+static void test_server_guards(void)
+{
+    /* max_connections_per_ip: derived unless written; 0 means no limit. */
+    struct config *cfg = LOAD_OK("server:\n  max_connections: 16\n");
+    if (cfg)
+        CHECK_INT(cfg->server.max_connections_per_ip, 4);
+    config_unref(cfg);
+    cfg = LOAD_OK("server:\n  max_connections: 8\n");
+    if (cfg)
+        CHECK_INT(cfg->server.max_connections_per_ip, 4); /* at least 4 */
+    config_unref(cfg);
+    cfg = LOAD_OK("server:\n  max_connections_per_ip: 0\n  request_head_timeout: 0\n"
+                  "  request_body_timeout: 2s\n");
+    if (cfg) {
+        CHECK_INT(cfg->server.max_connections_per_ip, 0);
+        CHECK_INT(cfg->server.request_head_timeout_ms, 0);
+        CHECK_INT(cfg->server.request_body_timeout_ms, 2000);
+    }
+    config_unref(cfg);
+    EXPECT_ERROR("server:\n  max_connections_per_ip: -1\n",
+                 "t.yaml:2: server.max_connections_per_ip: -1 is out of range (0..1000000)");
+
+    cfg = LOAD_OK("server:\n  allowed_hosts: [eventhub.example.com, \"*.svc.cluster.local\", "
+                  "\"*\", 10.0.0.1, \"[::1]\"]\n");
+    if (cfg) {
+        CHECK_INT(cfg->server.allowed_host_count, 5);
+        if (cfg->server.allowed_host_count == 5)
+            CHECK_STR(cfg->server.allowed_hosts[1], "*.svc.cluster.local");
+    }
+    config_unref(cfg);
+    EXPECT_ERROR("server:\n  allowed_hosts: [\"http://eventhub.example.com\"]\n",
+                 "t.yaml:2: server.allowed_hosts[0]: \"http://eventhub.example.com\" is a URL");
+    EXPECT_ERROR("server:\n  allowed_hosts:\n    - a.example\n    - \"a.example:8080\"\n",
+                 "t.yaml:4: server.allowed_hosts[1]: \"a.example:8080\" has a port");
+    EXPECT_ERROR("server:\n  allowed_hosts: [\"under_score.example\"]\n",
+                 "server.allowed_hosts[0]: \"under_score.example\" is not a host name");
+    EXPECT_ERROR("server:\n  allowed_hosts: [\"*example.com\"]\n",
+                 "is not a host name, \"*\" or \"*.domain\"");
+    EXPECT_ERROR("server:\n  allowed_hosts: [a.example, a.example]\n", "duplicate \"a.example\"");
+    EXPECT_ERROR("server:\n  allowed_hosts: a.example\n", "expected a list of strings");
 }
 
 static void test_stream_rules(void)
@@ -1676,6 +1723,7 @@ int main(void)
     test_env();
     test_nats_urls();
     test_server_rules();
+    test_server_guards();
     test_stream_rules();
     test_ack_wait_rule();
     test_delivery_rules();

@@ -119,6 +119,18 @@ static void test_lists(void)
     CHECK_STR(diff(BASE, "nats:\n  stream_name: EVENTS\n"
                          "  ack_wait_seconds: 10\ndelivery:\n  timeout: 3s\n  backoff: [1s, 5s]\n"),
               "nats.url");
+    /* server.allowed_hosts (a list), and the keys of the slow-client guards. */
+    CHECK_STR(diff("server: {allowed_hosts: [a.example]}\n" BASE,
+                   "server: {allowed_hosts: [a.example]}\n" BASE),
+              "");
+    CHECK_STR(diff(BASE, "server: {allowed_hosts: [a.example]}\n" BASE), "server.allowed_hosts");
+    CHECK_STR(diff("server: {allowed_hosts: [a.example]}\n" BASE,
+                   "server: {allowed_hosts: [b.example]}\n" BASE),
+              "server.allowed_hosts");
+    CHECK_STR(diff(BASE, "server: {max_connections_per_ip: 0, request_head_timeout: 1s,"
+                         " request_body_timeout: 0}\n" BASE),
+              "server.max_connections_per_ip,server.request_head_timeout,"
+              "server.request_body_timeout");
 }
 
 #define ESL1 "esl:\n  - {name: fs1, host: 10.0.0.1}\n"

@@ -108,9 +108,12 @@ function askToken(reason) {
 // --- requests ------------------------------------------------------------------------------
 
 // request(path, {method, raw}) → parsed JSON (or text with raw: true). Throws ApiError.
+// A POST says Content-Type: application/json (with no body): eventhub refuses a request
+// that changes something without it (415), which keeps pages of other sites out.
 export async function request(path, { method = 'GET', raw = false } = {}) {
   for (;;) {
     const headers = { Accept: raw ? 'text/plain' : 'application/json' };
+    if (method !== 'GET' && method !== 'HEAD') headers['Content-Type'] = 'application/json';
     const token = currentToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     let res;
