@@ -26,6 +26,7 @@ from harness import base_config, wait_until
 
 BULK = "bulk.example"
 RARE = "rare.example"
+JSON_CT = {"Content-Type": "application/json"}  # the control plane wants it on changes
 BULK_EVENTS = 3000
 
 
@@ -241,17 +242,17 @@ class ApiFairness(harness.TestCase):
     def test_replay_of_a_domain_continues_after_its_cursor(self):
         self.start({"scan_max_messages": 500})
         fill_dlq(self.ns, 0, 600, 2)  # the rare records at 601 and 602
-        r = self.eh.request("POST", "/api/dlq/replay?domain=%s" % RARE)
+        r = self.eh.request("POST", "/api/dlq/replay?domain=%s" % RARE, headers=JSON_CT)
         self.assertEqual(r.status, 200, r)
         j = r.json
         self.assertEqual((j["replayed"], j["truncated"], j["partial"], j["partial_reason"],
                           j["next_after"], j["scanned"]), (0, True, True, "scan_limit", 500, 500), j)
-        r = self.eh.request("POST", "/api/dlq/replay?domain=%s&after=%d" % (RARE, j["next_after"]))
+        r = self.eh.request("POST", "/api/dlq/replay?domain=%s&after=%d" % (RARE, j["next_after"]), headers=JSON_CT)
         self.assertEqual(r.status, 200, r)
         j = r.json
         self.assertEqual((j["replayed"], j["truncated"], j["partial"], j["remaining"]),
                          (2, False, False, 0), j)
-        self.assert_error_body(self.eh.request("POST", "/api/dlq/replay?domain=%s&after=0" % RARE), 400)
+        self.assert_error_body(self.eh.request("POST", "/api/dlq/replay?domain=%s&after=0" % RARE, headers=JSON_CT), 400)
 
     def test_full_scan_lane_answers_busy(self):
         # One scan at a time and a short queue wait: a burst of slow scans must be

@@ -94,6 +94,8 @@ class Redaction(EslTestCase):
 
     def api(self, method, path, token=ADMIN_TOKEN):
         h = {"Authorization": "Bearer " + token} if token else {}
+        if method not in ("GET", "HEAD"):  # the control plane wants JSON for changes
+            h["Content-Type"] = "application/json"
         return self.eh.request(method, path, headers=h)
 
     def get_ok(self, path):
