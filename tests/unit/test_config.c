@@ -1063,10 +1063,10 @@ static void test_esl_rules(void)
         EXPECT_ERROR(yaml, want);
     }
     snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"X %s\"]\n",
-             RUN_OF_1025 + 3); /* 1 + 1 + 1022 = 1024: fits */
+             &RUN_OF_1025[3]); /* 1 + 1 + 1022 = 1024: fits */
     config_unref(LOAD_OK(yaml));
     snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"X %s\"]\n",
-             RUN_OF_1025 + 2);
+             &RUN_OF_1025[2]);
     EXPECT_ERROR(yaml, "is longer than 1024 characters");
     EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    filters:\n      - Event-Name X\n"
                  "      - Event-Name X\n",
