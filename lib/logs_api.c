@@ -172,7 +172,9 @@ bool logs_day_line(void *ctx, const char *line, size_t len)
     size_t at = 0;
     const char *end = NULL;
     cJSON *o = cJSON_ParseWithOpts(line, &end, true);
-    if (!cJSON_IsObject(o) || !json_scan_text_ok(line, len, &at)) {
+    /* cJSON skips a leading byte order mark; emitted raw it would break the answer. */
+    bool bom = len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0;
+    if (!cJSON_IsObject(o) || bom || !json_scan_text_ok(line, len, &at)) {
         cJSON_Delete(o);
         r->invalid++;
         return true;

@@ -155,7 +155,10 @@ bool stream_scan_add_data(cJSON *obj, const char *name, const char *data, size_t
     const char *end = NULL;
     cJSON *parsed =
         len > 0 && memchr(copy, 0, len) == NULL ? cJSON_ParseWithOpts(copy, &end, true) : NULL;
-    if (parsed && json_scan_text_ok(copy, len, &at)) {
+    /* cJSON skips a leading UTF-8 byte order mark, which must not reach the middle of
+     * our response: such data goes out as a string. */
+    bool bom = len >= 3 && memcmp(copy, "\xef\xbb\xbf", 3) == 0;
+    if (parsed && !bom && json_scan_text_ok(copy, len, &at)) {
         /* Its bytes as stored: cJSON would print numbers through a double. */
         ok = cJSON_AddRawToObject(obj, name, copy) != NULL;
     } else if (utf8_ok((const unsigned char *)copy, len)) {
