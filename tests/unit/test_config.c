@@ -563,6 +563,12 @@ static void test_route_rules(void)
                  "t.yaml:2: routes[0].domain: must not be empty");
     EXPECT_ERROR("routes:\n  - domain: \"a b\"\n    endpoints: [http://a/]\n",
                  "t.yaml:2: routes[0].domain: \"a b\" is not a valid domain");
+    /* Control characters of a quoted value are escaped: one line per message. */
+    EXPECT_ERROR("routes:\n  - domain: \"a\\nb\\u0001\"\n    endpoints: [http://a/]\n",
+                 "t.yaml:2: routes[0].domain: \"a\\nb\\x01\" is not a valid domain");
+    EXPECT_ERROR("routes:\n  - domain: e.com\n\n      endpoints\n",
+                 "t.yaml:2: routes[0].domain: \"e.com\\nendpoints\" is not a valid domain");
+    EXPECT_ERROR("\"ser\\tver\": 1\nroutes: []\n", "t.yaml:1: ser\\tver: unknown key");
     EXPECT_ERROR("routes:\n  - endpoints: [http://a/]\n",
                  "t.yaml:2: routes[0]: missing required key \"domain\"");
     EXPECT_ERROR("routes:\n  - domain: a\n",
