@@ -232,18 +232,32 @@ static bool valid_id(const char *id)
     return true;
 }
 
+enum calls_api_path calls_api_parse_path(const char *rest, char *id, size_t cap)
+{
+    if (cap)
+        id[0] = '\0';
+    if (*rest == '\0' || strcmp(rest, "/") == 0)
+        return CALLS_API_LIST;
+    if (rest[0] != '/')
+        return CALLS_API_NOT_FOUND;
+    if (!valid_id(rest + 1) || strlen(rest + 1) >= cap)
+        return CALLS_API_BAD_ID;
+    memcpy(id, rest + 1, strlen(rest + 1) + 1);
+    return CALLS_API_ONE;
+}
+
 void calls_api_handle(void *ctx, struct http_request *req)
 {
     struct calls_api *api = ctx;
     const char *path = http_request_path(req);
-    const char *rest = path + strlen(PREFIX);
     struct calls_job *job = calloc(1, sizeof *job);
     if (!job) {
         http_respond_error(req, 503, "out_of_memory", "try again later");
         return;
     }
     job->api = api;
-    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+    enum calls_api_path what = calls_api_parse_path(path + strlen(PREFIX), job->id, sizeof job->id);
+    if (what == CALLS_API_LIST) {
         job->list = true;
         job->limit = 50;
         if (!parse_long(http_request_query(req, "limit"), 1, MAX_LIMIT, &job->limit)) {
@@ -271,13 +285,11 @@ void calls_api_handle(void *ctx, struct http_request *req)
             return;
         }
         snprintf(job->domain, sizeof job->domain, "%s", domain ? domain : "");
-    } else if (rest[0] == '/' && valid_id(rest + 1)) {
-        snprintf(job->id, sizeof job->id, "%s", rest + 1);
-    } else if (rest[0] != '/') {
+    } else if (what == CALLS_API_NOT_FOUND) {
         free(job);
         http_respond_error(req, 404, "not_found", "no such path");
         return;
-    } else {
+    } else if (what == CALLS_API_BAD_ID) {
         free(job);
         http_respond_error(req, 400, "invalid_parameter",
                            "a call id is 1-64 letters, digits, '-' or '_'");

@@ -49,10 +49,33 @@ void cfg_error(struct cfg_ctx *ctx, int line, const char *path, const char *fmt,
     char where[32] = "";
     if (line > 0)
         snprintf(where, sizeof where, ":%d", line);
-    char *text = path && *path ? cfg_printf(ctx, "%s%s: %s: %s", ctx->name, where, path, msg)
-                               : cfg_printf(ctx, "%s%s: %s", ctx->name, where, msg);
-    if (!text)
+    char *raw = path && *path ? cfg_printf(ctx, "%s%s: %s: %s", ctx->name, where, path, msg)
+                              : cfg_printf(ctx, "%s%s: %s", ctx->name, where, msg);
+    /* Keys and values quoted from the file may hold control characters (a quoted
+     * "a\nb"): escaped, each message stays one line of the "\n"-separated list (and one
+     * item of /api/config's errors). */
+    size_t cap = raw ? strlen(raw) * 4 + 1 : 0; /* "\x01" is the longest escape */
+    char *text = raw ? malloc(cap) : NULL;
+    if (raw && !text)
+        cfg_oom(ctx);
+    if (!text) {
+        free(raw);
         return;
+    }
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)raw; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            text[o++] = (char)*p;
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            o += (size_t)snprintf(text + o, cap - o, "\\%c",
+                                  *p == '\n'   ? 'n'
+                                  : *p == '\t' ? 't'
+                                               : 'r');
+        else
+            o += (size_t)snprintf(text + o, cap - o, "\\x%02x", *p);
+    }
+    text[o] = '\0';
+    free(raw);
     ctx->errs[ctx->err_count] =
         (struct cfg_error){.line = line, .seq = ctx->err_count, .text = text};
     ctx->err_count++;

@@ -42,11 +42,9 @@ struct dlq_api {
     const struct outcomes *outcomes;
 };
 
-enum dlq_op { OP_LIST, OP_GET, OP_REPLAY_ONE, OP_REPLAY_DOMAIN };
-
 struct dlq_job {
     struct dlq_api *api;
-    enum dlq_op op;
+    enum dlq_api_op op;
     uint64_t seq;
     char domain[EVENT_DOMAIN_MAX + 1];
     char subject[EVENT_SUBJECT_MAX + 256];
@@ -335,16 +333,16 @@ static void run_job(void *arg, struct http_request *req)
                                     "dead letters live in JetStream, which is not reachable now");
     } else if (req) {
         switch (job->op) {
-        case OP_LIST:
+        case DLQ_API_LIST:
             list(job, req);
             break;
-        case OP_GET:
+        case DLQ_API_GET:
             get_one(job, req);
             break;
-        case OP_REPLAY_ONE:
+        case DLQ_API_REPLAY_ONE:
             replay_one(job, req);
             break;
-        case OP_REPLAY_DOMAIN:
+        case DLQ_API_REPLAY_DOMAIN:
             replay_domain(job, req);
             break;
         }
@@ -373,50 +371,60 @@ static void wrong_method(struct http_request *req, const char *allow)
     http_respond_error(req, 405, "method_not_allowed", "see Allow for the methods of this path");
 }
 
-/* Splits the path after the prefix into an operation; false when answered. */
-static bool route_path(struct http_request *req, struct dlq_job *job)
+enum dlq_api_path_status dlq_api_parse_path(const char *rest, struct dlq_api_path *out)
 {
-    const char *rest = http_request_path(req) + strlen(PREFIX);
-    bool get = http_request_method(req) == HTTP_GET;
+    memset(out, 0, sizeof *out);
+    out->method = "GET";
     if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        job->op = OP_LIST;
-        if (!get)
-            wrong_method(req, "GET");
-        return get;
+        out->op = DLQ_API_LIST;
+        return DLQ_API_PATH_OK;
     }
     if (strcmp(rest, "/replay") == 0) {
-        job->op = OP_REPLAY_DOMAIN;
-        if (get)
-            wrong_method(req, "POST");
-        return !get;
+        out->op = DLQ_API_REPLAY_DOMAIN;
+        out->method = "POST";
+        return DLQ_API_PATH_OK;
     }
-    if (rest[0] != '/') {
-        http_respond_error(req, 404, "not_found", "no such path");
-        return false;
-    }
+    if (rest[0] != '/')
+        return DLQ_API_PATH_NOT_FOUND;
     char seq[32];
     const char *slash = strchr(rest + 1, '/');
     size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
-    if (slash && strcmp(slash, "/replay") != 0) {
+    if (slash && strcmp(slash, "/replay") != 0)
+        return DLQ_API_PATH_NOT_FOUND;
+    long long v = 0;
+    if (n == 0 || n >= sizeof seq)
+        return DLQ_API_PATH_BAD_SEQ;
+    memcpy(seq, rest + 1, n);
+    seq[n] = '\0';
+    if (!api_param_parse_long(seq, 1, INT64_MAX, &v))
+        return DLQ_API_PATH_BAD_SEQ;
+    out->seq = (uint64_t)v;
+    out->op = slash ? DLQ_API_REPLAY_ONE : DLQ_API_GET;
+    if (slash)
+        out->method = "POST";
+    return DLQ_API_PATH_OK;
+}
+
+/* Splits the path after the prefix into an operation; false when answered. */
+static bool route_path(struct http_request *req, struct dlq_job *job)
+{
+    struct dlq_api_path p;
+    switch (dlq_api_parse_path(http_request_path(req) + strlen(PREFIX), &p)) {
+    case DLQ_API_PATH_NOT_FOUND:
         http_respond_error(req, 404, "not_found", "no such path");
         return false;
-    }
-    long long v = 0;
-    bool valid = n > 0 && n < sizeof seq;
-    if (valid) {
-        memcpy(seq, rest + 1, n);
-        seq[n] = '\0';
-        valid = api_param_parse_long(seq, 1, INT64_MAX, &v);
-    }
-    if (!valid) {
+    case DLQ_API_PATH_BAD_SEQ:
         http_respond_error(req, 400, "invalid_parameter",
                            "a dead-letter sequence is a positive integer");
         return false;
+    case DLQ_API_PATH_OK:
+        break;
     }
-    job->seq = (uint64_t)v;
-    job->op = slash ? OP_REPLAY_ONE : OP_GET;
-    if (get == (job->op == OP_REPLAY_ONE)) {
-        wrong_method(req, get ? "POST" : "GET");
+    job->op = p.op;
+    job->seq = p.seq;
+    bool get = http_request_method(req) == HTTP_GET;
+    if (get != (strcmp(p.method, "GET") == 0)) {
+        wrong_method(req, p.method);
         return false;
     }
     return true;
@@ -434,11 +442,11 @@ void dlq_api_handle(void *ctx, struct http_request *req)
     }
     job->api = api;
     bool ok = route_path(req, job);
-    if (ok && job->op == OP_LIST)
+    if (ok && job->op == DLQ_API_LIST)
         ok = api_param_long(req, "limit", 1, LIST_MAX, LIST_DEFAULT, &job->limit) &&
              api_param_long(req, "before", 1, INT64_MAX, 0, &job->before) &&
              domain_subject(api, req, job);
-    if (ok && job->op == OP_REPLAY_DOMAIN) {
+    if (ok && job->op == DLQ_API_REPLAY_DOMAIN) {
         ok = api_param_long(req, "limit", 1, REPLAY_MAX, REPLAY_DEFAULT, &job->limit) &&
              api_param_long(req, "after", 1, INT64_MAX, 0, &job->after) &&
              domain_subject(api, req, job);

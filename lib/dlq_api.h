@@ -18,6 +18,8 @@
 #ifndef EVENTHUB_DLQ_API_H
 #define EVENTHUB_DLQ_API_H
 
+#include <stdint.h>
+
 #define DLQ_API_MAX_BYTES (16u * 1024 * 1024)
 
 struct api_auth;
@@ -35,5 +37,21 @@ struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
 void dlq_api_free(struct dlq_api *api); /* accepts NULL */
 /* http_route handler for the prefix /api/dlq (GET and POST); ctx is the struct dlq_api. */
 void dlq_api_handle(void *ctx, struct http_request *req);
+
+/* What a path under /api/dlq names. */
+enum dlq_api_op { DLQ_API_LIST, DLQ_API_GET, DLQ_API_REPLAY_ONE, DLQ_API_REPLAY_DOMAIN };
+enum dlq_api_path_status {
+    DLQ_API_PATH_OK = 0,
+    DLQ_API_PATH_NOT_FOUND, /* 404 */
+    DLQ_API_PATH_BAD_SEQ,   /* 400: /api/dlq/{seq} with a seq that is not 1..INT64_MAX */
+};
+struct dlq_api_path {
+    enum dlq_api_op op;
+    uint64_t seq;       /* DLQ_API_GET, DLQ_API_REPLAY_ONE */
+    const char *method; /* the one method the path takes: "GET" or "POST" (static) */
+};
+/* Parses `rest`, the path after "/api/dlq" (NUL-terminated, as libmicrohttpd gives
+ * it). Pure (the HTTP thread; the fuzzer). */
+enum dlq_api_path_status dlq_api_parse_path(const char *rest, struct dlq_api_path *out);
 
 #endif

@@ -22,9 +22,10 @@ struct replay {
     jsCtx *js;
     uint64_t dlq_seq;
     natsMsg *owned_record; /* fetched here, or NULL */
-    cJSON *rec;            /* the parsed record */
-    natsMsg *original;     /* the original in the event stream, when fetched */
-    const char *event;     /* the event's bytes (in the record or the original) */
+    cJSON *rec;            /* the parsed record, which `fields` borrow from */
+    struct dlq_record fields;
+    natsMsg *original; /* the original in the event stream, when fetched */
+    const char *event; /* the event's bytes (in the record or the original) */
     size_t event_len;
     const char *kind;
     struct event_info info;
@@ -65,26 +66,50 @@ static const char *rec_string(const cJSON *rec, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+cJSON *dlq_record_parse(const char *text, size_t len, struct dlq_record *out)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *rec = text && len > 0 ? cJSON_ParseWithLength(text, len) : NULL;
+    if (!cJSON_IsObject(rec)) {
+        cJSON_Delete(rec);
+        return NULL;
+    }
+    struct json_member m;
+    if (json_scan_find(text, len, "event", &m) && m.value_len > 0 && text[m.value_start] == '{') {
+        out->event = text + m.value_start;
+        out->event_len = m.value_len;
+    }
+    out->event_omitted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "event_omitted"));
+    out->event_id = rec_string(rec, "event_id");
+    out->stream = rec_string(rec, "stream");
+    out->kind = rec_string(rec, "kind");
+    out->reason = rec_string(rec, "reason");
+    /* A double: only whole numbers a double holds exactly convert (no UB on 1e300). */
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "stream_seq");
+    double d = cJSON_IsNumber(seq) ? seq->valuedouble : 0;
+    if (d >= 1 && d <= 9007199254740992.0 && d == (double)(uint64_t)d)
+        out->stream_seq = (uint64_t)d;
+    return rec;
+}
+
 /* The original event in the event stream, if it is still there and is the record's
  * event. NATS_NOT_FOUND when gone or not the same event. */
 static natsStatus fetch_original(struct replay *r)
 {
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(r->rec, "stream_seq");
-    const char *stream = rec_string(r->rec, "stream");
-    const char *event_id = rec_string(r->rec, "event_id");
-    if (!cJSON_IsNumber(seq) || seq->valuedouble < 1)
+    const struct dlq_record *f = &r->fields;
+    if (f->stream_seq == 0)
         return NATS_NOT_FOUND;
-    if (stream && strcmp(stream, r->cfg->nats.stream_name) != 0)
+    if (f->stream && strcmp(f->stream, r->cfg->nats.stream_name) != 0)
         return NATS_NOT_FOUND; /* recorded under another event stream name */
-    natsStatus s = js_GetMsg(&r->original, r->js, r->cfg->nats.stream_name,
-                             (uint64_t)seq->valuedouble, NULL, NULL);
+    natsStatus s =
+        js_GetMsg(&r->original, r->js, r->cfg->nats.stream_name, f->stream_seq, NULL, NULL);
     if (s != NATS_OK)
         return s;
     struct event_info info;
     const char *data = natsMsg_GetData(r->original);
     int len = natsMsg_GetDataLength(r->original);
     if (event_inspect(data ? data : "", len > 0 ? (size_t)len : 0, &info) != EVENT_OK ||
-        (event_id && strcmp(info.event_id, event_id) != 0)) {
+        (f->event_id && strcmp(info.event_id, f->event_id) != 0)) {
         natsMsg_Destroy(r->original);
         r->original = NULL;
         return NATS_NOT_FOUND;
@@ -93,26 +118,23 @@ static natsStatus fetch_original(struct replay *r)
 }
 
 /* Finds the event's bytes and its kind; false (res filled) when there is none. */
-static bool find_event(struct replay *r, const char *text, size_t len,
-                       struct dlq_replay_result *res)
+static bool find_event(struct replay *r, struct dlq_replay_result *res)
 {
-    struct json_member m;
-    const cJSON *omitted = cJSON_GetObjectItemCaseSensitive(r->rec, "event_omitted");
-    r->kind = rec_string(r->rec, "kind");
-    if (json_scan_find(text, len, "event", &m) && text[m.value_start] == '{') {
-        r->event = text + m.value_start;
-        r->event_len = m.value_len;
+    const struct dlq_record *f = &r->fields;
+    r->kind = f->kind;
+    if (f->event) {
+        r->event = f->event;
+        r->event_len = f->event_len;
         /* Records written before "kind" was kept: the original still knows it. */
         if (!r->kind && fetch_original(r) == NATS_OK)
             natsMsgHeader_Get(r->original, PUBLISHER_KIND_HEADER, &r->kind);
         return true;
     }
-    if (!cJSON_IsTrue(omitted)) {
-        const char *reason = rec_string(r->rec, "reason");
+    if (!f->event_omitted) {
         fail(res, DLQ_REPLAY_NOT_REPLAYABLE,
              "dead letter %llu holds no valid event (reason %s): replaying it would "
              "dead-letter it again",
-             (unsigned long long)r->dlq_seq, reason ? reason : "unknown");
+             (unsigned long long)r->dlq_seq, f->reason ? f->reason : "unknown");
         return false;
     }
     natsStatus s = fetch_original(r);
@@ -158,20 +180,20 @@ static bool load(struct replay *r, natsMsg *record, struct dlq_replay_result *re
     }
     const char *text = natsMsg_GetData(record);
     int len = natsMsg_GetDataLength(record);
-    r->rec = text && len > 0 ? cJSON_ParseWithLength(text, (size_t)len) : NULL;
-    if (!cJSON_IsObject(r->rec)) {
+    r->rec = dlq_record_parse(text, len > 0 ? (size_t)len : 0, &r->fields);
+    if (!r->rec) {
         fail(res, DLQ_REPLAY_NOT_REPLAYABLE, "dead letter %llu is not a JSON record",
              (unsigned long long)r->dlq_seq);
         return false;
     }
-    if (!find_event(r, text, (size_t)len, res))
+    if (!find_event(r, res))
         return false;
     if (event_inspect(r->event, r->event_len, &r->info) != EVENT_OK) {
         fail(res, DLQ_REPLAY_NOT_REPLAYABLE, "the event of dead letter %llu is not valid: %s",
              (unsigned long long)r->dlq_seq, r->info.detail);
         return false;
     }
-    const char *rec_id = rec_string(r->rec, "event_id");
+    const char *rec_id = r->fields.event_id;
     if (!r->info.event_id[0] && rec_id)
         snprintf(r->info.event_id, sizeof r->info.event_id, "%s", rec_id);
     return true;

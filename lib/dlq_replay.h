@@ -26,6 +26,7 @@
 
 #include "event.h"
 
+#include <cjson/cJSON.h>
 #include <nats/nats.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,5 +61,24 @@ void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *
 
 /* HTTP status for a result status. */
 int dlq_replay_http_status(enum dlq_replay_status status);
+
+/* What a stored dead-letter record says about its event (see dead_letter.h). */
+struct dlq_record {
+    const char *event;    /* the embedded event's bytes, as stored (inside the text), or NULL */
+    size_t event_len;     /* (not NUL-terminated: a span of the record's text) */
+    bool event_omitted;   /* "event_omitted": left out as too large, the original has it */
+    const char *event_id; /* "event_id", "stream", "kind", "reason": NULL when absent */
+    const char *stream;
+    const char *kind;
+    const char *reason;
+    uint64_t stream_seq; /* "stream_seq" when a whole number 1..2^53, else 0 */
+};
+
+/*
+ * Reads a record's text (`len` bytes, borrowed). Returns the parsed record, which the
+ * strings in *out borrow from (caller deletes it with cJSON_Delete), or NULL when the
+ * text is not a JSON object. Pure; any thread (the API worker; the fuzzer).
+ */
+cJSON *dlq_record_parse(const char *text, size_t len, struct dlq_record *out);
 
 #endif

@@ -4,7 +4,7 @@
  * A request is checked on the HTTP thread and becomes a logs_job (copies of the
  * parameters) run in the API worker's scan lane; reading a day stops at
  * api.scan_timeout ("partial": true). Reading a day passes each line through
- * on_line(), which sorts it by its "type" into events_by_domain (received, forwarded
+ * logs_day_line(), which sorts it by its "type" into events_by_domain (received, forwarded
  * and any other type) or failed_events_by_domain (failed, dead_lettered), keyed by
  * the line's own "domain" field: one log directory can hold several spellings of a
  * domain ("a.b" and "a_b" share a directory name). A line is emitted with its bytes
@@ -51,7 +51,8 @@ struct logs_job {
 };
 
 /* What the reading callback accumulates. */
-struct day_reader {
+struct logs_day {
+    cJSON *out;
     const char *fallback_domain;
     cJSON *events;
     cJSON *failed;
@@ -146,9 +147,25 @@ static cJSON *group(cJSON *by_domain, const char *domain)
     return arr;
 }
 
-static bool on_line(void *ctx, const char *line, size_t len)
+struct logs_day *logs_day_new(cJSON *out, const char *fallback_domain)
 {
-    struct day_reader *r = ctx;
+    struct logs_day *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->out = out;
+    r->fallback_domain = fallback_domain;
+    r->events = cJSON_AddObjectToObject(out, "events_by_domain");
+    r->failed = cJSON_AddObjectToObject(out, "failed_events_by_domain");
+    if (!r->events || !r->failed) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+bool logs_day_line(void *ctx, const char *line, size_t len)
+{
+    struct logs_day *r = ctx;
     if (r->bytes + len > LOGS_API_MAX_BYTES) {
         r->byte_limit_hit = true;
         return false;
@@ -191,58 +208,65 @@ static bool on_line(void *ctx, const char *line, size_t len)
     return true;
 }
 
+bool logs_day_finish(struct logs_day *r, const struct domain_log_read_result *res, size_t *lines)
+{
+    bool truncated = res->more || r->byte_limit_hit || res->timed_out;
+    cJSON *stats = cJSON_AddObjectToObject(r->out, "stats");
+    cJSON_AddNumberToObject(
+        stats, "total",
+        (double)(r->received + r->forwarded + r->failed_n + r->dead_lettered + r->other));
+    cJSON_AddNumberToObject(stats, "received", (double)r->received);
+    cJSON_AddNumberToObject(stats, "forwarded", (double)r->forwarded);
+    cJSON_AddNumberToObject(stats, "failed", (double)r->failed_n);
+    cJSON_AddNumberToObject(stats, "dead_lettered", (double)r->dead_lettered);
+    if (r->other)
+        cJSON_AddNumberToObject(stats, "other", (double)r->other);
+    if (r->invalid)
+        cJSON_AddNumberToObject(stats, "invalid", (double)r->invalid);
+    if (res->long_lines)
+        cJSON_AddNumberToObject(stats, "long_lines_skipped", (double)res->long_lines);
+    if (res->damaged)
+        cJSON_AddNumberToObject(stats, "damaged_files", (double)res->damaged);
+    cJSON_AddNumberToObject(stats, "lines", (double)r->lines);
+    cJSON_AddBoolToObject(stats, "truncated", truncated);
+    *lines = r->lines;
+    free(r);
+    return truncated;
+}
+
 static void read_day(struct logs_job *job, struct http_request *req)
 {
     cJSON *o = cJSON_CreateObject();
-    struct day_reader r = {.fallback_domain = job->domain};
     cJSON_AddStringToObject(o, "domain", job->domain);
     cJSON_AddStringToObject(o, "date", job->date);
-    r.events = cJSON_AddObjectToObject(o, "events_by_domain");
-    r.failed = cJSON_AddObjectToObject(o, "failed_events_by_domain");
-    if (!r.events || !r.failed) {
+    struct logs_day *r = logs_day_new(o, job->domain);
+    if (!r) {
         cJSON_Delete(o);
         http_request_complete_error(req, 500, "internal", "out of memory");
         return;
     }
     struct domain_log_read_result res = {0};
     const struct config *cfg = job->api->cfg;
-    int err =
-        domain_log_read_day_until(cfg->log.dir, job->domain, job->date, job->offset, job->limit,
-                                  clock_mono_ms() + cfg->api.scan_timeout_ms, on_line, &r, &res);
+    int err = domain_log_read_day_until(cfg->log.dir, job->domain, job->date, job->offset,
+                                        job->limit, clock_mono_ms() + cfg->api.scan_timeout_ms,
+                                        logs_day_line, r, &res);
+    size_t lines = 0;
+    bool truncated = logs_day_finish(r, &res, &lines);
     if (err != DOMAIN_LOG_OK) {
         cJSON_Delete(o);
         complete_error(job, req, err);
         return;
     }
-    bool truncated = res.more || r.byte_limit_hit || res.timed_out;
     /* Stopped at the deadline while still skipping to `offset`: a continuation would only
      * skip the same lines again, so there is none. */
     bool can_continue = truncated && res.seen >= job->offset;
-    cJSON *stats = cJSON_AddObjectToObject(o, "stats");
-    cJSON_AddNumberToObject(
-        stats, "total",
-        (double)(r.received + r.forwarded + r.failed_n + r.dead_lettered + r.other));
-    cJSON_AddNumberToObject(stats, "received", (double)r.received);
-    cJSON_AddNumberToObject(stats, "forwarded", (double)r.forwarded);
-    cJSON_AddNumberToObject(stats, "failed", (double)r.failed_n);
-    cJSON_AddNumberToObject(stats, "dead_lettered", (double)r.dead_lettered);
-    if (r.other)
-        cJSON_AddNumberToObject(stats, "other", (double)r.other);
-    if (r.invalid)
-        cJSON_AddNumberToObject(stats, "invalid", (double)r.invalid);
-    if (res.long_lines)
-        cJSON_AddNumberToObject(stats, "long_lines_skipped", (double)res.long_lines);
-    if (res.damaged)
-        cJSON_AddNumberToObject(stats, "damaged_files", (double)res.damaged);
-    cJSON_AddNumberToObject(stats, "lines", (double)r.lines);
-    cJSON_AddBoolToObject(stats, "truncated", truncated);
     cJSON_AddNumberToObject(o, "offset", (double)job->offset);
     cJSON_AddNumberToObject(o, "limit", (double)job->limit);
     cJSON_AddBoolToObject(o, "partial", res.timed_out);
     if (res.timed_out)
         cJSON_AddStringToObject(o, "partial_reason", "deadline");
     if (can_continue)
-        cJSON_AddNumberToObject(o, "next_offset", (double)(job->offset + r.lines));
+        cJSON_AddNumberToObject(o, "next_offset", (double)(job->offset + lines));
     http_request_complete_cjson(req, 200, o);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages eventhub needs to build, run and test — only the
 # missing ones. Uses sudo when not root. Set EVENTHUB_DEPS_EXTRA for optional extras.
-#   --dev      also the lint tools (clang-format, cppcheck)
+#   --dev      also the lint tools (clang-format, cppcheck), and clang with its runtimes
+#              (libFuzzer, the sanitizers: make fuzz)
 #   --browser  also the dashboard's browser tests: Debian's Chromium, node/npm when absent,
 #              and `npm ci` in tests/browser (playwright-core from the npm registry)
 set -euo pipefail
@@ -16,7 +17,7 @@ packages=(
 browser=0
 for arg in "$@"; do
   case "$arg" in
-  --dev) packages+=(clang-format cppcheck) ;;
+  --dev) packages+=(clang-format cppcheck clang libclang-rt-14-dev) ;; # clang + libFuzzer
   --browser)
     browser=1
     packages+=(chromium fonts-liberation)

@@ -7,5 +7,5 @@ clang-format --dry-run --Werror "${sources[@]}"
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
   --inline-suppr --std=c11 -D_GNU_SOURCE -I lib \
   --suppress=missingIncludeSystem \
-  cmd lib tests/unit
+  cmd lib tests/unit tests/fuzz
 echo "lint: clean"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Prints 'N passed, N failed' from meson's testlog.json files (one per build)."""
+"""Prints 'N passed, N failed' from meson's testlog.json files (one per build: the
+normal and the ASan suites, and the fuzz smoke run of build-fuzz)."""
 import json
 import sys
 

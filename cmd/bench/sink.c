@@ -71,7 +71,7 @@ static void scan_body(struct request *rq, const char *data, size_t len)
             if (c == ' ')
                 break;
             rq->phase = SCAN_DIGITS;
-            /* fall through */
+            __attribute__((fallthrough));
         case SCAN_DIGITS:
             if (c >= '0' && c <= '9' && rq->seq < UINT32_MAX) {
                 rq->seq = rq->seq * 10 + (uint64_t)(c - '0');

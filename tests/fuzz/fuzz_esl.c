@@ -1,14 +1,11 @@
 /*
- * fuzz_esl — libFuzzer target for esl_parser + esl_event (not part of the meson build).
+ * fuzz_esl — esl_parser + esl_event: Event Socket bytes as FreeSWITCH sends them.
  *
- * The first input byte picks the frame cap and how the rest is split across feeds;
- * every frame is decoded and serialised, and the JSON must parse back with cJSON.
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     -I/usr/include/cjson tests/fuzz/fuzz_esl.c lib/esl_parser.c lib/esl_event.c \
- *     -lcjson -o build/fuzz_esl
- *   mkdir -p build/fuzz-corpus && cp tests/unit/fixtures/esl/[a-z]*.txt build/fuzz-corpus
- *   build/fuzz_esl -max_total_time=300 -max_len=65536 build/fuzz-corpus
+ * The first input byte picks the frame cap (bit 0: 256 bytes, else 1 MiB) and how the
+ * rest is split across feeds (bits 1-7: pieces of 1..127 bytes, 0: all at once); a
+ * protocol error resets the parser, as a reconnect would. Every frame is decoded and
+ * serialised, and the JSON must parse back with cJSON. Seeds: the captures of
+ * tests/unit/fixtures/esl, cut at frame boundaries (tests/fuzz/make_seeds.py).
  */
 #include "esl_event.h"
 

@@ -1,14 +1,10 @@
 /*
- * fuzz_tzfile — libFuzzer target for tzfile_parse (not part of the meson build).
+ * fuzz_tzfile — tzfile_parse: TZif images (RFC 8536, versions 1-4).
  *
  * Every input is parsed as a TZif image; an accepted zone is then asked for offsets
  * and printed times at instants spread over the whole int64 range, and the answers
  * must stay within RFC 8536's offset bounds and print as 19 characters or nothing.
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_tzfile.c lib/tzfile.c -o build/fuzz_tzfile
- *   mkdir -p build/tz-corpus && cp -r tests/unit/fixtures/tz/slim/. build/tz-corpus
- *   build/fuzz_tzfile -max_total_time=300 build/tz-corpus
+ * Seeds: the zones of tests/unit/fixtures/tz.
  */
 #include "tzfile.h"
 

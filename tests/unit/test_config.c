@@ -660,6 +660,12 @@ static void test_route_rules(void)
                  "t.yaml:2: routes[0].domain: must not be empty");
     EXPECT_ERROR("routes:\n  - domain: \"a b\"\n    endpoints: [http://a/]\n",
                  "t.yaml:2: routes[0].domain: \"a b\" is not a valid domain");
+    /* Control characters of a quoted value are escaped: one line per message. */
+    EXPECT_ERROR("routes:\n  - domain: \"a\\nb\\u0001\"\n    endpoints: [http://a/]\n",
+                 "t.yaml:2: routes[0].domain: \"a\\nb\\x01\" is not a valid domain");
+    EXPECT_ERROR("routes:\n  - domain: e.com\n\n      endpoints\n",
+                 "t.yaml:2: routes[0].domain: \"e.com\\nendpoints\" is not a valid domain");
+    EXPECT_ERROR("\"ser\\tver\": 1\nroutes: []\n", "t.yaml:1: ser\\tver: unknown key");
     EXPECT_ERROR("routes:\n  - endpoints: [http://a/]\n",
                  "t.yaml:2: routes[0]: missing required key \"domain\"");
     EXPECT_ERROR("routes:\n  - domain: a\n",
@@ -1160,10 +1166,10 @@ static void test_esl_rules(void)
         EXPECT_ERROR(yaml, want);
     }
     snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"X %s\"]\n",
-             RUN_OF_1025 + 3); /* 1 + 1 + 1022 = 1024: fits */
+             &RUN_OF_1025[3]); /* 1 + 1 + 1022 = 1024: fits */
     config_unref(LOAD_OK(yaml));
     snprintf(yaml, sizeof yaml, "esl:\n  - name: a\n    host: h\n    filters: [\"X %s\"]\n",
-             RUN_OF_1025 + 2);
+             &RUN_OF_1025[2]);
     EXPECT_ERROR(yaml, "is longer than 1024 characters");
     EXPECT_ERROR("esl:\n  - name: a\n    host: h\n    filters:\n      - Event-Name X\n"
                  "      - Event-Name X\n",

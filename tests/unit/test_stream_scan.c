@@ -46,6 +46,8 @@ static void test_data(void)
     check_render("\xe2\x82", 2, "{\"data_base64\":\"4oI=\"}");     /* cut short */
     /* JSON text with invalid UTF-8 inside a string is not embedded raw. */
     check_render("\"\xff\"", 3, "{\"data_base64\":\"Iv8i\"}");
+    /* A byte order mark before JSON (cJSON skips it): a string, so the answer stays JSON. */
+    check_render("\xef\xbb\xbf{\"a\":1}", 10, "{\"data\":\"\xef\xbb\xbf{\\\"a\\\":1}\"}");
 }
 
 static void test_time(void)
