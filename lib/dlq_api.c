@@ -463,6 +463,6 @@ void dlq_api_handle(void *ctx, struct http_request *req)
     /* One record is a point read; what walks or changes the dead-letter stream takes its
      * own lane, one at a time (replays stay serialized, listings never wait for scans
      * of the event stream). */
-    api_worker_submit(api->worker, job->op == OP_GET ? API_LANE_LIGHT : API_LANE_DLQ, req, run_job,
-                      job);
+    api_worker_submit(api->worker, job->op == DLQ_API_GET ? API_LANE_LIGHT : API_LANE_DLQ, req,
+                      run_job, job);
 }
