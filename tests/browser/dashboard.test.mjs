@@ -136,6 +136,8 @@ test('events: the log files, by domain and date', async ({ page, url, screenshot
   await page.goto(url('/#events?source=logs&domain=shop.example'));
   await page.locator('#ev-date-field').waitFor();
   const today = new Date().toISOString().slice(0, 10);
+  // the date is filled in once the listing of the domain's days has answered
+  await page.waitForFunction(() => document.querySelector('#ev-date').value !== '');
   assert.equal(await page.inputValue('#ev-date'), today);
   assert.equal(await page.inputValue('#ev-domain'), 'shop_example');
   const logged = row(page, FAIL_EVENT);
