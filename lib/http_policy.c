@@ -305,16 +305,24 @@ static bool refuse(struct http_verdict *v, int status, const char *error, const 
     return false;
 }
 
+/* Exactly what libmicrohttpd frames as chunked: anything else it would read differently. */
 static bool is_chunked(const char *te)
 {
-    while (*te == ' ' || *te == '\t')
-        te++;
-    if (strncasecmp(te, "chunked", 7) != 0)
+    return strcasecmp(te, "chunked") == 0;
+}
+
+bool http_policy_field_name_ok(const char *name)
+{
+    if (!*name)
         return false;
-    te += 7;
-    while (*te == ' ' || *te == '\t')
-        te++;
-    return *te == '\0';
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        unsigned char c = *p;
+        bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     (c && strchr("!#$%&'*+-.^_`|~", c));
+        if (!tchar)
+            return false;
+    }
+    return true;
 }
 
 bool http_policy_check_framing(const struct http_head *h, struct http_verdict *v)
@@ -325,6 +333,9 @@ bool http_policy_check_framing(const struct http_head *h, struct http_verdict *v
         return refuse(v, 431, "headers_too_large", "more than 100 header fields");
     if (h->header_bytes > HTTP_MAX_HEADER_BYTES)
         return refuse(v, 431, "headers_too_large", "the header fields exceed 16 KiB");
+    if (h->bad_field)
+        return refuse(v, 400, "bad_request",
+                      "a header field name is not a token (no spaces before the colon)");
     if (h->host_count > 1)
         return refuse(v, 400, "bad_request", "more than one Host header");
     if (h->host_count == 0 && !h->http10)

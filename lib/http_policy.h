@@ -59,7 +59,11 @@ struct http_head {
     const char *origin;
     const char *sec_fetch_site;
     const char *content_type;
+    bool bad_field; /* a field name that is not an RFC 9110 token (e.g. "Name :") */
 };
+
+/* Whether a header field name is an RFC 9110 token (a space before the colon is not). */
+bool http_policy_field_name_ok(const char *name);
 
 /* A refusal: the status and the error body's two fields (static strings). */
 struct http_verdict {

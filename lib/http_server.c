@@ -433,6 +433,8 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     (void)kind;
     h->header_fields++;
     h->header_bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    if (kind == MHD_HEADER_KIND && !http_policy_field_name_ok(key))
+        h->bad_field = true;
     if (!value)
         value = "";
     if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {

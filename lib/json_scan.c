@@ -162,24 +162,19 @@ static bool read_string(struct validator *v, struct key_span *key)
 {
     const unsigned char *s = v->s;
     size_t start = ++v->i;
-    bool escaped = false;
     while (v->i < v->len) {
         unsigned char c = s[v->i];
         if (c == '"') {
             if (key) {
                 key->start = start;
                 key->end = v->i;
-                /* FNV-1a over the decoded code points (raw bytes when no escape). */
+                /* FNV-1a over the decoded code points, escaped or not: "\u00e9" and
+                 * a raw U+00E9 are the same key and must hash alike. */
                 uint64_t h = 1469598103934665603ULL;
-                if (!escaped) {
-                    for (size_t k = start; k < v->i; k++)
-                        h = (h ^ s[k]) * 1099511628211ULL;
-                } else {
-                    size_t k = start;
-                    while (k < v->i) {
-                        uint32_t cp = next_code_point(s, v->len, &k);
-                        h = (h ^ cp) * 1099511628211ULL;
-                    }
+                size_t k = start;
+                while (k < v->i) {
+                    uint32_t cp = next_code_point(s, v->len, &k);
+                    h = (h ^ cp) * 1099511628211ULL;
                 }
                 key->hash = h;
             }
@@ -212,7 +207,6 @@ static bool read_string(struct validator *v, struct key_span *key)
             } else {
                 return fail(v, at, "invalid escape in a string");
             }
-            escaped = true;
             continue;
         }
         if (c < 0x20)

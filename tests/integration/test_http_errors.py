@@ -158,6 +158,9 @@ class HttpErrors(harness.TestCase):
                 ([("Content-Length", str(len(hidden))), ("Content-Length", "0")], hidden),
                 ([("Transfer-Encoding", "chunked"), ("Content-Length", str(len(hidden) + 5))],
                  b"0\r\n\r\n" + hidden),
+                # a space before the colon: a proxy may read it as Transfer-Encoding
+                ([("Transfer-Encoding ", "chunked"), ("Content-Length", str(len(hidden) + 5))],
+                 b"0\r\n\r\n" + hidden),
         ):
             with self.subTest(headers=headers):
                 data = self.request("POST", "/events",

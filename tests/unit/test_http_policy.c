@@ -192,8 +192,23 @@ static void test_framing(void)
     CHECK_INT(framing_status(&h), 400); /* both */
     h.content_length_count = 0;
     CHECK_INT(framing_status(&h), 0);
-    h.transfer_encoding = " Chunked ";
+    h.transfer_encoding = "Chunked";
     CHECK_INT(framing_status(&h), 0);
+    /* libmicrohttpd compares the value exactly: a padded one it would not frame as chunked */
+    h.transfer_encoding = "chunked\t";
+    CHECK_INT(framing_status(&h), 501);
+    h.transfer_encoding = " Chunked ";
+    CHECK_INT(framing_status(&h), 501);
+    h.transfer_encoding = "chunked";
+    h.bad_field = true; /* "Transfer-Encoding : chunked" */
+    CHECK_INT(framing_status(&h), 400);
+    h.bad_field = false;
+    CHECK(http_policy_field_name_ok("Transfer-Encoding"));
+    CHECK(http_policy_field_name_ok("X-Custom_1!"));
+    CHECK(!http_policy_field_name_ok("Transfer-Encoding "));
+    CHECK(!http_policy_field_name_ok("Bad\tName"));
+    CHECK(!http_policy_field_name_ok(""));
+    CHECK(!http_policy_field_name_ok("a:b"));
     h.transfer_encoding = "gzip, chunked";
     CHECK_INT(framing_status(&h), 501);
     h.transfer_encoding = "identity";
