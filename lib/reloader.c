@@ -201,9 +201,10 @@ static void load_and_apply(struct reloader *r, enum reload_trigger trigger, cons
         errors = config_check_routes_fit(fresh, r->running);
     }
     if (errors) {
+        record_failure(r, trigger, errors); /* before the log line: a reader of the log
+                                               finds the counter already moved */
         log_error(SUBSYS, "reload after %s refused, the running routes stay: %s",
                   trigger_phrase(trigger), errors);
-        record_failure(r, trigger, errors);
         res->outcome = RELOAD_INVALID;
         res->errors = errors;
         config_unref(fresh);
@@ -237,9 +238,9 @@ void reloader_reload(struct reloader *r, enum reload_trigger trigger, struct rel
             res->outcome = RELOAD_FAILED;
             goto out;
         }
+        record_failure(r, trigger, res->errors);
         log_error(SUBSYS, "reload after %s refused, the running routes stay: %s",
                   trigger_phrase(trigger), res->errors);
-        record_failure(r, trigger, res->errors);
         res->outcome = RELOAD_INVALID;
         r->have_last = false; /* whatever comes next is a change */
         goto out;
