@@ -46,6 +46,9 @@ struct endpoint {
     size_t header_count;
     int line;               /* where it was defined */
     bool timeout_inherited; /* no timeout of its own: timeout_ms is delivery.timeout */
+    int max_concurrent;     /* SHIM-I9 */
+    double rate_per_s;      /* SHIM-I9 */
+    char key[17];           /* SHIM-I9 */
 };
 
 struct route {
@@ -156,6 +159,8 @@ struct config {
         char *dlq_stream;         /* nats.dead_letter.stream, default "<stream_name>_DLQ" */
         char *dlq_subject_prefix; /* nats.dead_letter.subject_prefix, default "dlq.<stream_name>" */
         int64_t dlq_max_age_ms;   /* nats.dead_letter.max_age, default 30d */
+        char *retry_stream;         /* SHIM-I9 */
+        char *retry_subject_prefix; /* SHIM-I9 */
 
         /* Consumer. */
         char *consumer_name;   /* nats.consumer.name, default "eventhub" (durable) */
@@ -187,6 +192,12 @@ struct config {
         int64_t *backoff_ms;        /* delivery.backoff, default [1s, 5s, 30s, 2m, 5m];
                                        attempt n waits backoff[min(n-1, count-1)] */
         size_t backoff_count;
+        int endpoint_max_concurrent;     /* SHIM-I9 */
+        int64_t max_retry_age_ms;        /* SHIM-I9 */
+        int breaker_failures;            /* SHIM-I9 */
+        int64_t breaker_cooldown_ms;     /* SHIM-I9 */
+        int64_t breaker_max_cooldown_ms; /* SHIM-I9 */
+        int retry_window;                /* SHIM-I9 */
     } delivery;
 
     struct {

@@ -23,6 +23,7 @@ struct dlq_item {
     char *record;
     char subject[EVENT_SUBJECT_MAX];
     char reason[40];
+    char endpoint_key[17]; /* empty: the record is for the whole event */
     uint64_t seq;
 };
 
@@ -49,8 +50,8 @@ static void release_with_nak(struct dlq_item *it)
 static void process(struct dead_letter *dl, struct dlq_item *it)
 {
     char msg_id[256];
-    snprintf(msg_id, sizeof msg_id, "dlq-%s-%llu", dl->cfg->nats.stream_name,
-             (unsigned long long)it->seq);
+    snprintf(msg_id, sizeof msg_id, "dlq-%s-%llu%s%s", dl->cfg->nats.stream_name,
+             (unsigned long long)it->seq, it->endpoint_key[0] ? "-" : "", it->endpoint_key);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
@@ -142,9 +143,12 @@ void dead_letter_free(struct dead_letter *dl, int64_t timeout_ms)
 }
 
 bool dead_letter_submit(struct dead_letter *dl, natsMsg *msg, const char *domain,
-                        uint64_t stream_seq, const char *reason, char *record)
+                        uint64_t stream_seq, const char *endpoint_key, const char *reason,
+                        char *record)
 {
     struct dlq_item it = {.msg = msg, .record = record, .seq = stream_seq};
+    if (endpoint_key)
+        snprintf(it.endpoint_key, sizeof it.endpoint_key, "%s", endpoint_key);
     snprintf(it.reason, sizeof it.reason, "%s", reason);
     char token[EVENT_DOMAIN_MAX * 3 + 1];
     if (!domain || !event_domain_token(domain, token, sizeof token))

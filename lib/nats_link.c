@@ -116,7 +116,8 @@ static int64_t ms_to_ns(int64_t ms)
 }
 
 static natsStatus ensure_stream(struct nats_link *link, const char *name, const char *subject,
-                                int64_t max_age_ms, int64_t max_msgs, int64_t max_bytes)
+                                jsRetentionPolicy retention, int64_t max_age_ms, int64_t max_msgs,
+                                int64_t max_bytes)
 {
     const struct config *cfg = link->cfg;
     jsStreamConfig sc;
@@ -125,7 +126,7 @@ static natsStatus ensure_stream(struct nats_link *link, const char *name, const 
     sc.Name = name;
     sc.Subjects = subjects;
     sc.SubjectsLen = 1;
-    sc.Retention = js_LimitsPolicy;
+    sc.Retention = retention;
     sc.Storage = cfg->nats.storage == STORAGE_MEMORY ? js_MemoryStorage : js_FileStorage;
     sc.MaxAge = ms_to_ns(max_age_ms);
     sc.MaxMsgs = max_msgs;
@@ -242,11 +243,19 @@ static bool run_setup(struct nats_link *link)
     const struct config *cfg = link->cfg;
     char dlq_subject[512];
     snprintf(dlq_subject, sizeof dlq_subject, "%s.*", cfg->nats.dlq_subject_prefix);
-    if (ensure_stream(link, cfg->nats.stream_name, cfg->nats.subject_pattern, cfg->nats.max_age_ms,
-                      cfg->nats.max_msgs, cfg->nats.max_bytes) != NATS_OK)
+    char retry_subject[512];
+    snprintf(retry_subject, sizeof retry_subject, "%s.*", cfg->nats.retry_subject_prefix);
+    if (ensure_stream(link, cfg->nats.stream_name, cfg->nats.subject_pattern, js_LimitsPolicy,
+                      cfg->nats.max_age_ms, cfg->nats.max_msgs, cfg->nats.max_bytes) != NATS_OK)
         return false;
-    if (ensure_stream(link, cfg->nats.dlq_stream, dlq_subject, cfg->nats.dlq_max_age_ms, -1, -1) !=
-        NATS_OK)
+    if (ensure_stream(link, cfg->nats.dlq_stream, dlq_subject, js_LimitsPolicy,
+                      cfg->nats.dlq_max_age_ms, -1, -1) != NATS_OK)
+        return false;
+    /* Parked deliveries (delivery.h): a work queue, one subject per endpoint; a record
+     * leaves it when its endpoint answered or its dead-letter record is stored. No age
+     * limit: the lanes dead-letter what waited past delivery.max_retry_age. */
+    if (ensure_stream(link, cfg->nats.retry_stream, retry_subject, js_WorkQueuePolicy, 0, -1,
+                      -1) != NATS_OK)
         return false;
     if (ensure_consumer(link) != NATS_OK)
         return false;
@@ -354,6 +363,11 @@ struct nats_link *nats_link_new(const struct config *cfg, const char *url_overri
         s = natsOptions_SetClosedCB(opts, on_closed, link);
     if (s == NATS_OK)
         s = natsOptions_SetErrorHandler(opts, on_async_error, link);
+    /* One delivery lane per endpoint is one subscription each: a shared pool of
+     * message-delivery threads instead of a thread per subscription. Every callback
+     * only hands its message over. */
+    if (s == NATS_OK)
+        s = natsOptions_UseGlobalMessageDelivery(opts, true);
     if (s != NATS_OK) {
         log_error("nats", "invalid connection options: %s (%s)", natsStatus_GetText(s),
                   nats_GetLastError(NULL));

@@ -208,8 +208,24 @@ int publisher_submit(struct publisher *pub, const char *subject, const char *msg
                      const char *kind, const char *data, size_t len, publish_done_fn done,
                      void *closure)
 {
-    if (!nats_link_ready(pub->link))
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
+    if (s == NATS_OK && kind)
+        s = natsMsgHeader_Set(msg, PUBLISHER_KIND_HEADER, kind);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(msg);
+        return -ENOMEM;
+    }
+    return publisher_submit_msg(pub, msg, msg_id, done, closure);
+}
+
+int publisher_submit_msg(struct publisher *pub, natsMsg *msg, const char *msg_id,
+                         publish_done_fn done, void *closure)
+{
+    if (!nats_link_ready(pub->link)) {
+        natsMsg_Destroy(msg);
         return -ENOTCONN;
+    }
     /* Checked and counted under the lock publisher_close() takes, so a drain that
      * starts after close sees every publish that will ever be in flight. */
     pthread_mutex_lock(&pub->lock);
@@ -218,20 +234,13 @@ int publisher_submit(struct publisher *pub, const char *subject, const char *msg
     if (!closing && !full)
         atomic_fetch_add(&pub->inflight, 1);
     pthread_mutex_unlock(&pub->lock);
-    if (closing)
-        return -ESHUTDOWN;
-    if (full)
-        return -EAGAIN;
-
-    natsMsg *msg = NULL;
-    natsStatus s = natsMsg_Create(&msg, subject, NULL, data, (int)len);
-    if (s == NATS_OK && kind)
-        s = natsMsgHeader_Set(msg, PUBLISHER_KIND_HEADER, kind);
-    if (s != NATS_OK) {
+    if (closing || full) {
         natsMsg_Destroy(msg);
-        finish(pub);
-        return -ENOMEM;
+        return closing ? -ESHUTDOWN : -EAGAIN;
     }
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s", natsMsg_GetSubject(msg));
+
     natsMsg *key = msg;
     pthread_mutex_lock(&pub->lock);
     pending_put(pub, key, done, closure);
@@ -241,7 +250,7 @@ int publisher_submit(struct publisher *pub, const char *subject, const char *msg
     jsPubOptions_Init(&po);
     po.MaxWait = pub->timeout_ms;
     po.MsgId = msg_id;
-    s = js_PublishMsgAsync(pub->js, &msg, &po);
+    natsStatus s = js_PublishMsgAsync(pub->js, &msg, &po);
     if (s == NATS_OK)
         return 0;
 

@@ -17,6 +17,7 @@
 #ifndef EVENTHUB_PUBLISHER_H
 #define EVENTHUB_PUBLISHER_H
 
+#include <nats/nats.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,11 @@ void publisher_free(struct publisher *pub, int64_t timeout_ms);
 int publisher_submit(struct publisher *pub, const char *subject, const char *msg_id,
                      const char *kind, const char *data, size_t len, publish_done_fn done,
                      void *closure);
+
+/* The same for a message the caller built (subject, headers, data); takes `msg` in
+ * every case (destroyed on a refusal). */
+int publisher_submit_msg(struct publisher *pub, natsMsg *msg, const char *msg_id,
+                         publish_done_fn done, void *closure);
 
 /* The header naming an event's kind ("call_signal", a FreeSWITCH Event-Name); events
  * without it came from POST /events ("ingress"). Routes filter on it. */

@@ -205,8 +205,13 @@ int webhook_pool_perform(struct webhook_pool *pool)
         curl_off_t total_us = 0;
         curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
         char error[CURL_ERROR_SIZE + 64] = "";
+        char retry_after[64] = "";
         if (result == CURLE_OK) {
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+            struct curl_header *h = NULL;
+            if ((status == 429 || status == 503) &&
+                curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+                snprintf(retry_after, sizeof retry_after, "%s", h->value);
         } else {
             snprintf(error, sizeof error, "%s%s%s", curl_easy_strerror(result),
                      c->errbuf[0] ? ": " : "", c->errbuf);
@@ -223,7 +228,8 @@ int webhook_pool_perform(struct webhook_pool *pool)
         size_t index = c->endpoint_index;
         call_put(pool, c);
         finished++;
-        done(closure, index, (int)status, error, (int64_t)total_us);
+        done(closure, index, (int)status, error, (int64_t)total_us,
+             retry_after[0] ? retry_after : NULL);
     }
     return finished;
 }

@@ -19,8 +19,9 @@
 struct endpoint;
 struct webhook_pool;
 
+/* retry_after: the Retry-After header of a 429 or 503 answer (NULL when absent). */
 typedef void (*webhook_done_fn)(void *closure, size_t endpoint_index, int status, const char *error,
-                                int64_t latency_us);
+                                int64_t latency_us, const char *retry_after);
 
 struct webhook_request {
     const struct endpoint *endpoint; /* borrowed until done */
