@@ -169,6 +169,30 @@ REQUESTS = {
     "plus-and-empty.txt": "/api/dlq?limit=+5&domain=&=x&&offset=%2B1",
 }
 
+# ---- retry_after: Retry-After header values ----
+
+RETRY_AFTERS = {
+    "seconds.txt": "120",
+    "zero.txt": "0",
+    "huge.txt": "99999999999999999999999999999",
+    "blanks.txt": " \t3600 \t",
+    "imf-fixdate.txt": "Sun, 06 Nov 1994 08:49:37 GMT",
+    "imf-future.txt": "Fri, 31 Dec 9999 23:59:59 GMT",
+    "leap-day.txt": "Tue, 29 Feb 2000 00:00:00 GMT",
+    "leap-second.txt": "Sat, 31 Dec 2016 23:59:60 GMT",
+    "rfc850.txt": "Sunday, 06-Nov-94 08:49:37 GMT",
+    "rfc850-20xx.txt": "Thursday, 01-Jan-37 00:00:00 GMT",
+    "asctime.txt": "Sun Nov  6 08:49:37 1994",
+    "asctime-2digit-day.txt": "Wed Nov 16 08:49:37 2026",
+    "bad-day.txt": "Sun, 32 Nov 1994 08:49:37 GMT",
+    "bad-feb.txt": "Mon, 29 Feb 1900 00:00:00 GMT",
+    "trailing.txt": "Sun, 06 Nov 1994 08:49:37 GMT x",
+    "fraction.txt": "1.5",
+    "negative.txt": "-1",
+    "lower-case.txt": "sun, 06 nov 1994 08:49:37 gmt",
+    "nul.bin": b"12\x0034",
+}
+
 # ---- dlq_record: stored dead-letter records and stream messages ----
 
 EVENT = ('{"domain":"example.com","call_id":"c-1","event_id":"5b0c2f0e-8f5e-4a59-9d0e-0b1f5f3d2c11",'
@@ -396,6 +420,8 @@ def main():
         put("domain_log", name, data)
     for name, data in PROGRAMS.items():
         put("call_tracker", name, data)
+    for name, data in RETRY_AFTERS.items():
+        put("retry_after", name, data)
 
     # ESL: each capture cut into pieces of whole frames (~8 KiB), with the mode byte
     # (0: 1 MiB cap, fed at once; 0x0e: fed in 7-byte pieces; 0x01: a 256-byte cap).
@@ -429,6 +455,6 @@ def main():
 
 if __name__ == "__main__":
     for t in ("event", "config", "http_params", "dlq_record", "domain_log", "esl", "tzfile",
-              "call_tracker"):
+              "call_tracker", "retry_after"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     main()
