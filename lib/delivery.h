@@ -1,19 +1,31 @@
 /*
  * delivery — takes stored events from the durable push consumer and calls every
- * endpoint of the event's domain concurrently; acks when all answered 2xx.
+ * endpoint of the event's domain concurrently; acks an event once every endpoint has
+ * answered 2xx or has had its copy *parked*. docs/DELIVERY.md tells the whole design.
  *
- * Threads: nats.c's subscription thread only hands each message to the delivery
- * inbox (bounded; the consumer's max_ack_pending bounds what can arrive) and wakes
- * the delivery thread. The delivery thread (owned here) runs one libcurl multi loop:
- * it turns messages into jobs, starts at most delivery.max_concurrent requests,
- * collects answers, and settles each message:
- *   every endpoint 2xx             → ack
- *   a failure, attempts left       → nak with the backoff delay; endpoints that
- *                                    answered 2xx are remembered and not called again
- *   attempts exhausted / no route /
- *   not a valid event              → dead_letter (record, then term)
- * Jobs that wait long (queued behind the concurrency cap, slow endpoints) send
- * "in progress" so JetStream does not redeliver them meanwhile.
+ * Each endpoint is a lane (lane.h): its own queue, concurrency limit
+ * (max_concurrent), circuit breaker, Retry-After pause and rate limit. A call that
+ * fails, and an event for an endpoint that is behind (open breaker, pause, backlog,
+ * slow answers), does not wait in the events consumer's ack window: its copy goes to
+ * the retry stream as a retry record (retry_record.h) under the endpoint's own
+ * subject, and the endpoint's own durable consumer there (lanes.h) brings it back
+ * when it is due. So one endpoint's trouble holds only its own, small, window.
+ *
+ * Settling:
+ *   event, every endpoint 2xx or parked        → ack (after the parking publishes
+ *                                                are acked by JetStream)
+ *   event not valid / no route                 → dead_letter (record, then term)
+ *   record 2xx                                 → ack
+ *   record failed, attempts left               → nak with the backoff delay
+ *   record attempts exhausted / waited past
+ *   delivery.max_retry_age / 410 / endpoint
+ *   no longer routed                           → dead_letter for that endpoint
+ *
+ * Threads: nats.c's delivery threads and the publisher's ack thread only hand
+ * messages and publish results to the inbox and wake the delivery thread. The
+ * delivery thread (owned here) runs one libcurl multi loop and schedules the lanes
+ * round robin (one call per lane per turn) under delivery.max_concurrent. Calls that
+ * wait long send "in progress" so JetStream does not redeliver them meanwhile.
  */
 #ifndef EVENTHUB_DELIVERY_H
 #define EVENTHUB_DELIVERY_H
@@ -26,6 +38,7 @@ struct dead_letter;
 struct outcomes;
 struct nats_link;
 struct delivery;
+struct lanes;
 
 /* Takes a reference on cfg (routes); borrows link, dl and outcomes (NULL: nobody
  * listens). Starts the delivery thread. */
@@ -37,7 +50,8 @@ struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct
 int delivery_subscribe(struct delivery *d);
 
 /* Swaps the route table for new events; events in flight keep theirs. Only the routes
- * are taken from `cfg`: timeouts, attempts and backoff stay as started. Any thread. */
+ * (and endpoint settings) are taken from `cfg`: timeouts, attempts and backoff stay as
+ * started. Any thread. */
 void delivery_set_config(struct delivery *d, struct config *cfg);
 
 /*
@@ -47,7 +61,10 @@ void delivery_set_config(struct delivery *d, struct config *cfg);
 void delivery_stop(struct delivery *d, int64_t timeout_ms);
 void delivery_free(struct delivery *d);
 
-/* Events being worked on right now (queued or with calls in flight). Any thread. */
+/* Events and retry records being worked on right now. Any thread. */
 int delivery_inflight(const struct delivery *d);
+
+/* The lanes, for the read APIs (lanes_views); NULL when d is NULL. */
+struct lanes *delivery_lanes(const struct delivery *d);
 
 #endif

@@ -58,6 +58,7 @@ struct lane {
     struct lane *ring_next;
     int64_t parked_local;     /* records parked by this process since the last poll */
     uint64_t seen_poll;       /* the poll generation parked_local counts from */
+    int64_t last_answer_ms;   /* monotonic: the last answer (or when calls started) */
     int last_status;          /* 0 = none yet (or a transport error) */
     char last_error[160];
     int64_t delivered, failed;

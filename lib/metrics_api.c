@@ -82,6 +82,8 @@ static const struct {
      "Dead-letter publishes that failed (retried)."},
     {STAT_REPLAYED, "eventhub_dead_letters_replayed_total",
      "Dead letters republished to the event stream."},
+    {STAT_PARKED, "eventhub_delivery_parked_total",
+     "Endpoint deliveries parked in the retry stream (failed, or the endpoint was behind)."},
     {STAT_NATS_RECONNECTS, "eventhub_nats_reconnects_total",
      "Reconnections of the NATS connection."},
 };

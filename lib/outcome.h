@@ -50,6 +50,8 @@ struct outcome_delivery {
     const char *detail;
     const struct outcome_endpoint *endpoints;
     size_t endpoint_count;
+    bool one_endpoint;      /* a parked delivery's retry: `endpoints` is that one endpoint of
+                               the event; the others stand as last announced */
     int64_t e2e_latency_us; /* stored in JetStream → settled; 0 when unknown */
     const char *event;      /* the stored event's JSON text, or NULL */
     size_t event_len;

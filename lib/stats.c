@@ -19,6 +19,7 @@ static const char *const names[STAT_COUNT] = {
     [STAT_NATS_RECONNECTS] = "nats_reconnects",
     [STAT_FILTERED] = "filtered",
     [STAT_REPLAYED] = "replayed",
+    [STAT_PARKED] = "parked",
     [STAT_REJECTED_400] = "rejected_400",
     [STAT_REJECTED_413] = "rejected_413",
     [STAT_REJECTED_415] = "rejected_415",

@@ -27,6 +27,7 @@ enum stat_counter {
     STAT_NATS_RECONNECTS,
     STAT_FILTERED, /* messages a route did not want (routes[].events): acked */
     STAT_REPLAYED, /* dead letters republished to the event stream (POST /api/dlq/...) */
+    STAT_PARKED,   /* endpoint deliveries parked in the retry stream (delivery.h) */
     /* STAT_REJECTED by status (GET /metrics: eventhub_ingress_rejected_total{status}) */
     STAT_REJECTED_400,        /* not a valid event */
     STAT_REJECTED_413,        /* larger than the NATS server's max payload */
@@ -49,6 +50,11 @@ extern _Atomic uint64_t stats_counters[STAT_COUNT];
 static inline void stats_inc(enum stat_counter c)
 {
     atomic_fetch_add_explicit(&stats_counters[c], 1, memory_order_relaxed);
+}
+
+static inline void stats_add(enum stat_counter c, uint64_t n)
+{
+    atomic_fetch_add_explicit(&stats_counters[c], n, memory_order_relaxed);
 }
 
 static inline uint64_t stats_get(enum stat_counter c)
