@@ -3,7 +3,8 @@
  * config_internal.h for how the work is split between files).
  *
  * A load is: defaults (from the schema tables) -> map the YAML tree -> finalize
- * (derived names, inherited timeouts, environment overrides) -> validate (which also
+ * (derived names, inherited timeouts and endpoint limits, endpoint display and keys,
+ * environment overrides) -> validate (which also
  * builds the domain index). Any error, including running out of memory, frees the
  * half-built config through config_free(), which accepts every partial state: all
  * pointers start NULL and counts only cover allocated, zeroed arrays.
@@ -71,6 +72,8 @@ static void config_free(struct config *cfg)
         &cfg->nats.subject_pattern,
         &cfg->nats.dlq_stream,
         &cfg->nats.dlq_subject_prefix,
+        &cfg->nats.retry_stream,
+        &cfg->nats.retry_subject_prefix,
         &cfg->nats.consumer_name,
         &cfg->nats.deliver_group,
         &cfg->nats.deliver_subject,
@@ -208,6 +211,10 @@ static void finalize(struct cfg_ctx *ctx)
         cfg->nats.dlq_stream = cfg_printf(ctx, "%s_DLQ", stream);
     if (!cfg->nats.dlq_subject_prefix)
         cfg->nats.dlq_subject_prefix = cfg_printf(ctx, "dlq.%s", stream);
+    if (!cfg->nats.retry_stream)
+        cfg->nats.retry_stream = cfg_printf(ctx, "%s_RETRY", stream);
+    if (!cfg->nats.retry_subject_prefix)
+        cfg->nats.retry_subject_prefix = cfg_printf(ctx, "retry.%s", stream);
     if (!cfg->nats.deliver_subject)
         cfg->nats.deliver_subject = cfg_printf(ctx, "_eventhub.deliver.%s", stream);
     if (!cfg->nats.deliver_group)
@@ -238,11 +245,17 @@ static void finalize(struct cfg_ctx *ctx)
             if (!cfg->default_route)
                 cfg->default_route = r;
         }
-        for (size_t j = 0; j < r->endpoint_count; j++)
-            if (r->endpoints[j].timeout_ms < 0) {
-                r->endpoints[j].timeout_ms = cfg->delivery.timeout_ms;
-                r->endpoints[j].timeout_inherited = true;
+        for (size_t j = 0; j < r->endpoint_count; j++) {
+            struct endpoint *e = &r->endpoints[j];
+            if (e->timeout_ms < 0) {
+                e->timeout_ms = cfg->delivery.timeout_ms;
+                e->timeout_inherited = true;
             }
+            if (e->max_concurrent < 0) {
+                e->max_concurrent = cfg->delivery.endpoint_max_concurrent;
+                e->max_concurrent_inherited = true;
+            }
+        }
         cfg_route_display(ctx, r);
     }
 }
