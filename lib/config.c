@@ -3,7 +3,8 @@
  * config_internal.h for how the work is split between files).
  *
  * A load is: defaults (from the schema tables) -> map the YAML tree -> finalize
- * (derived names, inherited timeouts, environment overrides) -> validate (which also
+ * (derived names, inherited timeouts and endpoint limits, endpoint display and keys,
+ * environment overrides) -> validate (which also
  * builds the domain index). Any error, including running out of memory, frees the
  * half-built config through config_free(), which accepts every partial state: all
  * pointers start NULL and counts only cover allocated, zeroed arrays.
@@ -71,8 +72,8 @@ static void config_free(struct config *cfg)
         &cfg->nats.subject_pattern,
         &cfg->nats.dlq_stream,
         &cfg->nats.dlq_subject_prefix,
-        &cfg->nats.retry_stream,         /* SHIM-I9 */
-        &cfg->nats.retry_subject_prefix, /* SHIM-I9 */
+        &cfg->nats.retry_stream,
+        &cfg->nats.retry_subject_prefix,
         &cfg->nats.consumer_name,
         &cfg->nats.deliver_group,
         &cfg->nats.deliver_subject,
@@ -210,38 +211,10 @@ static void finalize(struct cfg_ctx *ctx)
         cfg->nats.dlq_stream = cfg_printf(ctx, "%s_DLQ", stream);
     if (!cfg->nats.dlq_subject_prefix)
         cfg->nats.dlq_subject_prefix = cfg_printf(ctx, "dlq.%s", stream);
-    /* SHIM-I9 begin */
     if (!cfg->nats.retry_stream)
         cfg->nats.retry_stream = cfg_printf(ctx, "%s_RETRY", stream);
     if (!cfg->nats.retry_subject_prefix)
         cfg->nats.retry_subject_prefix = cfg_printf(ctx, "retry.%s", stream);
-    cfg->delivery.endpoint_max_concurrent = 32;
-    cfg->delivery.max_retry_age_ms = 24LL * 3600 * 1000;
-    cfg->delivery.breaker_failures = 5;
-    cfg->delivery.breaker_cooldown_ms = 5000;
-    cfg->delivery.breaker_max_cooldown_ms = 300000;
-    cfg->delivery.retry_window = 256;
-    for (size_t i = 0; i < cfg->route_count; i++) {
-        struct route *r = &cfg->routes[i];
-        for (size_t j = 0; j < r->endpoint_count; j++) {
-            struct endpoint *e = &r->endpoints[j];
-            e->max_concurrent = 32;
-            uint64_t h = 1469598103934665603ULL;
-            const char *parts[2] = {r->domain ? r->domain : "", e->url ? e->url : ""};
-            for (int p = 0; p < 2; p++) {
-                for (const char *c = parts[p]; *c; c++)
-                    h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-                h = h * 1099511628211ULL;
-            }
-            for (size_t k = 0; k < e->header_count; k++) {
-                for (const char *c = e->headers[k]; *c; c++)
-                    h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-                h = h * 1099511628211ULL;
-            }
-            snprintf(e->key, sizeof e->key, "%016llx", (unsigned long long)h);
-        }
-    }
-    /* SHIM-I9 end */
     if (!cfg->nats.deliver_subject)
         cfg->nats.deliver_subject = cfg_printf(ctx, "_eventhub.deliver.%s", stream);
     if (!cfg->nats.deliver_group)
@@ -272,11 +245,17 @@ static void finalize(struct cfg_ctx *ctx)
             if (!cfg->default_route)
                 cfg->default_route = r;
         }
-        for (size_t j = 0; j < r->endpoint_count; j++)
-            if (r->endpoints[j].timeout_ms < 0) {
-                r->endpoints[j].timeout_ms = cfg->delivery.timeout_ms;
-                r->endpoints[j].timeout_inherited = true;
+        for (size_t j = 0; j < r->endpoint_count; j++) {
+            struct endpoint *e = &r->endpoints[j];
+            if (e->timeout_ms < 0) {
+                e->timeout_ms = cfg->delivery.timeout_ms;
+                e->timeout_inherited = true;
             }
+            if (e->max_concurrent < 0) {
+                e->max_concurrent = cfg->delivery.endpoint_max_concurrent;
+                e->max_concurrent_inherited = true;
+            }
+        }
         cfg_route_display(ctx, r);
     }
 }

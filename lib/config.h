@@ -44,11 +44,17 @@ struct endpoint {
     int64_t timeout_ms; /* total request timeout; defaults to delivery.timeout_ms */
     char **headers;     /* "Name: value" lines added to each request */
     size_t header_count;
+    int max_concurrent;     /* calls in flight to this endpoint at most, 1..10000; defaults to
+                               delivery.endpoint_max_concurrent */
+    double rate_per_s;      /* rate_limit ("100/s", "30/m", "0.5/h") in calls per second;
+                               0 = unlimited */
+    char key[17];           /* 16 lower-case hex digits: FNV-1a 64 over the route's domain, '\0',
+                               url, '\0', then each header line followed by '\0'; the lane's
+                               name in NATS (consumer, subject) */
     int line;               /* where it was defined */
     bool timeout_inherited; /* no timeout of its own: timeout_ms is delivery.timeout */
-    int max_concurrent;     /* SHIM-I9 */
-    double rate_per_s;      /* SHIM-I9 */
-    char key[17];           /* SHIM-I9 */
+    bool max_concurrent_inherited; /* no max_concurrent of its own: it is
+                                      delivery.endpoint_max_concurrent */
 };
 
 struct route {
@@ -159,8 +165,11 @@ struct config {
         char *dlq_stream;         /* nats.dead_letter.stream, default "<stream_name>_DLQ" */
         char *dlq_subject_prefix; /* nats.dead_letter.subject_prefix, default "dlq.<stream_name>" */
         int64_t dlq_max_age_ms;   /* nats.dead_letter.max_age, default 30d */
-        char *retry_stream;         /* SHIM-I9 */
-        char *retry_subject_prefix; /* SHIM-I9 */
+
+        /* Parked deliveries (one lane per endpoint). */
+        char *retry_stream;         /* nats.retry.stream, default "<stream_name>_RETRY" */
+        char *retry_subject_prefix; /* nats.retry.subject_prefix, default "retry.<stream_name>":
+                                       an endpoint's records are "<prefix>.<endpoint key>" */
 
         /* Consumer. */
         char *consumer_name;   /* nats.consumer.name, default "eventhub" (durable) */
@@ -192,12 +201,19 @@ struct config {
         int64_t *backoff_ms;        /* delivery.backoff, default [1s, 5s, 30s, 2m, 5m];
                                        attempt n waits backoff[min(n-1, count-1)] */
         size_t backoff_count;
-        int endpoint_max_concurrent;     /* SHIM-I9 */
-        int64_t max_retry_age_ms;        /* SHIM-I9 */
-        int breaker_failures;            /* SHIM-I9 */
-        int64_t breaker_cooldown_ms;     /* SHIM-I9 */
-        int64_t breaker_max_cooldown_ms; /* SHIM-I9 */
-        int retry_window;                /* SHIM-I9 */
+        int endpoint_max_concurrent; /* delivery.endpoint_max_concurrent, default 32: an
+                                        endpoint's max_concurrent unless it sets its own */
+        int64_t max_retry_age_ms;    /* delivery.max_retry_age, default 24h (<= nats.stream.max_age
+                                        when that is set): an event parked longer is
+                                        dead-lettered endpoint_unavailable */
+        int breaker_failures;        /* delivery.breaker.failures, default 5 consecutive failures
+                                        open an endpoint's breaker; 0 = no breaker */
+        int64_t breaker_cooldown_ms; /* delivery.breaker.cooldown, default 5s: first wait of an
+                                        open breaker before a trial call */
+        int64_t breaker_max_cooldown_ms; /* delivery.breaker.max_cooldown, default 5m (>= cooldown):
+                                            the longest that wait grows to */
+        int retry_window;                /* delivery.retry_window, default 256: a lane consumer's
+                                            max_ack_pending */
     } delivery;
 
     struct {

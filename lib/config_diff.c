@@ -199,6 +199,8 @@ void config_adopt_running_settings(struct config *fresh, const struct config *ru
             struct endpoint *e = &fresh->routes[i].endpoints[j];
             if (e->timeout_inherited)
                 e->timeout_ms = running->delivery.timeout_ms;
+            if (e->max_concurrent_inherited)
+                e->max_concurrent = running->delivery.endpoint_max_concurrent;
         }
 }
 

@@ -3,8 +3,9 @@
  * changes (each takes effect only at the next start), and whether its route table fits
  * the settings that keep running.
  *
- * A hot reload swaps the route table only. Every other key (server.*, nats.*,
- * delivery.*, log.*, esl, calls, history) was applied at startup — a listener, a
+ * A hot reload swaps the route table only (endpoint timeouts, headers, max_concurrent
+ * and rate_limit included). Every other key (server.*, nats.*, delivery.*, log.*, esl,
+ * calls, history) was applied at startup — a listener, a
  * connection, a stream, a consumer — and is not changed halfway; a reload reports those
  * that differ so the operator knows a restart is due.
  *
@@ -40,8 +41,9 @@ void config_diff_clear(struct config_diff *d); /* frees the keys; accepts an emp
 
 /*
  * Makes `fresh` run under `running`'s settings: an endpoint without a timeout of its
- * own gets running's delivery.timeout (not the one `fresh` was loaded with, which only
- * takes effect at restart). `fresh` must not be shared with any other thread yet —
+ * own gets running's delivery.timeout, one without a max_concurrent of its own running's
+ * delivery.endpoint_max_concurrent (not the ones `fresh` was loaded with, which only
+ * take effect at restart). `fresh` must not be shared with any other thread yet —
  * this is the one write to a loaded config, done before it is published.
  */
 void config_adopt_running_settings(struct config *fresh, const struct config *running);

@@ -9,7 +9,8 @@
  *   config_schema.c    the descriptor tables (key, type, offset, default, bounds) and
  *                      the mapper that walks the YAML tree into struct config, and
  *                      into each item of `esl:` (a list of records with a table too);
- *   config_routes.c    the mapper for `routes:` (domains, endpoints, headers, events);
+ *   config_routes.c    the mapper for `routes:` (domains, endpoints, headers, events,
+ *                      endpoint limits), endpoint display URLs, labels and keys;
  *   config_validate.c  every range and cross-field rule, in one pass after mapping;
  *   config.c           the public API: load, defaults, refcount, route index, parsers;
  *   config_diff.c      a reloaded config against the running one (config_diff.h): the
@@ -217,7 +218,8 @@ extern const struct cfg_field cfg_esl_fields[];
 
 void cfg_map_routes(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                     yaml_node_t *value, const char *path);
-/* Fills display_url and label of every endpoint of `r` (config.h); after mapping. */
+/* Fills display_url, label and key of every endpoint of `r` (config.h); after mapping
+   and after the default route's domain is spelled "*". */
 void cfg_route_display(struct cfg_ctx *ctx, struct route *r);
 
 /* config_validate.c --------------------------------------------------------------- */

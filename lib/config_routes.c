@@ -1,24 +1,31 @@
 /*
  * config_routes — maps the `routes:` list: each route is {domain, endpoints}, each
- * endpoint a URL string or {url, timeout, headers}. Shapes are checked here, where the
- * node and its line are at hand (required keys, non-empty endpoint lists, header names
- * and values); URLs, domains, defaults and duplicates are checked by config_validate.c.
+ * endpoint a URL string or {url, timeout, headers, max_concurrent, rate_limit}. Shapes
+ * are checked here, where the node and its line are at hand (required keys, non-empty
+ * endpoint lists, header names and values, max_concurrent's range, the rate_limit
+ * syntax); URLs, domains, defaults and duplicates are checked by config_validate.c.
  *
  * `events` (the kinds a route wants) is a list of strings checked here, item by item.
  *
  * Arrays are allocated zeroed with their final count before being filled, so a route
  * that fails half way is still freed correctly by config_free().
  *
- * Once mapped, each endpoint gets its display_url and label (cfg_route_display): made
- * here, once per load, so every place that shows an endpoint shows the same redacted
- * text and none of them redacts on its own.
+ * Once mapped, each endpoint gets its display_url, label and key (cfg_route_display):
+ * made here, once per load, so every place that shows an endpoint shows the same
+ * redacted text and none of them redacts on its own, and every place that names its
+ * lane (the retry subject and consumer) uses the same key.
  */
 #include "config_internal.h"
 #include "redact.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define ENDPOINT_MAX_CONCURRENT 10000 /* routes[].endpoints[].max_concurrent, at most */
+#define RATE_MAX_PER_S 1000000.0      /* routes[].endpoints[].rate_limit, at most */
+#define RATE_MAX_DIGITS 18            /* digits of its number: the mantissa fits in 64 bits */
 
 static bool header_token(const char *s)
 {
@@ -97,10 +104,75 @@ static void map_headers(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *no
     }
 }
 
+static void map_max_concurrent(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
+                               const char *path)
+{
+    int64_t n;
+    if (cfg_is_null(node) || !cfg_get_int(ctx, node, path, &n))
+        return;
+    if (n < 1 || n > ENDPOINT_MAX_CONCURRENT)
+        cfg_error(ctx, cfg_line(node), path, "%lld is out of range (1..%d)", (long long)n,
+                  ENDPOINT_MAX_CONCURRENT);
+    else
+        e->max_concurrent = (int)n;
+}
+
+/*
+ * "N/s", "N/m" or "N/h", N a decimal number ("100", "0.5"), into calls per second.
+ * -1 when it is not written that way; 0 when N is 0 (the caller refuses both).
+ */
+static double parse_rate(const char *s)
+{
+    uint64_t mantissa = 0, scale = 1;
+    size_t digits = 0, fraction = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++, digits++)
+        if (digits < RATE_MAX_DIGITS)
+            mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, fraction++)
+            if (digits + fraction < RATE_MAX_DIGITS) {
+                mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+                scale *= 10;
+            }
+    if (digits == 0 || p[-1] == '.' || digits + fraction > RATE_MAX_DIGITS || *p != '/')
+        return -1;
+    double seconds = p[1] == 's' ? 1 : p[1] == 'm' ? 60 : p[1] == 'h' ? 3600 : 0;
+    if (seconds == 0 || p[2] != '\0')
+        return -1;
+    return (double)mantissa / (double)scale / seconds;
+}
+
+static void map_rate_limit(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
+                           const char *path)
+{
+    if (cfg_is_null(node)) /* absent or null: unlimited */
+        return;
+    char *s = cfg_scalar(ctx, node, path);
+    if (!s)
+        return;
+    double rate = parse_rate(s);
+    if (rate < 0)
+        cfg_error(ctx, cfg_line(node), path,
+                  "expected a rate like \"100/s\" (a number of calls per s, m or h), got "
+                  "\"%.40s\"",
+                  s);
+    else if (rate == 0)
+        cfg_error(ctx, cfg_line(node), path,
+                  "must be greater than 0 (leave rate_limit out for no limit)");
+    else if (rate > RATE_MAX_PER_S)
+        cfg_error(ctx, cfg_line(node), path, "\"%.40s\" is more than %.0f calls per second", s,
+                  RATE_MAX_PER_S);
+    else
+        e->rate_per_s = rate;
+    free(s);
+}
+
 static void map_endpoint(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
                          const char *path)
 {
-    static const char *const keys[] = {"url", "timeout", "headers", NULL};
+    static const char *const keys[] = {"url",        "timeout", "headers", "max_concurrent",
+                                       "rate_limit", NULL};
     e->line = cfg_line(node);
     if (node->type == YAML_SCALAR_NODE && !cfg_is_null(node)) {
         e->url = cfg_scalar(ctx, node, path);
@@ -130,6 +202,10 @@ static void map_endpoint(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *n
                 cfg_get_duration(ctx, v, child, false, &e->timeout_ms);
         } else if (strcmp(key, "headers") == 0) {
             map_headers(ctx, e, v, child);
+        } else if (strcmp(key, "max_concurrent") == 0) {
+            map_max_concurrent(ctx, e, v, child);
+        } else if (strcmp(key, "rate_limit") == 0) {
+            map_rate_limit(ctx, e, v, child);
         } else {
             cfg_unknown_key(ctx, keys, cfg_line(k), key, child);
         }
@@ -159,7 +235,8 @@ static void map_endpoints(struct cfg_ctx *ctx, struct route *r, yaml_node_t *nod
     for (size_t i = 0; i < n; i++) {
         char ipath[CFG_PATH_MAX];
         cfg_index_path(ipath, path, i);
-        r->endpoints[i].timeout_ms = -1; /* inherit delivery.timeout (config.c) */
+        r->endpoints[i].timeout_ms = -1;     /* inherit delivery.timeout (config.c) */
+        r->endpoints[i].max_concurrent = -1; /* inherit delivery.endpoint_max_concurrent */
         map_endpoint(ctx, &r->endpoints[i], cfg_node(ctx, node->data.sequence.items.start[i]),
                      ipath);
     }
@@ -259,6 +336,27 @@ static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
     return true;
 }
 
+static uint64_t fnv1a64(uint64_t h, const char *s)
+{
+    /* The terminating NUL is hashed too: it separates the fields. */
+    do {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    } while (*s++);
+    return h;
+}
+
+/* The endpoint's key (config.h): its domain, URL and header lines, hashed. */
+static void endpoint_key(const char *domain, struct endpoint *e)
+{
+    uint64_t h = 14695981039346656037ull;
+    h = fnv1a64(h, domain ? domain : "");
+    h = fnv1a64(h, e->url);
+    for (size_t i = 0; i < e->header_count; i++)
+        h = fnv1a64(h, e->headers[i] ? e->headers[i] : "");
+    snprintf(e->key, sizeof e->key, "%016" PRIx64, h);
+}
+
 void cfg_route_display(struct cfg_ctx *ctx, struct route *r)
 {
     /* ordinal[j]: endpoint j is the n-th distinct one with its display_url (an exact
@@ -272,6 +370,7 @@ void cfg_route_display(struct cfg_ctx *ctx, struct route *r)
         struct endpoint *e = &r->endpoints[j];
         if (!e->url)
             continue; /* reported by the mapper */
+        endpoint_key(r->domain, e);
         e->display_url = redact_url(e->url);
         if (!e->display_url) {
             cfg_oom(ctx);

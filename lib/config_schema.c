@@ -117,6 +117,13 @@ static const struct cfg_field dead_letter_fields[] = {
     F_END,
 };
 
+/* Parked deliveries: derived from the stream name when not written (finalize()). */
+static const struct cfg_field retry_fields[] = {
+    F_STR("stream", nats.retry_stream, NULL, 0),
+    F_STR("subject_prefix", nats.retry_subject_prefix, NULL, 0),
+    F_END,
+};
+
 static const struct cfg_field consumer_fields[] = {
     F_STR("name", nats.consumer_name, "eventhub", 0),
     F_STR("deliver_group", nats.deliver_group, NULL, 0),
@@ -157,9 +164,18 @@ static const struct cfg_field nats_fields[] = {
     F_NUM(CFG_T_INT, "max_deliveries", nats.max_deliver, 0, 1, 1000, CFG_F_ALIAS),
     F_SECTION("stream", stream_fields),
     F_SECTION("dead_letter", dead_letter_fields),
+    F_SECTION("retry", retry_fields),
     F_SECTION("consumer", consumer_fields),
     F_SECTION("publish", publish_fields),
     F_SECTION("embedded", embedded_fields),
+    F_END,
+};
+
+/* An endpoint's circuit breaker; max_cooldown >= cooldown is checked in config_validate.c. */
+static const struct cfg_field breaker_fields[] = {
+    F_NUM(CFG_T_INT, "failures", delivery.breaker_failures, 5, 0, 1000, 0),
+    F_NUM(CFG_T_DURATION, "cooldown", delivery.breaker_cooldown_ms, 5000, 1, MAXD, 0),
+    F_NUM(CFG_T_DURATION, "max_cooldown", delivery.breaker_max_cooldown_ms, 300000, 1, MAXD, 0),
     F_END,
 };
 
@@ -170,6 +186,10 @@ static const struct cfg_field delivery_fields[] = {
     F_NUM(CFG_T_INT, "max_concurrent", delivery.max_concurrent, 256, 1, 10000, 0),
     F_NUM(CFG_T_INT, "max_host_connections", delivery.max_host_connections, 256, 1, 10000, 0),
     F_CUSTOM("backoff", delivery.backoff_ms, map_backoff),
+    F_NUM(CFG_T_INT, "endpoint_max_concurrent", delivery.endpoint_max_concurrent, 32, 1, 10000, 0),
+    F_NUM(CFG_T_DURATION, "max_retry_age", delivery.max_retry_age_ms, DAY, 1, MAXD, 0),
+    F_SECTION("breaker", breaker_fields),
+    F_NUM(CFG_T_INT, "retry_window", delivery.retry_window, 256, 1, 65536, 0),
     F_END,
 };
 

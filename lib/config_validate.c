@@ -1,9 +1,10 @@
 /*
  * config_validate — the rules about values, checked once the whole file is mapped:
  * the bounds written in the schema tables, NATS naming rules, and the relations between
- * fields (ack_wait against the fan-out time, connect_timeout against timeout, one
- * default route, unique domains, unique ESL node names). cfg_validate() is the single
- * entry point. The shape predicates the mappers use on list items (URLs, event names,
+ * fields (ack_wait against the fan-out time, connect_timeout against timeout, the retry
+ * age against the stream's, the breaker's cooldowns, distinct stream names and subjects
+ * that do not overlap, one default route, unique domains, unique ESL node names). cfg_validate() is
+ * the single entry point. The shape predicates the mappers use on list items (URLs, event names,
  * filters) live here too, next to the other value rules.
  *
  * A field that kept its default has no line; errors about it name the canonical key
@@ -264,6 +265,39 @@ static bool check_name(struct cfg_ctx *ctx, size_t offset, const char *canonical
 
 /* The rules --------------------------------------------------------------------------- */
 
+/*
+ * The retry stream against the other streams, its subjects against the other subjects;
+ * each flag says both names of a pair are valid. The error names nats.retry.*, with
+ * the line of whichever of the two was written.
+ */
+static void validate_retry_names(struct cfg_ctx *ctx, bool vs_stream, bool vs_dlq, bool vs_pattern,
+                                 bool vs_dlq_prefix, bool vs_deliver)
+{
+    const struct config *cfg = ctx->cfg;
+    const char *key;
+    int line = where(ctx, OFF(nats.retry_stream), "nats.retry.stream", &key);
+    if (vs_stream && strcmp(cfg->nats.retry_stream, cfg->nats.stream_name) == 0)
+        cfg_error(ctx, line_or(ctx, line, OFF(nats.stream_name)), key,
+                  "must differ from the event stream name");
+    if (vs_dlq && strcmp(cfg->nats.retry_stream, cfg->nats.dlq_stream) == 0)
+        cfg_error(ctx, line_or(ctx, line, OFF(nats.dlq_stream)), key,
+                  "must differ from the dead-letter stream name (nats.dead_letter.stream)");
+
+    char retry_subjects[CFG_PATH_MAX], dlq_subjects[CFG_PATH_MAX];
+    snprintf(retry_subjects, sizeof retry_subjects, "%s.>", cfg->nats.retry_subject_prefix);
+    snprintf(dlq_subjects, sizeof dlq_subjects, "%s.>", cfg->nats.dlq_subject_prefix);
+    line = where(ctx, OFF(nats.retry_subject_prefix), "nats.retry.subject_prefix", &key);
+    if (vs_pattern && subjects_overlap(cfg->nats.subject_pattern, retry_subjects))
+        cfg_error(ctx, line_or(ctx, line, OFF(nats.subject_pattern)), key,
+                  "%s overlaps the event subjects %s", retry_subjects, cfg->nats.subject_pattern);
+    if (vs_dlq_prefix && subjects_overlap(dlq_subjects, retry_subjects))
+        cfg_error(ctx, line_or(ctx, line, OFF(nats.dlq_subject_prefix)), key,
+                  "%s overlaps the dead-letter subjects %s", retry_subjects, dlq_subjects);
+    if (vs_deliver && subjects_overlap(cfg->nats.deliver_subject, retry_subjects))
+        cfg_error(ctx, line_or(ctx, line, OFF(nats.deliver_subject)), key,
+                  "%s overlaps the deliver subject %s", retry_subjects, cfg->nats.deliver_subject);
+}
+
 static void validate_nats(struct cfg_ctx *ctx)
 {
     struct config *cfg = ctx->cfg;
@@ -290,6 +324,13 @@ static void validate_nats(struct cfg_ctx *ctx)
                          ? check_name(ctx, OFF(nats.dlq_subject_prefix),
                                       "nats.dead_letter.subject_prefix", SUBJECT)
                          : stream_ok;
+    bool retry_ok = is_set(ctx, OFF(nats.retry_stream))
+                        ? check_name(ctx, OFF(nats.retry_stream), "nats.retry.stream", NAME)
+                        : stream_ok;
+    bool retry_prefix_ok =
+        is_set(ctx, OFF(nats.retry_subject_prefix))
+            ? check_name(ctx, OFF(nats.retry_subject_prefix), "nats.retry.subject_prefix", SUBJECT)
+            : stream_ok;
     bool deliver_ok =
         is_set(ctx, OFF(nats.deliver_subject))
             ? check_name(ctx, OFF(nats.deliver_subject), "nats.consumer.deliver_subject", SUBJECT)
@@ -318,6 +359,9 @@ static void validate_nats(struct cfg_ctx *ctx)
                       cfg->nats.subject_pattern);
         }
     }
+    validate_retry_names(ctx, stream_ok && retry_ok, dlq_ok && retry_ok,
+                         pattern_ok && retry_prefix_ok, prefix_ok && retry_prefix_ok,
+                         deliver_ok && retry_prefix_ok);
     if (pattern_ok && deliver_ok &&
         subjects_overlap(cfg->nats.subject_pattern, cfg->nats.deliver_subject)) {
         line = where(ctx, OFF(nats.deliver_subject), "nats.consumer.deliver_subject", &key);
@@ -332,6 +376,33 @@ static void validate_nats(struct cfg_ctx *ctx)
         line = where(ctx, OFF(nats.duplicate_window_ms), "nats.stream.duplicate_window", &key);
         line = line_or(ctx, line, OFF(nats.max_age_ms));
         cfg_error(ctx, line, key, "%s must not exceed nats.stream.max_age (%s)", dw, age);
+    }
+}
+
+/* Parked events must be retried or dead-lettered before the event stream drops them;
+   the breaker's wait grows from cooldown to max_cooldown. */
+static void validate_delivery(struct cfg_ctx *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    const char *key;
+    int line;
+    char a[32], b[32];
+    if (cfg->nats.max_age_ms > 0 && cfg->delivery.max_retry_age_ms > cfg->nats.max_age_ms) {
+        cfg_format_duration(cfg->delivery.max_retry_age_ms, a, sizeof a);
+        cfg_format_duration(cfg->nats.max_age_ms, b, sizeof b);
+        line = where(ctx, OFF(delivery.max_retry_age_ms), "delivery.max_retry_age", &key);
+        line = line_or(ctx, line, OFF(nats.max_age_ms));
+        cfg_error(ctx, line, key, "%s must not exceed nats.stream.max_age (%s)", a, b);
+    }
+    if (cfg->delivery.breaker_cooldown_ms > 0 &&
+        cfg->delivery.breaker_max_cooldown_ms < cfg->delivery.breaker_cooldown_ms) {
+        cfg_format_duration(cfg->delivery.breaker_max_cooldown_ms, a, sizeof a);
+        cfg_format_duration(cfg->delivery.breaker_cooldown_ms, b, sizeof b);
+        line = where(ctx, OFF(delivery.breaker_max_cooldown_ms), "delivery.breaker.max_cooldown",
+                     &key);
+        line = line_or(ctx, line, OFF(delivery.breaker_cooldown_ms));
+        cfg_error(ctx, line, key, "%s must not be shorter than delivery.breaker.cooldown (%s)", a,
+                  b);
     }
 }
 
@@ -694,6 +765,8 @@ void cfg_validate(struct cfg_ctx *ctx)
         line = line_or(ctx, line, OFF(delivery.timeout_ms));
         cfg_error(ctx, line, key, "%s must not exceed delivery.timeout (%s)", ct, t);
     }
+
+    validate_delivery(ctx);
 
     enum log_level level;
     if (cfg->log.level && *cfg->log.level && !log_level_parse(cfg->log.level, &level)) {

@@ -43,6 +43,11 @@ static cJSON *route_view(const struct route *r)
             break;
         cJSON_AddStringToObject(ep, "url", e->display_url ? e->display_url : REDACTED);
         cJSON_AddNumberToObject(ep, "timeout_ms", (double)e->timeout_ms);
+        cJSON_AddNumberToObject(ep, "max_concurrent", e->max_concurrent);
+        if (e->rate_per_s > 0)
+            cJSON_AddNumberToObject(ep, "rate_per_s", e->rate_per_s);
+        else
+            cJSON_AddNullToObject(ep, "rate_per_s");
         add_headers(ep, e);
         cJSON_AddItemToArray(eps, ep);
     }
@@ -149,6 +154,11 @@ static void add_nats(cJSON *root, const struct config *cfg)
         cJSON_AddStringToObject(dl, "subject_prefix", cfg->nats.dlq_subject_prefix);
         add_num(dl, "max_age_ms", (double)cfg->nats.dlq_max_age_ms);
     }
+    cJSON *rt = cJSON_AddObjectToObject(o, "retry");
+    if (rt) {
+        cJSON_AddStringToObject(rt, "stream", cfg->nats.retry_stream);
+        cJSON_AddStringToObject(rt, "subject_prefix", cfg->nats.retry_subject_prefix);
+    }
     cJSON *c = cJSON_AddObjectToObject(o, "consumer");
     if (c) {
         cJSON_AddStringToObject(c, "name", cfg->nats.consumer_name);
@@ -178,6 +188,15 @@ static void add_delivery(cJSON *root, const struct config *cfg)
     cJSON *b = cJSON_AddArrayToObject(o, "backoff_ms");
     for (size_t i = 0; b && i < cfg->delivery.backoff_count; i++)
         cJSON_AddItemToArray(b, cJSON_CreateNumber((double)cfg->delivery.backoff_ms[i]));
+    add_num(o, "endpoint_max_concurrent", cfg->delivery.endpoint_max_concurrent);
+    add_num(o, "max_retry_age_ms", (double)cfg->delivery.max_retry_age_ms);
+    cJSON *br = cJSON_AddObjectToObject(o, "breaker");
+    if (br) {
+        add_num(br, "failures", cfg->delivery.breaker_failures);
+        add_num(br, "cooldown_ms", (double)cfg->delivery.breaker_cooldown_ms);
+        add_num(br, "max_cooldown_ms", (double)cfg->delivery.breaker_max_cooldown_ms);
+    }
+    add_num(o, "retry_window", cfg->delivery.retry_window);
 }
 
 static void add_log_and_history(cJSON *root, const struct config *cfg)

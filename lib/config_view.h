@@ -24,7 +24,8 @@ struct config;
 
 /*
  * Adds to `obj`: "routes" (every route but the default one, in file order: {"domain",
- * "events"?: [...], "endpoints": [{"url", "timeout_ms", "headers": {"Name": "***"}}]}),
+ * "events"?: [...], "endpoints": [{"url", "timeout_ms", "max_concurrent", "rate_per_s"
+ * (calls per second, null = unlimited), "headers": {"Name": "***"}}]}),
  * "default_route" (the same shape with domain "*", or null) and "route_count" (all of
  * them, the default route included). Out of memory leaves members out.
  */

@@ -115,6 +115,31 @@ routes:
   - domain: example.com
     endpoints: [http://127.0.0.1:9000/webhook]
 """,
+    "lanes.yaml": """nats:
+  stream:
+    name: EVENTS
+    max_age: 2d
+  retry:
+    stream: EVENTS_RETRY
+    subject_prefix: retry.EVENTS
+delivery:
+  endpoint_max_concurrent: 16
+  max_retry_age: 1d
+  retry_window: 128
+  breaker: {failures: 3, cooldown: 2s, max_cooldown: 1m}
+routes:
+  - domain: example.com
+    endpoints:
+      - http://127.0.0.1:9000/webhook
+      - url: https://hooks.example/a
+        max_concurrent: 4
+        rate_limit: "0.5/s"
+        headers: {Authorization: "Bearer ${FUZZ_SECRET}"}
+      - {url: https://hooks.example/b, rate_limit: 30/m}
+      - {url: https://hooks.example/c, rate_limit: 3600/h, max_concurrent: 10000}
+  - domain: "*"
+    endpoints: [{url: http://fallback.example/hook, rate_limit: 1000000/s}]
+""",
     "anchors.yaml": """defaults: &ep
   url: http://127.0.0.1:9000/a
   timeout: 1s

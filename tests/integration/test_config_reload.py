@@ -447,7 +447,7 @@ class ConfigReload(harness.TestCase):
         routes = [
             {"domain": "a.example.com", "events": ["ingress"],
              "endpoints": [{"url": "http://hook:URLPASS@127.0.0.1:%d/a" % self.ra.port,
-                            "timeout": "2s",
+                            "timeout": "2s", "max_concurrent": 4, "rate_limit": "30/m",
                             "headers": {"Authorization": "Bearer HEADERSECRET"}}]},
             {"domain": "*", "endpoints": [self.rb.url("/any")]},
         ]
@@ -469,9 +469,12 @@ class ConfigReload(harness.TestCase):
         self.assertEqual(j["routes"], [{
             "domain": "a.example.com", "events": ["ingress"],
             "endpoints": [{"url": "http://***@127.0.0.1:%d/a" % self.ra.port,
-                           "timeout_ms": 2000, "headers": {"Authorization": "***"}}]}])
+                           "timeout_ms": 2000, "max_concurrent": 4, "rate_per_s": 0.5,
+                           "headers": {"Authorization": "***"}}]}])
+        # A plain URL: delivery.endpoint_max_concurrent, no rate limit.
         self.assertEqual(j["default_route"], {
             "domain": "*", "endpoints": [{"url": self.rb.url("/any"), "timeout_ms": 3000,
+                                          "max_concurrent": 32, "rate_per_s": None,
                                           "headers": {}}]})
         s = j["settings"]
         self.assertEqual(s["nats"]["stream"]["name"], "EVENTS")
@@ -480,6 +483,10 @@ class ConfigReload(harness.TestCase):
         self.assertEqual(s["nats"]["consumer"]["ack_wait_ms"], 10000)
         self.assertEqual(s["nats"]["servers"], [self.ns.url])
         self.assertEqual(s["delivery"]["backoff_ms"], [200, 200, 500])
+        self.assertEqual(s["delivery"]["breaker"],
+                         {"failures": 5, "cooldown_ms": 5000, "max_cooldown_ms": 300000})
+        self.assertEqual(s["nats"]["retry"],
+                         {"stream": "EVENTS_RETRY", "subject_prefix": "retry.EVENTS"})
         self.assertIs(s["server"]["admin_token_set"], True)
         self.assertNotIn("admin_token", s["server"])
         self.assertNotIn("token", s["nats"])

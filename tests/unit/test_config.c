@@ -1,10 +1,10 @@
 /*
  * test_config — the config module: defaults, the Go telephony-forwarder file, endpoint
- * objects, ${ENV} expansion, every validation rule with its exact "file:line: key"
- * prefix, YAML and schema errors, the domain index, the duration/size parsers, ESL
- * nodes (esl:), call tracking (calls:), route event kinds, and config.yaml.example
- * (loads, sets every key to its real default, documents every key, and its commented
- * esl: block loads once uncommented).
+ * objects and their limits (max_concurrent, rate_limit) and keys, ${ENV} expansion, every
+ * validation rule with its exact "file:line: key" prefix, YAML and schema errors, the domain index,
+ * the duration/size parsers, ESL nodes (esl:), call tracking (calls:), route event kinds, and
+ * config.yaml.example (loads, sets every key to its real default, documents every key, and its
+ * commented esl: block loads once uncommented).
  */
 #include "config.h"
 #include "config_internal.h"
@@ -116,6 +116,14 @@ static void check_defaults(const struct config *cfg)
         CHECK_INT(cfg->delivery.backoff_ms[3], 120000);
         CHECK_INT(cfg->delivery.backoff_ms[4], 300000);
     }
+    CHECK_INT(cfg->delivery.endpoint_max_concurrent, 32);
+    CHECK_INT(cfg->delivery.max_retry_age_ms, 24LL * 3600 * 1000);
+    CHECK_INT(cfg->delivery.breaker_failures, 5);
+    CHECK_INT(cfg->delivery.breaker_cooldown_ms, 5000);
+    CHECK_INT(cfg->delivery.breaker_max_cooldown_ms, 300000);
+    CHECK_INT(cfg->delivery.retry_window, 256);
+    CHECK_STR(cfg->nats.retry_stream, "EVENTS_RETRY");
+    CHECK_STR(cfg->nats.retry_subject_prefix, "retry.EVENTS");
 
     CHECK_STR(cfg->log.level, "info");
     CHECK(cfg->log.file == NULL);
@@ -236,6 +244,8 @@ static void test_go_forwarder(void)
     CHECK_INT(cfg->nats.max_deliver, 3);
     CHECK_STR(cfg->nats.dlq_stream, "call-signals_DLQ");
     CHECK_STR(cfg->nats.dlq_subject_prefix, "dlq.call-signals");
+    CHECK_STR(cfg->nats.retry_stream, "call-signals_RETRY");
+    CHECK_STR(cfg->nats.retry_subject_prefix, "retry.call-signals");
     CHECK_STR(cfg->nats.deliver_subject, "_eventhub.deliver.call-signals");
     CHECK_INT(cfg->route_count, 1);
     const struct route *r = config_find_route(cfg, "tenant1.example.com");
@@ -286,7 +296,149 @@ static void test_endpoint_objects(void)
     CHECK_INT(r->endpoints[1].line, 11);
     CHECK_INT(r->endpoints[2].timeout_ms, 4000);
     CHECK_INT(config_max_endpoint_timeout_ms(cfg), 4000);
+    for (size_t i = 0; i < r->endpoint_count; i++) { /* none sets a limit */
+        CHECK_INT(r->endpoints[i].max_concurrent, 32);
+        CHECK(r->endpoints[i].max_concurrent_inherited);
+        CHECK(r->endpoints[i].rate_per_s == 0);
+    }
     config_unref(cfg);
+}
+
+/* max_concurrent (default delivery.endpoint_max_concurrent) and rate_limit ("N/s",
+ * "N/m", "N/h"; absent = unlimited), each error at the line of its value. */
+static void test_endpoint_limits(void)
+{
+    struct config *cfg = LOAD_OK("routes:\n"
+                                 "  - domain: a.example\n"
+                                 "    endpoints:\n"
+                                 "      - http://plain.example/\n"
+                                 "      - url: http://limited.example/\n"
+                                 "        max_concurrent: 3\n"
+                                 "        rate_limit: 100/s\n"
+                                 "      - {url: http://m.example/, rate_limit: 30/m}\n"
+                                 "      - {url: http://h.example/, rate_limit: \"1800/h\"}\n"
+                                 "      - {url: http://d.example/, rate_limit: 0.25/s}\n"
+                                 "      - {url: http://top.example/, rate_limit: 1000000/s,"
+                                 " max_concurrent: 10000}\n"
+                                 "      - {url: http://top2.example/, rate_limit: 60000000/m}\n"
+                                 "      - {url: http://n.example/, rate_limit: ~,"
+                                 " max_concurrent: 1}\n"
+                                 "delivery:\n"
+                                 "  endpoint_max_concurrent: 8\n");
+    if (cfg) {
+        const struct endpoint *e = cfg->routes[0].endpoints;
+        CHECK_INT(cfg->routes[0].endpoint_count, 8);
+        /* Inherited after the whole file is read: delivery: comes after routes:. */
+        CHECK_INT(e[0].max_concurrent, 8);
+        CHECK(e[0].max_concurrent_inherited);
+        CHECK(e[0].rate_per_s == 0);
+        CHECK_INT(e[1].max_concurrent, 3);
+        CHECK(!e[1].max_concurrent_inherited);
+        CHECK(e[1].rate_per_s == 100);
+        CHECK(e[2].rate_per_s == 0.5);
+        CHECK(e[3].rate_per_s == 0.5);
+        CHECK(e[4].rate_per_s == 0.25);
+        CHECK_INT(e[4].max_concurrent, 8);
+        CHECK(e[5].rate_per_s == 1000000);
+        CHECK_INT(e[5].max_concurrent, 10000);
+        CHECK(e[6].rate_per_s == 1000000);
+        CHECK(e[7].rate_per_s == 0); /* null: unlimited */
+        CHECK_INT(e[7].max_concurrent, 1);
+    }
+    config_unref(cfg);
+
+#define EP(extra)                                                                                  \
+    "routes:\n  - domain: a\n    endpoints:\n      - http://a/\n      - url: http://b/\n" extra
+    EXPECT_ERROR(EP("        max_concurrent: 0\n"),
+                 "t.yaml:6: routes[0].endpoints[1].max_concurrent: 0 is out of range (1..10000)");
+    EXPECT_ERROR(EP("        max_concurrent: 10001\n"),
+                 "t.yaml:6: routes[0].endpoints[1].max_concurrent: 10001 is out of range");
+    EXPECT_ERROR(EP("        max_concurrent: -1\n"),
+                 "t.yaml:6: routes[0].endpoints[1].max_concurrent: -1 is out of range");
+    EXPECT_ERROR(EP("        max_concurrent: many\n"),
+                 "t.yaml:6: routes[0].endpoints[1].max_concurrent: expected an integer");
+    EXPECT_ERROR(EP("        max_concurent: 4\n"),
+                 "t.yaml:6: routes[0].endpoints[1].max_concurent: unknown key (did you mean "
+                 "\"max_concurrent\"?)");
+    EXPECT_ERROR(EP("        timeout: 1s\n        rate_limit: \"abc\"\n"),
+                 "t.yaml:7: routes[0].endpoints[1].rate_limit: expected a rate like \"100/s\"");
+    static const char *const malformed[] = {
+        "100",    "100/d", "100/sec", "/s",    "1.5.5/s", ".5/s",  "5./s",
+        "100 /s", "-1/s",  "+1/s",    "1e3/s", "0x10/s",  "100/S", "1234567890123456789/s",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        char yaml[256], want[160];
+        snprintf(yaml, sizeof yaml, EP("        rate_limit: \"%s\"\n"), malformed[i]);
+        snprintf(want, sizeof want,
+                 "t.yaml:6: routes[0].endpoints[1].rate_limit: expected a rate like \"100/s\" "
+                 "(a number of calls per s, m or h), got \"%.40s\"",
+                 malformed[i]);
+        EXPECT_ERROR(yaml, want);
+    }
+    EXPECT_ERROR(EP("        rate_limit: 0/s\n"),
+                 "t.yaml:6: routes[0].endpoints[1].rate_limit: must be greater than 0");
+    EXPECT_ERROR(EP("        rate_limit: 0.000/h\n"),
+                 "t.yaml:6: routes[0].endpoints[1].rate_limit: must be greater than 0");
+    EXPECT_ERROR(EP("        rate_limit: 1000001/s\n"),
+                 "t.yaml:6: routes[0].endpoints[1].rate_limit: \"1000001/s\" is more than "
+                 "1000000 calls per second");
+    EXPECT_ERROR(EP("        rate_limit: 3600000001/h\n"), "is more than 1000000 calls per second");
+    EXPECT_ERROR(EP("        rate_limit: [1/s]\n"),
+                 "t.yaml:6: routes[0].endpoints[1].rate_limit: expected a string, got a list");
+    /* The plain-URL endpoint of the same route is fine; only the bad one is reported. */
+    char *errors = NULL;
+    CHECK(load(EP("        rate_limit: 1/x\n        max_concurrent: 0\n"), &errors) == NULL);
+    CHECK_STR(errors, "t.yaml:6: routes[0].endpoints[1].rate_limit: expected a rate like "
+                      "\"100/s\" (a number of calls per s, m or h), got \"1/x\"\n"
+                      "t.yaml:7: routes[0].endpoints[1].max_concurrent: 0 is out of range "
+                      "(1..10000)");
+    free(errors);
+#undef EP
+}
+
+/* The key: FNV-1a 64 over domain, URL and header lines, NUL-separated, in hex. */
+static void test_endpoint_key(void)
+{
+    static const char yaml[] = "routes:\n"
+                               "  - domain: a.example\n"
+                               "    endpoints:\n"
+                               "      - https://x.example/hook\n"
+                               "      - url: https://x.example/hook\n"
+                               "        headers: {Authorization: Bearer abc}\n"
+                               "      - url: https://x.example/hook\n"
+                               "        headers: {Authorization: Bearer xyz}\n"
+                               "      - url: https://x.example/hook\n"
+                               "        timeout: 1s\n"
+                               "        max_concurrent: 2\n"
+                               "        rate_limit: 1/s\n"
+                               "      - https://x.example/other\n"
+                               "  - domain: b.example\n"
+                               "    endpoints: [https://x.example/hook]\n"
+                               "  - domain: default\n"
+                               "    endpoints: [https://x.example/hook]\n";
+    struct config *cfg = LOAD_OK(yaml), *again = LOAD_OK(yaml);
+    if (cfg && again) {
+        const struct endpoint *a = cfg->routes[0].endpoints;
+        CHECK_STR(a[0].key, "40f4d27bd50466fb");
+        CHECK_STR(a[1].key, "ddea86c09434dfe5");
+        CHECK_STR(cfg->routes[2].endpoints[0].key, "f5bcf6b79ca15d32"); /* domain "*" */
+        /* Stable across loads. */
+        for (size_t i = 0; i < cfg->routes[0].endpoint_count; i++)
+            CHECK_STR(a[i].key, again->routes[0].endpoints[i].key);
+        /* A header value, another URL or another domain: another key. */
+        CHECK(strcmp(a[1].key, a[2].key) != 0);
+        CHECK(strcmp(a[0].key, a[1].key) != 0);
+        CHECK(strcmp(a[0].key, a[4].key) != 0);
+        CHECK(strcmp(a[0].key, cfg->routes[1].endpoints[0].key) != 0);
+        /* Timeout and limits are not part of it: changing them keeps the lane. */
+        CHECK_STR(a[3].key, a[0].key);
+        for (size_t i = 0; i < cfg->routes[0].endpoint_count; i++) {
+            CHECK_INT(strlen(a[i].key), 16);
+            CHECK_INT(strspn(a[i].key, "0123456789abcdef"), 16);
+        }
+    }
+    config_unref(cfg);
+    config_unref(again);
 }
 
 /* display_url is the URL redacted once at load; label tells apart the endpoints of a
@@ -541,6 +693,52 @@ static void test_stream_rules(void)
     EXPECT_ERROR(
         "nats:\n  consumer:\n    deliver_subject: events.x\n",
         "t.yaml:3: nats.consumer.deliver_subject: events.x overlaps the event subjects events.*");
+    EXPECT_ERROR("nats:\n  retry:\n    stream: \"x.y\"\n",
+                 "t.yaml:3: nats.retry.stream: \"x.y\" must not contain");
+    EXPECT_ERROR("nats:\n  retry:\n    stream: \"\"\n",
+                 "t.yaml:3: nats.retry.stream: must not be empty");
+    EXPECT_ERROR("nats:\n  retry:\n    stream: EVENTS\n",
+                 "t.yaml:3: nats.retry.stream: must differ from the event stream name");
+    EXPECT_ERROR("nats:\n  retry:\n    stream: EVENTS_DLQ\n",
+                 "t.yaml:3: nats.retry.stream: must differ from the dead-letter stream name");
+    /* The derived retry stream, taken by the dead-letter one: blame the line written. */
+    EXPECT_ERROR("nats:\n  dead_letter:\n    stream: EVENTS_RETRY\n",
+                 "t.yaml:3: nats.retry.stream: must differ from the dead-letter stream name");
+    EXPECT_ERROR("nats:\n  retry:\n    subject_prefix: \"retry.*\"\n",
+                 "t.yaml:3: nats.retry.subject_prefix: \"retry.*\" must not contain wildcards");
+    EXPECT_ERROR("nats:\n  retry:\n    subject_prefix: \"retry..x\"\n",
+                 "t.yaml:3: nats.retry.subject_prefix: \"retry..x\" has an empty token");
+    EXPECT_ERROR("nats:\n  retry:\n    subject_prefix: events\n",
+                 "t.yaml:3: nats.retry.subject_prefix: events.> overlaps the event subjects "
+                 "events.*");
+    EXPECT_ERROR("nats:\n  subject_pattern: \"retry.EVENTS.*\"\n",
+                 "t.yaml:2: nats.retry.subject_prefix: retry.EVENTS.> overlaps the event "
+                 "subjects retry.EVENTS.*");
+    EXPECT_ERROR("nats:\n  retry:\n    subject_prefix: dlq.EVENTS\n",
+                 "t.yaml:3: nats.retry.subject_prefix: dlq.EVENTS.> overlaps the dead-letter "
+                 "subjects dlq.EVENTS.>");
+    EXPECT_ERROR("nats:\n  retry:\n    subject_prefix: dlq\n",
+                 "t.yaml:3: nats.retry.subject_prefix: dlq.> overlaps the dead-letter subjects");
+    EXPECT_ERROR("nats:\n  dead_letter:\n    subject_prefix: retry.EVENTS.dead\n",
+                 "t.yaml:3: nats.retry.subject_prefix: retry.EVENTS.> overlaps the dead-letter "
+                 "subjects retry.EVENTS.dead.>");
+    EXPECT_ERROR("nats:\n  retry:\n    subject_prefix: _eventhub.deliver\n",
+                 "t.yaml:3: nats.retry.subject_prefix: _eventhub.deliver.> overlaps the deliver "
+                 "subject _eventhub.deliver.EVENTS");
+    {
+        struct config *rc = LOAD_OK("nats:\n  stream_name: CALLS\n");
+        if (rc) {
+            CHECK_STR(rc->nats.retry_stream, "CALLS_RETRY");
+            CHECK_STR(rc->nats.retry_subject_prefix, "retry.CALLS");
+        }
+        config_unref(rc);
+        rc = LOAD_OK("nats:\n  retry:\n    stream: PARKED\n    subject_prefix: parked.in\n");
+        if (rc) {
+            CHECK_STR(rc->nats.retry_stream, "PARKED");
+            CHECK_STR(rc->nats.retry_subject_prefix, "parked.in");
+        }
+        config_unref(rc);
+    }
     EXPECT_ERROR("nats:\n  stream:\n    replicas: 6\n",
                  "t.yaml:3: nats.stream.replicas: 6 is out of range (1..5)");
     EXPECT_ERROR("nats:\n  stream:\n    replicas: 0\n",
@@ -645,7 +843,66 @@ static void test_delivery_rules(void)
                  "t.yaml:2: delivery.backoff[1]: a duration needs a unit");
     EXPECT_ERROR("log:\n  level: verbose\n",
                  "t.yaml:2: log.level: expected debug, info, warn or error");
-    struct config *cfg = LOAD_OK("delivery:\n  backoff: [250ms, 1m30s]\nlog:\n  level: warning\n");
+    EXPECT_ERROR("delivery:\n  endpoint_max_concurrent: 0\n",
+                 "t.yaml:2: delivery.endpoint_max_concurrent: 0 is out of range (1..10000)");
+    EXPECT_ERROR("delivery:\n  endpoint_max_concurrent: 10001\n",
+                 "t.yaml:2: delivery.endpoint_max_concurrent: 10001 is out of range");
+    EXPECT_ERROR("delivery:\n  max_retry_age: 0\n",
+                 "t.yaml:2: delivery.max_retry_age: must be greater than 0");
+    EXPECT_ERROR("delivery:\n  max_retry_age: 24\n",
+                 "t.yaml:2: delivery.max_retry_age: a duration needs a unit");
+    /* Against the stream's max_age: the line of whichever was written. */
+    EXPECT_ERROR("nats:\n  stream:\n    max_age: 12h\n",
+                 "t.yaml:3: delivery.max_retry_age: 1d must not exceed nats.stream.max_age (12h)");
+    EXPECT_ERROR("delivery:\n  max_retry_age: 8d\n",
+                 "t.yaml:2: delivery.max_retry_age: 8d must not exceed nats.stream.max_age (7d)");
+    EXPECT_ERROR("delivery:\n  breaker:\n    failures: 1001\n",
+                 "t.yaml:3: delivery.breaker.failures: 1001 is out of range (0..1000)");
+    EXPECT_ERROR("delivery:\n  breaker:\n    failures: -1\n",
+                 "t.yaml:3: delivery.breaker.failures: -1 is out of range");
+    EXPECT_ERROR("delivery:\n  breaker:\n    cooldown: 0s\n",
+                 "t.yaml:3: delivery.breaker.cooldown: must be greater than 0");
+    EXPECT_ERROR("delivery:\n  breaker:\n    max_cooldown: 2s\n",
+                 "t.yaml:3: delivery.breaker.max_cooldown: 2s must not be shorter than "
+                 "delivery.breaker.cooldown (5s)");
+    EXPECT_ERROR("delivery:\n  breaker:\n    cooldown: 10m\n",
+                 "t.yaml:3: delivery.breaker.max_cooldown: 5m must not be shorter than "
+                 "delivery.breaker.cooldown (10m)");
+    EXPECT_ERROR("delivery:\n  breaker: 5\n",
+                 "t.yaml:2: delivery.breaker: expected a mapping, got a string");
+    EXPECT_ERROR("delivery:\n  breaker:\n    failure: 5\n",
+                 "t.yaml:3: delivery.breaker.failure: unknown key (did you mean \"failures\"?)");
+    EXPECT_ERROR("delivery:\n  retry_window: 0\n",
+                 "t.yaml:2: delivery.retry_window: 0 is out of range (1..65536)");
+    EXPECT_ERROR("delivery:\n  retry_window: 65537\n",
+                 "t.yaml:2: delivery.retry_window: 65537 is out of range");
+    struct config *cfg = LOAD_OK("nats:\n"
+                                 "  stream: {max_age: 0}\n"
+                                 "delivery:\n"
+                                 "  endpoint_max_concurrent: 10000\n"
+                                 "  max_retry_age: 90d\n"
+                                 "  breaker:\n"
+                                 "    failures: 0\n"
+                                 "    cooldown: 1s\n"
+                                 "    max_cooldown: 1s\n"
+                                 "  retry_window: 65536\n");
+    if (cfg) {
+        CHECK_INT(cfg->delivery.endpoint_max_concurrent, 10000);
+        CHECK_INT(cfg->delivery.max_retry_age_ms, 90LL * 86400 * 1000);
+        CHECK_INT(cfg->delivery.breaker_failures, 0);
+        CHECK_INT(cfg->delivery.breaker_cooldown_ms, 1000);
+        CHECK_INT(cfg->delivery.breaker_max_cooldown_ms, 1000);
+        CHECK_INT(cfg->delivery.retry_window, 65536);
+    }
+    config_unref(cfg);
+    cfg = LOAD_OK("nats:\n  stream: {max_age: 1d}\ndelivery:\n  breaker: {max_cooldown: 1h}\n");
+    if (cfg) {
+        CHECK_INT(cfg->delivery.max_retry_age_ms, cfg->nats.max_age_ms); /* equal is fine */
+        CHECK_INT(cfg->delivery.breaker_max_cooldown_ms, 3600000);
+        CHECK_INT(cfg->delivery.breaker_failures, 5);
+    }
+    config_unref(cfg);
+    cfg = LOAD_OK("delivery:\n  backoff: [250ms, 1m30s]\nlog:\n  level: warning\n");
     if (cfg) {
         CHECK_INT(cfg->delivery.backoff_count, 2);
         CHECK_INT(cfg->delivery.backoff_ms[1], 90000);
@@ -1726,6 +1983,8 @@ int main(void)
     test_go_forwarder();
     test_endpoint_objects();
     test_endpoint_display();
+    test_endpoint_limits();
+    test_endpoint_key();
     test_env();
     test_nats_urls();
     test_server_rules();

@@ -2,9 +2,11 @@
  * test_config_diff — what a reload reports as needing a restart: nothing for a route
  * change, each changed setting by its canonical key (Go spellings included, derived
  * names too), list-valued and custom keys (backoff, nats.url, storage, esl items and
- * their event lists); and the two checks against the running settings: inherited
- * endpoint timeouts keep the running delivery.timeout, and a route whose timeout does
- * not fit the running ack wait is refused with file:line.
+ * their event lists), the parking and lane keys (delivery.*, nats.retry.*; an
+ * endpoint's own max_concurrent and rate_limit belong to the routes); and the checks
+ * against the running settings: inherited endpoint timeouts and max_concurrent keep the
+ * running delivery values, and a route whose timeout does not fit the running ack wait
+ * is refused with file:line.
  */
 #include "config.h"
 #include "config_diff.h"
@@ -25,6 +27,16 @@
     "routes:\n"                                                                                    \
     "  - domain: a.example.com\n"                                                                  \
     "    endpoints: [http://127.0.0.1:9000/a]\n"
+
+/* BASE up to its delivery: section, for files that add delivery keys and routes. */
+#define BASE_NO_ROUTES                                                                             \
+    "nats:\n"                                                                                      \
+    "  url: nats://127.0.0.1:4222\n"                                                               \
+    "  stream_name: EVENTS\n"                                                                      \
+    "  ack_wait_seconds: 10\n"                                                                     \
+    "delivery:\n"                                                                                  \
+    "  timeout: 3s\n"                                                                              \
+    "  backoff: [1s, 5s]\n"
 
 static struct config *load(const char *yaml)
 {
@@ -80,7 +92,7 @@ static void test_scalar_keys(void)
     CHECK_STR(diff(BASE, "nats:\n  url: nats://127.0.0.1:4222\n  stream_name: CALLS\n"
                          "  ack_wait_seconds: 10\ndelivery:\n  timeout: 3s\n  backoff: [1s, 5s]\n"),
               "nats.stream.name,nats.dead_letter.stream,nats.dead_letter.subject_prefix,"
-              "nats.consumer.deliver_subject");
+              "nats.retry.stream,nats.retry.subject_prefix,nats.consumer.deliver_subject");
     /* Go and nested spellings of the same value: nothing changed. */
     CHECK_STR(diff(BASE, "nats:\n  url: nats://127.0.0.1:4222\n  stream: {name: EVENTS}\n"
                          "  consumer: {ack_wait: 10s}\n"
@@ -100,6 +112,39 @@ static void test_scalar_keys(void)
               "nats.token,nats.stream.storage,nats.consumer.max_deliver");
     /* The values themselves never appear. */
     CHECK(strstr(diff(BASE, "server: {admin_token: hunter2}\n" BASE), "hunter2") == NULL);
+}
+
+/* Parking and lanes: the delivery.* and nats.retry.* keys wait for a restart; an
+ * endpoint's own max_concurrent and rate_limit are part of the routes. */
+static void test_lane_keys(void)
+{
+    CHECK_STR(diff(BASE, BASE "  - domain: b.example.com\n"
+                              "    endpoints:\n"
+                              "      - {url: http://127.0.0.1:9000/b, max_concurrent: 2,"
+                              " rate_limit: 5/s}\n"),
+              "");
+    CHECK_STR(diff(BASE "  - domain: b.example.com\n"
+                        "    endpoints: [{url: http://127.0.0.1:9000/b, rate_limit: 1/s}]\n",
+                   BASE "  - domain: b.example.com\n"
+                        "    endpoints: [{url: http://127.0.0.1:9000/b, rate_limit: 2/m}]\n"),
+              "");
+    CHECK_STR(diff(BASE, "nats:\n  url: nats://127.0.0.1:4222\n  stream_name: EVENTS\n"
+                         "  ack_wait_seconds: 10\n"
+                         "  retry: {stream: PARKED, subject_prefix: parked}\n"
+                         "delivery:\n  timeout: 3s\n  backoff: [1s, 5s]\n"
+                         "  endpoint_max_concurrent: 4\n  max_retry_age: 1h\n"
+                         "  breaker: {failures: 0, cooldown: 1s, max_cooldown: 1m}\n"
+                         "  retry_window: 16\n"),
+              "nats.retry.stream,nats.retry.subject_prefix,delivery.endpoint_max_concurrent,"
+              "delivery.max_retry_age,delivery.breaker.failures,delivery.breaker.cooldown,"
+              "delivery.breaker.max_cooldown,delivery.retry_window");
+    /* Written out with their defaults: nothing changed. */
+    CHECK_STR(diff(BASE, "nats:\n  url: nats://127.0.0.1:4222\n  stream_name: EVENTS\n"
+                         "  ack_wait_seconds: 10\n"
+                         "  retry: {stream: EVENTS_RETRY, subject_prefix: retry.EVENTS}\n"
+                         "delivery:\n  timeout: 3s\n  backoff: [1s, 5s]\n"
+                         "  breaker: {failures: 5}\n  endpoint_max_concurrent: 32\n"),
+              "");
 }
 
 static void test_lists(void)
@@ -172,6 +217,30 @@ static void test_adopt_running_timeout(void)
     config_unref(fresh);
 }
 
+/* An endpoint without a max_concurrent of its own keeps the running default. */
+static void test_adopt_running_max_concurrent(void)
+{
+    struct config *running = load(BASE);
+    struct config *fresh = load(BASE_NO_ROUTES "  endpoint_max_concurrent: 64\n"
+                                               "routes:\n  - domain: a.example.com\n"
+                                               "    endpoints:\n"
+                                               "      - http://127.0.0.1:9000/a\n"
+                                               "      - {url: http://127.0.0.1:9000/b,"
+                                               " max_concurrent: 7}\n");
+    CHECK(running && fresh);
+    if (running && fresh) {
+        const struct endpoint *e = fresh->routes[0].endpoints;
+        CHECK(e[0].max_concurrent_inherited);
+        CHECK(!e[1].max_concurrent_inherited);
+        CHECK_INT(e[0].max_concurrent, 64);
+        config_adopt_running_settings(fresh, running);
+        CHECK_INT(e[0].max_concurrent, 32);
+        CHECK_INT(e[1].max_concurrent, 7);
+    }
+    config_unref(running);
+    config_unref(fresh);
+}
+
 static void test_routes_fit_running_ack_wait(void)
 {
     struct config *running = load(BASE); /* ack wait 10s: endpoint timeouts below 8s */
@@ -200,9 +269,11 @@ int main(void)
 {
     test_routes_only();
     test_scalar_keys();
+    test_lane_keys();
     test_lists();
     test_esl();
     test_adopt_running_timeout();
+    test_adopt_running_max_concurrent();
     test_routes_fit_running_ack_wait();
     return unit_done();
 }

@@ -2,8 +2,8 @@
  * test_config_view — GET /api/config's JSON never carries a secret: URL userinfo (user
  * names too), query values and fragments (the rule of redact.h), header values, NATS
  * credentials, the admin token and the FreeSWITCH passwords are left out, while what an operator
- * needs (domains, URLs without the secret, header names, timeouts, stream and consumer names) is
- * there.
+ * needs (domains, URLs without the secret, header names, timeouts, endpoint limits, stream,
+ * retry-stream and consumer names, the breaker settings) is there.
  */
 #include "config.h"
 #include "config_view.h"
@@ -29,6 +29,8 @@
     "    endpoints:\n"                                                                             \
     "      - url: https://hook:URL-SECRET@crm.example.com/in?token=QUERY-SECRET#FRAG-SECRET\n"     \
     "        timeout: 2s\n"                                                                        \
+    "        max_concurrent: 4\n"                                                                  \
+    "        rate_limit: 30/m\n"                                                                   \
     "        headers:\n"                                                                           \
     "          Authorization: \"Bearer HEADER-SECRET\"\n"                                          \
     "          X-Api-Key: \"KEY-SECRET\"\n"                                                        \
@@ -73,12 +75,16 @@ static void test_view(void)
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e0, "url")),
               "https://***@crm.example.com/in?token=***#***");
     CHECK_INT(cJSON_GetObjectItem(e0, "timeout_ms")->valueint, 2000);
+    CHECK_INT(cJSON_GetObjectItem(e0, "max_concurrent")->valueint, 4);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(e0, "rate_per_s")) == 0.5);
     const cJSON *h = cJSON_GetObjectItem(e0, "headers");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "Authorization")), "***");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "X-Api-Key")), "***");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e1, "url")), "http://127.0.0.1:9000/plain");
     CHECK_INT(cJSON_GetObjectItem(e1, "timeout_ms")->valueint, 3000); /* delivery.timeout */
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(e1, "headers")), 0);
+    CHECK_INT(cJSON_GetObjectItem(e1, "max_concurrent")->valueint, 32); /* delivery default */
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(e1, "rate_per_s")));         /* unlimited */
     const cJSON *def = cJSON_GetObjectItem(o, "default_route");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(def, "domain")), "*");
 
@@ -93,6 +99,17 @@ static void test_view(void)
     const cJSON *stream = cJSON_GetObjectItem(nats, "stream");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(stream, "name")), "CALLS");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(stream, "subject_pattern")), "events.*");
+    const cJSON *retry = cJSON_GetObjectItem(nats, "retry");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(retry, "stream")), "CALLS_RETRY");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(retry, "subject_prefix")), "retry.CALLS");
+    const cJSON *delivery = cJSON_GetObjectItem(s, "delivery");
+    CHECK_INT(cJSON_GetObjectItem(delivery, "endpoint_max_concurrent")->valueint, 32);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(delivery, "max_retry_age_ms")) == 86400000);
+    CHECK_INT(cJSON_GetObjectItem(delivery, "retry_window")->valueint, 256);
+    const cJSON *breaker = cJSON_GetObjectItem(delivery, "breaker");
+    CHECK_INT(cJSON_GetObjectItem(breaker, "failures")->valueint, 5);
+    CHECK_INT(cJSON_GetObjectItem(breaker, "cooldown_ms")->valueint, 5000);
+    CHECK_INT(cJSON_GetObjectItem(breaker, "max_cooldown_ms")->valueint, 300000);
     const cJSON *consumer = cJSON_GetObjectItem(nats, "consumer");
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(consumer, "name")), "eventhub");
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "server"), "admin_token_set")));
