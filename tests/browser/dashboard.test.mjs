@@ -6,9 +6,12 @@
 // Environment (besides the harness's): DASH_CONFIG (the config file eventhub runs with),
 // DASH_CONFIG_FIXED (the same with shop.example routed to a working endpoint),
 // DASH_CONFIG_BROKEN (an invalid file), DASH_SHOP_URL (the failing endpoint),
-// DASH_README_SHOT (optional: where to save the README picture).
+// DASH_CONFIG_HEALTH (the fixed file plus health.example, whose first endpoint is
+// FAILING_PLACEHOLDER: the last case serves it), DASH_HEALTHY_URL (health.example's
+// working endpoint), DASH_README_SHOT (optional: where to save the README picture).
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { test } from './harness.mjs';
 
 const RUN = Date.now().toString(36);
@@ -48,6 +51,37 @@ const totalValue = (page, label) => page.locator('.total', { has: page.locator('
 async function numberOf(locator) {
   return Number((await locator.textContent()).replace(/[^0-9]/g, ''));
 }
+
+async function reloadConfig(baseUrl) {
+  const res = await fetch(new URL('/api/config/reload', baseUrl), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, `POST /api/config/reload answered ${res.status}: ${text}`);
+}
+
+// A webhook receiver that answers every request with 500, on a free port.
+async function alwaysFailing() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end('always failing\n');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/always-500`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
+}
+
+const FAILING_PLACEHOLDER = 'http://failing-endpoint.invalid/'; // test_dashboard.py writes it
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const row = (page, eventId) => page.locator(`li.row[data-event-id="${eventId}"]`);
 
@@ -323,4 +357,53 @@ test('overview under steady traffic (charts)', async ({ page, url, baseUrl, scre
     await traffic;
   }
   assert.ok(n > 100, `only ${n} events were sent`);
+});
+
+// Last: it leaves an endpoint failing for a while, which the other cases' banner checks
+// and the README picture must not see.
+test('overview: the Endpoints panel and the banner name a failing endpoint', async ({ page, url, baseUrl, screenshot }) => {
+  const failing = await alwaysFailing();
+  const healthyUrl = env('DASH_HEALTHY_URL');
+  const config = env('DASH_CONFIG');
+  try {
+    const text = readFileSync(env('DASH_CONFIG_HEALTH'), 'utf8');
+    assert.ok(text.includes(FAILING_PLACEHOLDER), 'DASH_CONFIG_HEALTH has no placeholder');
+    writeFileSync(config, text.replace(FAILING_PLACEHOLDER, failing.url));
+    await reloadConfig(baseUrl);
+
+    await page.goto(url('/'));
+    await page.locator('#nats-state', { hasText: 'Connected' }).waitFor();
+    for (let i = 0; i < 3; i++) await post(baseUrl, { domain: 'health.example', call_id: `health-${RUN}-${i}` });
+
+    const rows = page.locator('#endpoints-table tbody tr');
+    const rowOf = (label) => rows.filter({ has: page.locator('td.url', { hasText: new RegExp(`^${escapeRe(label)}$`) }) });
+    const bad = rowOf(failing.url);
+    const good = rowOf(healthyUrl);
+    // the panel polls every 2 s: wait (with the case's deadline) for the failure to show
+    await page.waitForFunction((label) => [...document.querySelectorAll('#endpoints-table tbody tr')].some((tr) => {
+      const cell = tr.querySelector('td.url');
+      return cell && cell.textContent === label && tr.dataset.state && tr.dataset.state !== 'healthy';
+    }), failing.url, { timeout: 30000, polling: 250 });
+    assert.match(await bad.locator('.badge').textContent(), /^(failing|open|half-open)$/);
+    await good.locator('.badge', { hasText: /^healthy$/ }).waitFor();
+    assert.equal(await bad.locator('td').first().textContent(), 'health.example');
+    const failures = Number((await bad.locator('td[data-label="Failures in a row"]').textContent()).replace(/[^0-9]/g, ''));
+    assert.ok(failures >= 1, `failures in a row: ${failures}`);
+    assert.notEqual((await bad.locator('td[data-label="Last error"]').textContent()).trim(), '—', 'no last error shown');
+    // unhealthy first
+    const labels = await rows.locator('td.url').allTextContents();
+    assert.ok(labels.indexOf(failing.url) < labels.indexOf(healthyUrl), `order: ${JSON.stringify(labels)}`);
+
+    // the status line says so, not "All systems normal"
+    await page.locator('#ov-banner:not(.banner-ok)').waitFor();
+    assert.notEqual(await page.locator('#ov-banner-title').textContent(), 'All systems normal');
+    const line = new RegExp(`^1 endpoint (failing|open|half-open): ${escapeRe(failing.url)} \\(health\\.example\\)$|^\\d+ endpoints unhealthy: `);
+    await page.locator('#ov-issues li', { hasText: line }).waitFor();
+    await page.locator('#health-pill:not(.pill-ok)').waitFor();
+    await screenshot('endpoint-health');
+  } finally {
+    copyFileSync(env('DASH_CONFIG_FIXED'), config);
+    await reloadConfig(baseUrl).catch(() => {});
+    await failing.close();
+  }
 });

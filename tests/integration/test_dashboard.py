@@ -13,7 +13,9 @@ FreeSWITCH:
   replay the rest of the domain, then both show as delivered;
 - config: Reload with a broken file lists the file:line errors and keeps the routes;
 - calls: a live and a finished call from the fake FreeSWITCH;
-- keyboard use, a phone-sized screen, and (second test) the admin-token form.
+- keyboard use, a phone-sized screen, and (second test) the admin-token form;
+- endpoint health: a route with an endpoint that always answers 500 (served by the browser
+  test itself) and a working one; the Endpoints panel and the banner say which one fails.
 
 Every case fails on any console error; screenshots go to $SCREENSHOT_DIR (default
 <build>/screenshots). DASH_README_SHOT=docs/dashboard.png also saves the README picture.
@@ -26,6 +28,8 @@ import browser
 import harness
 from esl_harness import BUSY, PLAIN, EslTestCase, Fixture, esl_config, esl_node, ff
 from harness import base_config
+
+FAILING_PLACEHOLDER = "http://failing-endpoint.invalid/"  # dashboard.test.mjs replaces it
 
 
 class Dashboard(EslTestCase):
@@ -40,12 +44,12 @@ class Dashboard(EslTestCase):
             ff.Replay(Fixture(PLAIN).distinct(1), pause_after="CHANNEL_ANSWER", gate="hangup"),
         ])
 
-        def config(shop_endpoint):
+        def config(shop_endpoint, more_routes=()):
             cfg = esl_config(
                 self.ns, [esl_node(self.fs)],
                 [{"domain": "example.com", "endpoints": [self.crm.url("/crm")]},
                  {"domain": "shop.example", "endpoints": [shop_endpoint]},
-                 {"domain": "acme.example", "endpoints": [self.crm.url("/acme")]}],
+                 {"domain": "acme.example", "endpoints": [self.crm.url("/acme")]}] + list(more_routes),
                 nats={"max_deliveries": 2},
                 delivery={"backoff": ["200ms"]},
                 # reloads happen when the dashboard's Reload button says so
@@ -60,6 +64,13 @@ class Dashboard(EslTestCase):
             f.write(harness.to_yaml(config(self.crm.url("/shop-fixed"))))
         with open(self.broken, "w") as f:
             f.write(harness.to_yaml(config("not-a-url")))
+        # the fixed file plus health.example; the browser test puts its failing server's
+        # URL in place of the placeholder
+        self.health = os.path.join(d, "health.yaml")
+        self.health_ok = self.crm.url("/health-ok")
+        with open(self.health, "w") as f:
+            f.write(harness.to_yaml(config(self.crm.url("/shop-fixed"), [
+                {"domain": "health.example", "endpoints": [FAILING_PLACEHOLDER, self.health_ok]}])))
         self.base = "http://127.0.0.1:%d" % self.eh.port
 
     def test_dashboard(self):
@@ -68,6 +79,8 @@ class Dashboard(EslTestCase):
             "DASH_CONFIG_FIXED": self.fixed,
             "DASH_CONFIG_BROKEN": self.broken,
             "DASH_SHOP_URL": self.shop.url("/shop"),
+            "DASH_CONFIG_HEALTH": self.health,
+            "DASH_HEALTHY_URL": self.health_ok,
         }
         shot = os.environ.get("DASH_README_SHOT")
         if shot:

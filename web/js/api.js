@@ -142,6 +142,7 @@ export async function request(path, { method = 'GET', raw = false } = {}) {
       setToken(entered);
       continue;
     }
+    noteServerClock(res);
     const text = await res.text();
     if (raw && res.ok) return text;
     let body = null;
@@ -153,6 +154,19 @@ export async function request(path, { method = 'GET', raw = false } = {}) {
     if (!res.ok) throw new ApiError(res.status, body, `HTTP ${res.status}`);
     return body;
   }
+}
+
+// eventhub's clock, for times it sends (an endpoint's next try): this browser's clock
+// corrected by the Date header of the last answer. The header counts whole seconds, so
+// a difference under 2 s is taken as none.
+let clockOffsetMs = 0;
+export const serverNow = () => Date.now() + clockOffsetMs;
+
+function noteServerClock(res) {
+  const date = Date.parse(res.headers.get('Date') || '');
+  if (Number.isNaN(date)) return;
+  const offset = date - Date.now();
+  clockOffsetMs = Math.abs(offset) < 2000 ? 0 : offset;
 }
 
 // GET /health answers 503 with a JSON body when unhealthy: both are answers, not errors.

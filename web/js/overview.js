@@ -3,11 +3,14 @@
 // and every few ticks /api/dlq?limit=1 and /api/stream/messages?limit=1 for the
 // dead-letter count and the stream's totals.
 //
+// The per-endpoint panel and its banner line are endpoints.js's.
+//
 // Rates are differences of successive /api/stats totals over the time between the two
 // answers; latencies are the /metrics histograms' differences (see metrics.js).
 
 import { request, getHealth } from './api.js';
 import { LineChart } from './chart.js';
+import * as endpoints from './endpoints.js';
 import { $, h, clear, fillKv, fmtNum, fmtRate, fmtSeconds, fmtDuration, fmtTime, fmtBytes, badge } from './dom.js';
 import { parseHistograms, between, FAMILIES } from './metrics.js';
 import { addDomains } from './store.js';
@@ -89,7 +92,8 @@ export async function poll() {
   rateChart.push(now, rates);
   latencyChart.push(now, latency);
 
-  const issues = findIssues(h0, stats, statsError);
+  const endpointHealth = stats ? endpoints.assess(stats) : undefined;
+  const issues = findIssues(h0, stats, statsError, endpointHealth);
   const level = issues.some((i) => i.level === 'bad') ? 'bad' : issues.length ? 'warn' : 'ok';
   renderBanner(level, issues);
   renderCards(h0, stats);
@@ -97,6 +101,7 @@ export async function poll() {
   if (stats) {
     renderTotals(stats);
     renderDomains(stats);
+    endpoints.render(endpointHealth);
   }
   return { level, health: h0, stats, statsError, dlq: dlqInfo, issues };
 }
@@ -146,7 +151,7 @@ function computeLatency(text) {
 }
 
 // What needs an operator's eye, worst first.
-function findIssues(health, stats, statsError) {
+function findIssues(health, stats, statsError, endpointHealth) {
   const issues = [];
   if (!health || health.status === 'unreachable') {
     issues.push({ level: 'bad', text: (health && health.reason) || 'eventhub does not answer' });
@@ -163,6 +168,9 @@ function findIssues(health, stats, statsError) {
     if (!stats.nats.connected) issues.push({ level: 'bad', text: `NATS is ${stats.nats.state}` });
     else if (!stats.nats.ready) issues.push({ level: 'bad', text: `JetStream is not ready (${stats.nats.state})` });
     if (!stats.consumer && stats.nats.connected) issues.push({ level: 'warn', text: 'The JetStream consumer did not answer' });
+    // before the counters: it names which endpoint, and the header shows the first issue
+    const endpointIssue = endpoints.issue(endpointHealth);
+    if (endpointIssue) issues.push(endpointIssue);
     if (stats.consumer && stats.consumer.pending > 1000) {
       issues.push({ level: 'warn', text: `${fmtNum(stats.consumer.pending)} events waiting for delivery` });
     }
