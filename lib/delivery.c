@@ -906,6 +906,8 @@ static void event_finish(struct delivery *d, struct job *job)
         bool any_failed = false;
         for (size_t i = 0; i < job->endpoint_count; i++)
             any_failed |= job->outcomes[i].called && !job->outcomes[i].delivered;
+        if (any_failed)
+            stats_inc(STAT_RETRIED);
         log_outcome(d, job, "failed", true, any_failed ? NULL : "parked",
                     first_error[0] ? first_error : "endpoint behind: parked");
         static struct log_ratelimit rl;
@@ -913,7 +915,7 @@ static void event_finish(struct delivery *d, struct job *job)
         if (any_failed && log_ratelimit_ok(&rl, 10, 10000, &suppressed))
             log_warn(SUBSYS,
                      "event %s (domain %s) attempt 1/%d: %zu endpoint(s) not delivered (%s); "
-                     "parked in the retry stream, next try in %lld ms (%d similar suppressed)",
+                     "parked in the retry stream, retry in %lld ms (%d similar suppressed)",
                      job->info.event_id, job->info.domain, job->cfg->nats.max_deliver, parked,
                      first_error, (long long)backoff_ms(job->cfg, 1), suppressed);
     }
@@ -1321,8 +1323,10 @@ struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct
 
 int delivery_subscribe(struct delivery *d)
 {
-    if (d->sub)
-        return 0; /* nats.c re-subscribes by itself after a reconnect */
+    if (d->sub) {
+        lanes_recheck(d->lanes); /* nats.c re-subscribes by itself after a reconnect */
+        return 0;
+    }
     const struct config *cfg = d->settings;
     jsSubOptions so;
     jsSubOptions_Init(&so);

@@ -489,7 +489,7 @@ static void apply_delivery(struct event_history *h, struct eh_event *ev,
      * this copy, reported late are stale: what we have is newer. */
     bool newer_copy = d->stream_seq && ev->stream_seq && d->stream_seq > ev->stream_seq;
     bool older_copy = d->stream_seq && ev->stream_seq && d->stream_seq < ev->stream_seq;
-    if (older_copy || (!newer_copy && d->attempt < ev->delivery_attempt))
+    if (older_copy || (!newer_copy && !d->one_endpoint && d->attempt < ev->delivery_attempt))
         return;
     if (!ev->stream_seq || newer_copy)
         ev->stream_seq = d->stream_seq;
@@ -497,7 +497,8 @@ static void apply_delivery(struct event_history *h, struct eh_event *ev,
     ev->delivery_attempt = d->attempt;
     if (d->max_deliver > 0)
         ev->max_deliver = d->max_deliver;
-    ev->will_retry = st == EH_FAILED && d->will_retry;
+    ev->will_retry = st == EH_FAILED &&
+                     (d->will_retry || (d->one_endpoint && strcmp(d->type, "forwarded") == 0));
     ev->updated_ms = now_ms;
 
     struct eh_attempt *drop = NULL;
@@ -521,6 +522,49 @@ static void apply_delivery(struct event_history *h, struct eh_event *ev,
         list_unlink(&ev->dom->lists[ev->list], ev);
         list_insert(ev->dom, target, ev);
     }
+}
+
+/* A parked delivery's retry reports one endpoint (outcome.h one_endpoint): the attempt
+ * kept shows it next to the others as they last stood (delivered earlier, not called
+ * now), and the event is successful once every endpoint is. Lock held; `last` is the
+ * event's latest attempt (NULL: none kept). Returns a new attempt, or NULL. */
+static struct eh_attempt *merge_one_endpoint(const struct outcome_delivery *d, enum eh_status *st,
+                                             const struct eh_attempt *last, int64_t now_ms)
+{
+    if (!last || d->endpoint_count != 1)
+        return NULL;
+    size_t n = last->endpoint_count;
+    struct outcome_endpoint eps[EVENT_HISTORY_MAX_ENDPOINTS + 1];
+    if (n > EVENT_HISTORY_MAX_ENDPOINTS)
+        n = EVENT_HISTORY_MAX_ENDPOINTS;
+    const struct outcome_endpoint *mine = &d->endpoints[0];
+    bool found = false, all_delivered = true;
+    for (size_t i = 0; i < n; i++) {
+        const struct eh_endpoint *e = &last->endpoints[i];
+        if (e->url && mine->url && strcmp(e->url, mine->url) == 0 && !found) {
+            eps[i] = *mine;
+            found = true;
+        } else {
+            eps[i] = (struct outcome_endpoint){.url = e->url,
+                                               .error = e->error,
+                                               .status = e->status,
+                                               .delivered = e->delivered,
+                                               .called = false};
+        }
+        all_delivered &= eps[i].delivered;
+    }
+    if (!found) {
+        eps[n++] = *mine;
+        all_delivered &= mine->delivered;
+    }
+    if (*st == EH_SUCCESSFUL && !all_delivered)
+        *st = EH_FAILED; /* this endpoint is done; another one is still parked */
+    struct outcome_delivery merged = *d;
+    merged.endpoints = eps;
+    merged.endpoint_count = n;
+    if (*st == EH_FAILED && !d->will_retry && strcmp(d->type, "forwarded") == 0)
+        merged.will_retry = true;
+    return eh_attempt_new(&merged, *st, now_ms);
 }
 
 void event_history_delivery(struct event_history *h, const struct outcome_delivery *d)
@@ -551,6 +595,14 @@ void event_history_delivery(struct event_history *h, const struct outcome_delive
         payload = eh_payload_new(d->event, d->event_len, h->opts.max_event_bytes);
         pthread_mutex_lock(&h->lock);
         ev = locate(h, &k, true, &fresh);
+    }
+    if (ev && d->one_endpoint) {
+        struct eh_attempt *merged = merge_one_endpoint(
+            d, &st, ev->attempt_count ? ev->attempts[ev->attempt_count - 1] : NULL, k.now_ms);
+        if (merged) {
+            eh_attempt_unref(att);
+            att = merged;
+        }
     }
     if (ev) {
         if (!ev->payload && payload) {

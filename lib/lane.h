@@ -67,7 +67,9 @@ struct lane {
     _Atomic int64_t parked; /* records in the retry stream; -1 = not known yet */
     _Atomic uint64_t poll_gen;
     _Atomic bool want_consumer;
+    _Atomic bool recheck; /* JetStream was set up again: make sure the consumer exists */
     bool consumer_ready;
+    bool consumer_checked;
     bool polled; /* registry lock: seen in the last poll */
     natsSubscription *sub;
     struct lanes *owner;

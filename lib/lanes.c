@@ -116,6 +116,7 @@ static struct lane *make(struct lanes *ls, const char *key, const struct endpoin
     atomic_init(&l->parked, -1);
     atomic_init(&l->poll_gen, 0);
     atomic_init(&l->want_consumer, false);
+    atomic_init(&l->recheck, false);
     l->owner = ls;
     if (!l->domain || !l->label || !l->display_url) {
         free(l->domain);
@@ -229,6 +230,16 @@ struct lane *lanes_at(struct lanes *ls, size_t i)
     return l;
 }
 
+void lanes_recheck(struct lanes *ls)
+{
+    pthread_mutex_lock(&ls->lock);
+    for (size_t i = 0; i < ls->count; i++)
+        atomic_store(&ls->all[i]->recheck, true);
+    ls->poked = true;
+    pthread_cond_signal(&ls->wake);
+    pthread_mutex_unlock(&ls->lock);
+}
+
 void lanes_poke(struct lanes *ls)
 {
     pthread_mutex_lock(&ls->lock);
@@ -248,7 +259,9 @@ static void on_nats_record(natsConnection *nc, natsSubscription *sub, natsMsg *m
     ls->on_record(ls->closure, lane, msg);
 }
 
-/* The lane's durable consumer on the retry stream, and our subscription to it. */
+/* The lane's durable consumer on the retry stream, and (once) our subscription to
+ * it: after a reconnect nats.c resubscribes by itself, and the consumer is made again
+ * if the server lost it (a memory stream, a new server). */
 static void setup_consumer(struct lanes *ls, struct lane *lane)
 {
     const struct config *cfg = ls->settings;
@@ -277,6 +290,11 @@ static void setup_consumer(struct lanes *ls, struct lane *lane)
     if (s != NATS_OK) {
         log_warn(SUBSYS, "cannot set up retry consumer %s: %s (%s)", durable,
                  natsStatus_GetText(s), nats_GetLastError(NULL));
+        return;
+    }
+    lane->consumer_checked = true;
+    if (lane->sub) {
+        lane->consumer_ready = true;
         return;
     }
     jsSubOptions so;
@@ -378,7 +396,10 @@ static void *manager_main(void *arg)
             struct lane *l = lanes_at(ls, i);
             if (!l)
                 break;
-            if (!l->consumer_ready && (atomic_load(&l->want_consumer) || atomic_load(&l->parked) > 0))
+            if (atomic_exchange(&l->recheck, false))
+                l->consumer_ready = false;
+            if (!l->consumer_ready && (l->sub || atomic_load(&l->want_consumer) ||
+                                       atomic_load(&l->parked) > 0))
                 setup_consumer(ls, l);
         }
     }

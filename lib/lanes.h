@@ -49,6 +49,10 @@ struct lane *lanes_get(struct lanes *ls, const struct endpoint *ep, const char *
 const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane,
                                       struct config **cfg_out);
 
+/* JetStream was set up (again): the manager makes sure every lane's consumer exists
+ * (a memory stream or a new server has none). Any thread. */
+void lanes_recheck(struct lanes *ls);
+
 /* Asks the manager to set up consumers of lanes that want one, now. Any thread. */
 void lanes_poke(struct lanes *ls);
 
