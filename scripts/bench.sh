@@ -4,16 +4,25 @@
 # config routing the bench domain to bench's own webhook sinks. Everything it starts
 # is stopped and removed on exit (trap), whatever the outcome.
 #
-# usage: scripts/bench.sh [--out DIR] [ingress|steady|sustained|all]...   (default: all)
+# usage: scripts/bench.sh [--out DIR] [ingress|steady|sustained|noisy|all]...  (default: all)
 #   ingress    ingress only: 50 connections, as fast as possible, 10 s; eventhub runs
 #              with delivery.enabled: false (stores events, delivers none)
 #   steady     2000 events/s to 2 sinks for 10 s
 #   sustained  2 sinks for 20 s: at 6000 events/s, then as fast as possible
-#   all        the three above
+#   noisy      noisy neighbour: a backlog for bad domains whose endpoint misbehaves,
+#              then healthy domains at a rate; healthy e2e latency, healthy events not
+#              delivered by the end of the drain, calls/s reaching the bad endpoint.
+#              1 bad + 1 healthy domain with the bad endpoint failing, then slow;
+#              then 10 bad + 90 healthy domains (failing).
+#   all        the four above
 # --out DIR keeps each run's JSON result (DIR/<scenario>.json) and the server logs.
 # Environment: BUILD (default ./build), BENCH, EVENTHUB, NATS_SERVER override binaries.
-# Exit status: 0 when every run succeeded (some events accepted, none lost), 1 if a run
-# failed, 2 on usage errors.
+#   noisy: NOISY_MODE (fail|slow|hang|refuse: only this mode, in both variants),
+#   NOISY_BACKLOG (50000), NOISY_RATE (200), NOISY_DURATION (30), NOISY_DRAIN (30 s),
+#   NOISY_BAD (1), NOISY_HEALTHY (1), NOISY_WIDE_BAD (10), NOISY_WIDE_HEALTHY (90;
+#   0 skips the wide variant), NOISY_SINKS (1), NOISY_DELAY_MS (2500).
+# Exit status: 0 when every run succeeded (some events accepted, none lost; for noisy:
+# every healthy event delivered), 1 if a run failed, 2 on usage errors.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +34,7 @@ DOMAIN=bench.example.com
 START_TIMEOUT_S=15
 
 usage() {
-    sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '7,25p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 OUT=
@@ -41,8 +50,8 @@ while [ $# -gt 0 ]; do
         usage
         exit 0
         ;;
-    ingress | steady | sustained) scenarios+=("$1"); shift ;;
-    all) scenarios+=(ingress steady sustained); shift ;;
+    ingress | steady | sustained | noisy) scenarios+=("$1"); shift ;;
+    all) scenarios+=(ingress steady sustained noisy); shift ;;
     *)
         echo "bench.sh: unknown scenario or option '$1'" >&2
         usage >&2
@@ -50,7 +59,29 @@ while [ $# -gt 0 ]; do
         ;;
     esac
 done
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(ingress steady sustained)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(ingress steady sustained noisy)
+
+NOISY_MODE=${NOISY_MODE:-}
+NOISY_BACKLOG=${NOISY_BACKLOG:-50000}
+NOISY_RATE=${NOISY_RATE:-200}
+NOISY_DURATION=${NOISY_DURATION:-30}
+NOISY_DRAIN=${NOISY_DRAIN:-30}
+NOISY_BAD=${NOISY_BAD:-1}
+NOISY_HEALTHY=${NOISY_HEALTHY:-1}
+NOISY_WIDE_BAD=${NOISY_WIDE_BAD:-10}
+NOISY_WIDE_HEALTHY=${NOISY_WIDE_HEALTHY:-90}
+NOISY_SINKS=${NOISY_SINKS:-1}
+NOISY_DELAY_MS=${NOISY_DELAY_MS:-2500}
+case "$NOISY_MODE" in
+"" | fail | slow | hang | refuse) ;;
+*) echo "bench.sh: NOISY_MODE must be fail, slow, hang or refuse" >&2; exit 2 ;;
+esac
+for v in NOISY_BACKLOG NOISY_RATE NOISY_DURATION NOISY_DRAIN NOISY_BAD NOISY_HEALTHY \
+    NOISY_WIDE_BAD NOISY_WIDE_HEALTHY NOISY_SINKS NOISY_DELAY_MS; do
+    case "${!v}" in
+    '' | *[!0-9]*) echo "bench.sh: $v must be a whole number" >&2; exit 2 ;;
+    esac
+done
 
 for bin in "$BENCH" "$EVENTHUB"; do
     [ -x "$bin" ] || { echo "bench.sh: $bin not found; build first (make build)" >&2; exit 1; }
@@ -142,17 +173,57 @@ show_log() {
     tail -n 30 "$1" >&2 || true
 }
 
-# start_stack NAME DELIVERY: starts nats-server and eventhub for one run, with
-# delivery.enabled set to DELIVERY (true/false); sets EH_URL, EH_PID, SINK_PORT, RUN_DIR.
+# shellcheck disable=SC2317 # the route printers are invoked by name
+# Prints a YAML flow list of the URLs of sinks SINK_PORT..SINK_PORT+$1-1.
+sink_urls() {
+    local i sep=
+    printf '['
+    for i in $(seq 0 $(($1 - 1))); do
+        printf '%s"http://127.0.0.1:%d/webhook"' "$sep" $((SINK_PORT + i))
+        sep=', '
+    done
+    printf ']'
+}
+
+# The routes of the plain scenarios: the bench domain to the sinks (to two sink
+# ports when the run has none: ingress only, nothing is delivered).
+# shellcheck disable=SC2317
+routes_plain() {
+    echo "routes:"
+    echo "  - domain: $DOMAIN"
+    echo "    endpoints: $(sink_urls $((SINKS > 0 ? SINKS : 2)))"
+}
+
+# The routes of the noisy scenario: each of NOISY_H healthy domains to the sinks,
+# each of NOISY_B bad domains to the bad sink (with refuse: a port nobody listens on).
+# shellcheck disable=SC2317
+routes_noisy() {
+    local i
+    echo "routes:"
+    for i in $(seq 0 $((NOISY_H - 1))); do
+        echo "  - domain: healthy-$i.bench.example"
+        echo "    endpoints: $(sink_urls "$SINKS")"
+    done
+    for i in $(seq 0 $((NOISY_B - 1))); do
+        echo "  - domain: bad-$i.bench.example"
+        echo "    endpoints: [\"http://127.0.0.1:$BAD_PORT/webhook\"]"
+    done
+}
+
+# start_stack NAME DELIVERY SINKS ROUTES: starts nats-server and eventhub for one run,
+# with delivery.enabled set to DELIVERY (true/false) and the routes the function ROUTES
+# prints; sets EH_URL, EH_PID, SINKS, SINK_PORT (SINKS ports from it), BAD_PORT, RUN_DIR.
 start_stack() {
-    local delivery=$2
+    local delivery=$2 routes=$4
+    SINKS=$3
     RUN_DIR=$TMP/$1
     mkdir -p "$RUN_DIR/nats"
     local nats_port mon_port eh_port
     free_ports 1 && nats_port=$FREE_PORT
     free_ports 1 && mon_port=$FREE_PORT
     free_ports 1 && eh_port=$FREE_PORT
-    free_ports 2 && SINK_PORT=$FREE_PORT
+    free_ports $((SINKS > 2 ? SINKS : 2)) && SINK_PORT=$FREE_PORT
+    free_ports 1 && BAD_PORT=$FREE_PORT
     "$NATS_SERVER" -a 127.0.0.1 -p "$nats_port" -m "$mon_port" -js -sd "$RUN_DIR/nats" \
         >"$RUN_DIR/nats.log" 2>&1 &
     NATS_PID=$!
@@ -161,17 +232,17 @@ start_stack() {
         show_log "$RUN_DIR/nats.log"
         return 1
     fi
-    cat >"$RUN_DIR/eventhub.yaml" <<EOF
+    {
+        cat <<EOF
 server: {address: 127.0.0.1, port: $eh_port}
 nats:
   url: nats://127.0.0.1:$nats_port
   stream_name: BENCH
   subject_pattern: "bench.*"
-delivery: {enabled: $delivery}
-routes:
-  - domain: $DOMAIN
-    endpoints: ["http://127.0.0.1:$SINK_PORT/webhook", "http://127.0.0.1:$((SINK_PORT + 1))/webhook"]
+delivery: {enabled: $delivery, timeout: 3s}
 EOF
+        "$routes"
+    } >"$RUN_DIR/eventhub.yaml"
     (cd "$RUN_DIR" && exec "$EVENTHUB" -config "$RUN_DIR/eventhub.yaml" -log-level warn \
         -domain-logging=false >"$RUN_DIR/eventhub.log" 2>&1) &
     EH_PID=$!
@@ -187,14 +258,24 @@ failed=0
 
 # run NAME SINKS BENCH-ARGS...: one bench run on a fresh stack.
 run() {
-    local name=$1 sinks=$2 rc=0
-    shift 2
+    run_with routes_plain "$@"
+}
+
+# run_with ROUTES NAME SINKS BENCH-ARGS...: the same with the routes ROUTES prints; an
+# argument @BAD_PORT@ stands for the bad endpoint's port.
+run_with() {
+    local routes=$1 name=$2 sinks=$3 rc=0 arg
+    shift 3
     echo
     echo "==== $name"
     local delivery=true
     [ "$sinks" != 0 ] || delivery=false
-    start_stack "$name" "$delivery" || { failed=1; stop_stack; return 0; }
-    local cmd=("$BENCH" --url "$EH_URL" --domain "$DOMAIN" --pid "$EH_PID" --json "$@")
+    start_stack "$name" "$delivery" "$sinks" "$routes" || { failed=1; stop_stack; return 0; }
+    local cmd=("$BENCH" --url "$EH_URL" --domain "$DOMAIN" --pid "$EH_PID" --json)
+    for arg in "$@"; do
+        [ "$arg" != @BAD_PORT@ ] || arg=$BAD_PORT
+        cmd+=("$arg")
+    done
     [ "$sinks" = 0 ] || cmd+=(--sinks "$sinks" --sink-port "$SINK_PORT")
     echo "+ ${cmd[*]}"
     # The human table goes to stderr (shown); the JSON result to a file.
@@ -215,6 +296,22 @@ run() {
     stop_stack
 }
 
+# run_noisy NAME MODE BAD HEALTHY: one noisy-neighbour run. The timed phase ends at
+# most NOISY_DRAIN s after sending stops, delivered or not; bench then reports the
+# healthy events still missing ("healthy NOT delivered").
+run_noisy() {
+    local name=$1 mode=$2
+    NOISY_B=$3
+    NOISY_H=$4
+    local bad_args=(--bad-sink-port @BAD_PORT@)
+    [ "$mode" != refuse ] || bad_args=()
+    run_with routes_noisy "$name" "$NOISY_SINKS" --connections 50 \
+        --bad-domains "$NOISY_B" --bad-backlog "$NOISY_BACKLOG" --bad-mode "$mode" \
+        --bad-delay-ms "$NOISY_DELAY_MS" "${bad_args[@]}" \
+        --healthy-domains "$NOISY_H" --rate "$NOISY_RATE" --duration "$NOISY_DURATION" \
+        --drain-timeout "$NOISY_DRAIN"
+}
+
 for s in "${scenarios[@]}"; do
     case "$s" in
     ingress) run ingress 0 --connections 50 --duration 10 ;;
@@ -224,6 +321,17 @@ for s in "${scenarios[@]}"; do
         # empty, so "delivered events/s" is the sustained delivery rate.
         run sustained-6000 2 --connections 50 --rate 6000 --duration 20 --drain-timeout 120
         run sustained-max 2 --connections 50 --duration 20 --drain-timeout 120
+        ;;
+    noisy)
+        modes=(fail slow)
+        [ -z "$NOISY_MODE" ] || modes=("$NOISY_MODE")
+        for mode in "${modes[@]}"; do
+            run_noisy "noisy-$mode" "$mode" "$NOISY_BAD" "$NOISY_HEALTHY"
+        done
+        if [ "$NOISY_WIDE_HEALTHY" -gt 0 ]; then
+            run_noisy "noisy-wide-${NOISY_MODE:-fail}" "${NOISY_MODE:-fail}" "$NOISY_WIDE_BAD" \
+                "$NOISY_WIDE_HEALTHY"
+        fi
         ;;
     esac
 done

@@ -58,9 +58,9 @@ struct slot {
 
 struct loadgen {
     const struct bench_opts *o;
+    const struct loadgen_plan *p;
     struct tracker *t;
     struct loadgen_result *r;
-    const char *runid;
     struct httpc_target target;
     int epfd;
     struct slot *slots;
@@ -130,7 +130,7 @@ static int loadgen_init(struct loadgen *lg)
 
 static int64_t sched_of(const struct loadgen *lg, uint32_t seq)
 {
-    return lg->start_us + (int64_t)((double)seq * 1e6 / lg->o->rate);
+    return lg->start_us + (int64_t)((double)seq * 1e6 / lg->p->rate);
 }
 
 static void complete(struct loadgen *lg, struct slot *s, enum httpc_result res, int64_t now);
@@ -171,7 +171,7 @@ static int start_new(struct loadgen *lg, int64_t now)
          budget--) {
         uint32_t seq = lg->next_seq;
         int64_t sched = now;
-        if (lg->o->rate > 0) {
+        if (lg->p->rate > 0) {
             sched = sched_of(lg, seq);
             if (sched > now + EARLY_US || sched >= lg->stop_send_us)
                 break;
@@ -181,7 +181,8 @@ static int start_new(struct loadgen *lg, int64_t now)
         struct slot *s = &lg->slots[lg->free_idx[--lg->nfree]];
         s->seq = seq;
         s->attempt = 0;
-        s->body_len = payload_format(s->body, lg->body_cap, lg->runid, lg->o->domain, seq,
+        const char *domain = lg->p->domains[seq % (uint32_t)lg->p->ndomains];
+        s->body_len = payload_format(s->body, lg->body_cap, lg->p->runid, domain, seq,
                                      lg->o->payload_bytes, wall_ms());
         if (s->body_len == 0) {
             fprintf(stderr, "bench: event body does not fit in %zu bytes\n", lg->body_cap);
@@ -302,7 +303,7 @@ static void update_sending(struct loadgen *lg, int64_t now, bool stop)
         return;
     lg->sending_done = true;
     lg->r->sending_stopped_us = now;
-    lg->r->capacity_reached = lg->o->count == 0 && lg->next_seq >= tracker_capacity(lg->t);
+    lg->r->capacity_reached = lg->p->count == 0 && lg->next_seq >= tracker_capacity(lg->t);
     int64_t window = stop ? 0 : (int64_t)(lg->o->drain_timeout_s * 1e6);
     lg->retry_end_us = now + window;
 }
@@ -334,7 +335,7 @@ static int64_t next_wake(const struct loadgen *lg, int64_t parked_due)
 {
     int64_t wake = parked_due;
     if (!lg->sending_done) {
-        if (lg->nfree > 0 && lg->o->rate > 0 && lg->next_seq < lg->limit) {
+        if (lg->nfree > 0 && lg->p->rate > 0 && lg->next_seq < lg->limit) {
             int64_t due = sched_of(lg, lg->next_seq) - EARLY_US;
             wake = due < wake ? due : wake;
         }
@@ -362,7 +363,7 @@ static int run_loop(struct loadgen *lg, const volatile sig_atomic_t *stop)
             return 0; /* abandon what is in flight; cleanup closes the sockets */
         arm_timer(lg, next_wake(lg, parked_due));
         /* Unthrottled with free slots: new requests are due at once. */
-        int wait_ms = lg->nfree > 0 && lg->o->rate == 0 && !lg->sending_done ? 0 : POLL_MAX_MS;
+        int wait_ms = lg->nfree > 0 && lg->p->rate == 0 && !lg->sending_done ? 0 : POLL_MAX_MS;
         int n = epoll_wait(lg->epfd, events, MAX_EVENTS, wait_ms);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "bench: epoll_wait: %s\n", strerror(errno));
@@ -374,20 +375,33 @@ static int run_loop(struct loadgen *lg, const volatile sig_atomic_t *stop)
     }
 }
 
-int loadgen_run(const struct bench_opts *o, struct tracker *t, const char *runid,
+struct loadgen_plan loadgen_plan_from_opts(const struct bench_opts *o, const char *runid,
+                                           const char **domain_slot)
+{
+    *domain_slot = o->domain;
+    return (struct loadgen_plan){.runid = runid,
+                                 .domains = domain_slot,
+                                 .ndomains = 1,
+                                 .count = o->count,
+                                 .rate = o->rate,
+                                 .duration_s = o->duration_s};
+}
+
+int loadgen_run(const struct bench_opts *o, const struct loadgen_plan *plan, struct tracker *t,
                 const volatile sig_atomic_t *stop, struct loadgen_result *r)
 {
     memset(r, 0, sizeof(*r));
     hist_init(&r->ingress);
-    struct loadgen lg = {.o = o, .t = t, .r = r, .runid = runid, .timer_fd = -1, .epfd = -1};
+    struct loadgen lg = {.o = o, .p = plan, .t = t, .r = r, .timer_fd = -1, .epfd = -1};
     int result = -1;
     if (loadgen_init(&lg) != 0)
         goto out;
-    lg.limit = o->count > 0 ? o->count : tracker_capacity(t);
+    lg.limit = plan->count > 0 ? plan->count : tracker_capacity(t);
     if (lg.limit > tracker_capacity(t))
         lg.limit = tracker_capacity(t);
     lg.start_us = bclock_now_us(); /* the schedule starts now, not at set-up */
-    lg.stop_send_us = o->duration_s > 0 ? lg.start_us + (int64_t)(o->duration_s * 1e6) : INT64_MAX;
+    lg.stop_send_us =
+        plan->duration_s > 0 ? lg.start_us + (int64_t)(plan->duration_s * 1e6) : INT64_MAX;
     lg.retry_end_us = INT64_MAX;
     result = run_loop(&lg, stop);
     r->interrupted = *stop != 0;

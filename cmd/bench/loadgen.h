@@ -3,9 +3,9 @@
  * pool of keep-alive HTTP/1.1 connections driven by one epoll loop.
  *
  * Runs entirely on the calling (main) thread and returns when the send phase
- * is over: duration or count reached (or *stop set), every request finished
- * and every parked retry accepted or given up. Owns its sockets and slot
- * buffers for the duration of loadgen_run; fills the caller's result.
+ * of one plan (which events, which domains, what pace) is over: duration or count reached (or *stop
+ * set), every request finished and every parked retry accepted or given up. Owns its sockets and
+ * slot buffers for the duration of loadgen_run; fills the caller's result.
  */
 #ifndef BENCH_LOADGEN_H
 #define BENCH_LOADGEN_H
@@ -19,6 +19,21 @@
 #include "tracker.h"
 
 #define LOADGEN_STATUS_MAX 600
+
+/* What one loadgen_run sends; the transport settings come from bench_opts. */
+struct loadgen_plan {
+    const char *runid;          /* event ids are "bench-<runid>-<seq>"; borrowed */
+    const char *const *domains; /* event seq goes to domains[seq % ndomains]; borrowed */
+    int ndomains;               /* >= 1 */
+    uint64_t count;             /* events to send; 0 = bounded by duration only */
+    double rate;                /* events/s in total; 0 = as fast as possible */
+    double duration_s;          /* send phase length; 0 = bounded by count only */
+};
+
+/* The plan of a plain run: o's count, rate and duration, all events to o->domain
+ * (*domain_slot is set to it; domains points there). */
+struct loadgen_plan loadgen_plan_from_opts(const struct bench_opts *o, const char *runid,
+                                           const char **domain_slot);
 
 struct loadgen_result {
     uint64_t sent;                       /* distinct events sent at least once */
@@ -46,7 +61,7 @@ struct loadgen_result {
 
 /* Returns 0, or -1 if the target or the event loop could not be set up
  * (message on stderr). */
-int loadgen_run(const struct bench_opts *o, struct tracker *t, const char *runid,
+int loadgen_run(const struct bench_opts *o, const struct loadgen_plan *plan, struct tracker *t,
                 const volatile sig_atomic_t *stop, struct loadgen_result *r);
 
 #endif

@@ -2,9 +2,10 @@
  * bench — load generator and webhook sink for eventhub in one process, so the
  * send time and the receipt time come from one monotonic clock.
  *
- * main owns the run: parse options, build the tracker, the sinks (one
- * libmicrohttpd thread each) and the RSS sampler thread, run the load
- * generator on this thread, drain, stop everything, report. Signals only set
+ * main owns the run: parse options, start the RSS sampler thread (and, for the
+ * noisy-neighbour scenario, the bad sink and its backlog), build the tracker and
+ * the sinks (one libmicrohttpd thread each), run the load generator on this
+ * thread, drain, stop everything, report. Signals only set
  * a volatile sig_atomic_t flag that the load loop and the drain poll read.
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "bclock.h"
 #include "loadgen.h"
+#include "noisy.h"
 #include "opts.h"
 #include "report.h"
 #include "rss.h"
@@ -183,26 +185,45 @@ static int run_bench(const struct bench_opts *o)
     snprintf(prefix, sizeof(prefix), "bench-%s-", runid);
     struct loadgen_result *lg = calloc(1, sizeof(*lg));
     struct bench_report *rep = calloc(1, sizeof(*rep));
-    struct tracker *t = tracker_new(capacity_for(o), o->sinks, bclock_now_us());
+    struct tracker *t = NULL;
     struct sink **sinks = NULL;
+    struct noisy *noisy = NULL;
     struct rss_sampler *rss = NULL;
     struct rss_result rss_unused;
-    if (lg == NULL || rep == NULL || t == NULL) {
+    if (lg == NULL || rep == NULL) {
         fprintf(stderr, "bench: out of memory\n");
         goto out;
     }
-    if ((sinks = start_sinks(o, t, prefix)) == NULL)
+    if (opts_noisy(o) && (noisy = noisy_new(o, runid)) == NULL)
         goto out;
     if (o->pid > 0 && (rss = rss_start(o->pid)) == NULL)
         goto out;
     struct rusage ru_start;
     getrusage(RUSAGE_SELF, &ru_start);
     int64_t run_start = bclock_now_us();
-    if (loadgen_run(o, t, runid, &g_stop, lg) != 0)
+    if (noisy != NULL && noisy_post_backlog(noisy, &g_stop) != 0)
+        goto out;
+    /* The tracker's time origin is the timed phase, whatever the backlog took. */
+    if ((t = tracker_new(capacity_for(o), o->sinks, bclock_now_us())) == NULL) {
+        fprintf(stderr, "bench: out of memory\n");
+        goto out;
+    }
+    if ((sinks = start_sinks(o, t, prefix)) == NULL)
+        goto out;
+    const char *domain_slot;
+    struct loadgen_plan plan = noisy != NULL ? noisy_healthy_plan(noisy, runid)
+                                             : loadgen_plan_from_opts(o, runid, &domain_slot);
+    if (noisy != NULL)
+        noisy_healthy_begin(noisy);
+    if (loadgen_run(o, &plan, t, &g_stop, lg) != 0)
         goto out;
     *rep = (struct bench_report){.o = o, .runid = runid, .lg = lg, .sinks = sinks};
     if (o->sinks > 0)
         drain(o, t, lg, rep);
+    if (noisy != NULL) {
+        noisy_healthy_end(noisy);
+        rep->noisy = noisy_result(noisy);
+    }
     for (int i = 0; i < o->sinks; i++)
         sink_stop(sinks[i]);
     account_cpu(&ru_start, run_start, rep);
@@ -223,6 +244,7 @@ out:
     rss_stop(rss, &rss_unused);
     if (sinks != NULL)
         destroy_sinks(sinks, o->sinks);
+    noisy_destroy(noisy);
     tracker_destroy(t);
     free(rep);
     free(lg);

@@ -18,6 +18,7 @@
 
 #define MAX_CONNECTIONS 10000
 #define MAX_SECONDS 3600.0 /* send times are kept as 32-bit microsecond offsets */
+#define MAX_DOMAINS 10000
 
 enum opt_id {
     OPT_URL = 256,
@@ -34,6 +35,12 @@ enum opt_id {
     OPT_JSON,
     OPT_RETRY,
     OPT_SINK_ONLY,
+    OPT_HEALTHY_DOMAINS,
+    OPT_BAD_DOMAINS,
+    OPT_BAD_BACKLOG,
+    OPT_BAD_MODE,
+    OPT_BAD_DELAY,
+    OPT_BAD_SINK_PORT,
     OPT_HELP,
 };
 
@@ -52,6 +59,12 @@ static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"retry-on-error", no_argument, NULL, OPT_RETRY},
     {"sink-only", no_argument, NULL, OPT_SINK_ONLY},
+    {"healthy-domains", required_argument, NULL, OPT_HEALTHY_DOMAINS},
+    {"bad-domains", required_argument, NULL, OPT_BAD_DOMAINS},
+    {"bad-backlog", required_argument, NULL, OPT_BAD_BACKLOG},
+    {"bad-mode", required_argument, NULL, OPT_BAD_MODE},
+    {"bad-delay-ms", required_argument, NULL, OPT_BAD_DELAY},
+    {"bad-sink-port", required_argument, NULL, OPT_BAD_SINK_PORT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -85,6 +98,25 @@ void opts_usage(FILE *out)
             "  --sink-only            only run the sinks (default 1) until SIGINT/SIGTERM,\n"
             "                         printing per-second counts\n"
             "  --help                 this text\n"
+            "\n"
+            "Noisy neighbour (on when either count below is > 0):\n"
+            "  --healthy-domains K    the timed phase sends round robin to\n"
+            "                         healthy-0..K-1.bench.example instead of --domain;\n"
+            "                         their routes must point at the sinks\n"
+            "  --bad-domains M        domains bad-0..M-1.bench.example; their routes must\n"
+            "                         point at the bad sink (or, with refuse, at a dead port)\n"
+            "  --bad-backlog N        events posted round robin to the bad domains, as fast\n"
+            "                         as possible, before the timed phase starts (default 0)\n"
+            "  --bad-mode MODE        what the bad endpoint does: fail (answers 500), slow\n"
+            "                         (answers 200 after --bad-delay-ms), hang (never\n"
+            "                         answers, keeps the connection open), refuse (no bad\n"
+            "                         sink is started: nothing listens) (default fail)\n"
+            "  --bad-delay-ms MS      slow mode's answer delay (default 2500)\n"
+            "  --bad-sink-port P      the bad sink's port, 127.0.0.1:P/webhook\n"
+            "                         (default 0: any free port, printed at start)\n"
+            "  The report adds the healthy domains' delivered / not delivered counts and\n"
+            "  e2e latency, and the calls the bad sink received during the timed phase\n"
+            "  (from its start to the end of the drain) and their rate.\n"
             "\n"
             "Exit status: 0 when some event was accepted and, with sinks, none was lost;\n"
             "1 otherwise; 2 on usage errors.\n");
@@ -126,6 +158,53 @@ static int parse_int(const char *name, const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+bool opts_noisy(const struct bench_opts *o)
+{
+    return o->healthy_domains > 0 || o->bad_domains > 0;
+}
+
+const char *opts_bad_mode_name(enum bad_mode m)
+{
+    static const char *const names[] = {"fail", "slow", "hang", "refuse"};
+    return (unsigned)m < sizeof(names) / sizeof(names[0]) ? names[m] : "?";
+}
+
+static int parse_bad_mode(const char *s, enum bad_mode *out)
+{
+    for (enum bad_mode m = BAD_MODE_FAIL; m <= BAD_MODE_REFUSE; m++) {
+        if (strcmp(s, opts_bad_mode_name(m)) == 0) {
+            *out = m;
+            return 0;
+        }
+    }
+    fprintf(stderr, "bench: --bad-mode: '%s' is not fail, slow, hang or refuse\n", s);
+    return -1;
+}
+
+static int validate_noisy(const struct bench_opts *o)
+{
+    if (o->bad_backlog > 0 && o->bad_domains == 0) {
+        fprintf(stderr, "bench: --bad-backlog needs --bad-domains >= 1\n");
+        return -1;
+    }
+    if (!opts_noisy(o))
+        return 0;
+    if (o->sink_only) {
+        fprintf(stderr, "bench: --sink-only does not run the noisy-neighbour scenario\n");
+        return -1;
+    }
+    if (o->sinks == 0) {
+        fprintf(stderr, "bench: the noisy-neighbour scenario needs --sinks >= 1\n");
+        return -1;
+    }
+    if (o->bad_sink_port > 0 && o->bad_sink_port >= o->sink_port &&
+        o->bad_sink_port < o->sink_port + o->sinks) {
+        fprintf(stderr, "bench: --bad-sink-port %d is one of the sink ports\n", o->bad_sink_port);
+        return -1;
+    }
+    return 0;
+}
+
 static int validate(struct bench_opts *o, bool duration_set, bool sinks_set)
 {
     if (strncmp(o->url, "http://", 7) != 0) {
@@ -153,7 +232,7 @@ static int validate(struct bench_opts *o, bool duration_set, bool sinks_set)
         fprintf(stderr, "bench: --duration plus --drain-timeout must stay below 4000 s\n");
         return -1;
     }
-    return 0;
+    return validate_noisy(o);
 }
 
 enum opts_result opts_parse(int argc, char **argv, struct bench_opts *o)
@@ -165,6 +244,8 @@ enum opts_result opts_parse(int argc, char **argv, struct bench_opts *o)
         .duration_s = 10,
         .sink_port = 9100,
         .drain_timeout_s = 30,
+        .bad_mode = BAD_MODE_FAIL,
+        .bad_delay_ms = 2500,
     };
     bool duration_set = false, sinks_set = false;
     uint64_t u = 0;
@@ -218,6 +299,24 @@ enum opts_result opts_parse(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_SINK_ONLY:
             o->sink_only = true;
+            break;
+        case OPT_HEALTHY_DOMAINS:
+            rc = parse_int("healthy-domains", optarg, 0, MAX_DOMAINS, &o->healthy_domains);
+            break;
+        case OPT_BAD_DOMAINS:
+            rc = parse_int("bad-domains", optarg, 0, MAX_DOMAINS, &o->bad_domains);
+            break;
+        case OPT_BAD_BACKLOG:
+            rc = parse_u64("bad-backlog", optarg, 0, TRACKER_MAX_EVENTS, &o->bad_backlog);
+            break;
+        case OPT_BAD_MODE:
+            rc = parse_bad_mode(optarg, &o->bad_mode);
+            break;
+        case OPT_BAD_DELAY:
+            rc = parse_int("bad-delay-ms", optarg, 0, 3600000, &o->bad_delay_ms);
+            break;
+        case OPT_BAD_SINK_PORT:
+            rc = parse_int("bad-sink-port", optarg, 0, 65535, &o->bad_sink_port);
             break;
         case OPT_HELP:
             opts_usage(stdout);

@@ -68,6 +68,41 @@ static void print_statuses(FILE *out, const struct loadgen_result *lg)
     fprintf(out, "%s\n", any ? ")" : "");
 }
 
+/* The healthy domains against the bad ones: what the scenario is about. */
+static void print_noisy(FILE *out, const struct bench_report *r)
+{
+    const struct noisy_result *n = r->noisy;
+    const struct loadgen_result *lg = r->lg;
+    fprintf(out, "noisy neighbour (%d bad domain(s), mode %s", n->bad_domains,
+            opts_bad_mode_name(n->mode));
+    if (n->mode == BAD_MODE_SLOW)
+        fprintf(out, " %d ms", n->bad_delay_ms);
+    if (n->healthy_domains > 0)
+        fprintf(out, "; %d healthy domain(s))\n", n->healthy_domains);
+    else
+        fprintf(out, "; healthy domain %s)\n", r->o->domain);
+    fprintf(out, "  %-22s %llu (accepted %llu, in %.3f s)\n", "bad backlog posted",
+            (unsigned long long)n->backlog_posted, (unsigned long long)n->backlog_accepted,
+            n->backlog_s);
+    fprintf(out, "  %-22s %llu (accepted %llu)\n", "healthy sent", (unsigned long long)lg->sent,
+            (unsigned long long)lg->accepted);
+    fprintf(out, "  %-22s %llu\n", "healthy delivered", (unsigned long long)r->delivered_all);
+    fprintf(out, "  %-22s %llu (accepted, not at every sink when the drain ended%s)\n",
+            "healthy NOT delivered", (unsigned long long)r->lost,
+            r->drain_timed_out ? ": timed out" : "");
+    print_latency(out, "healthy e2e ms", &r->e2e);
+    if (n->mode == BAD_MODE_REFUSE) {
+        fprintf(out, "  %-22s not counted (refuse: nothing listens)\n", "bad calls");
+        return;
+    }
+    fprintf(out, "  %-22s %llu in the timed phase (%.3f s, to the end of the drain): %.1f/s\n",
+            "bad calls", (unsigned long long)n->bad_calls, n->healthy_phase_s, n->bad_calls_per_s);
+    fprintf(out, "  %-22s %llu calls, %llu answers, %llu connections (port %d)\n",
+            "bad sink in all", (unsigned long long)n->bad_calls_total,
+            (unsigned long long)n->bad_answered, (unsigned long long)n->bad_connections,
+            n->bad_sink_port);
+}
+
 void report_print_human(const struct bench_report *r, FILE *out)
 {
     const struct bench_opts *o = r->o;
@@ -121,6 +156,8 @@ void report_print_human(const struct bench_report *r, FILE *out)
                     (unsigned long long)st->receipts, (unsigned long long)st->duplicates);
         }
     }
+    if (r->noisy != NULL)
+        print_noisy(out, r);
     fprintf(out, "bench cpu              user %.2f s, sys %.2f s (%.0f%% of one core)\n",
             r->cpu_user_s, r->cpu_sys_s,
             r->wall_s > 0 ? 100.0 * (r->cpu_user_s + r->cpu_sys_s) / r->wall_s : 0.0);
@@ -203,6 +240,39 @@ static void add_delivery(cJSON *j, const struct bench_report *r, const struct de
     }
 }
 
+static void add_noisy(cJSON *j, const struct bench_report *r)
+{
+    const struct noisy_result *n = r->noisy;
+    cJSON *o = cJSON_AddObjectToObject(j, "noisy");
+    if (o == NULL)
+        return;
+    cJSON_AddNumberToObject(o, "healthy_domains", n->healthy_domains);
+    cJSON_AddNumberToObject(o, "bad_domains", n->bad_domains);
+    cJSON_AddStringToObject(o, "bad_mode", opts_bad_mode_name(n->mode));
+    cJSON_AddNumberToObject(o, "bad_delay_ms", n->bad_delay_ms);
+    add_u64(o, "bad_backlog_posted", n->backlog_posted);
+    add_u64(o, "bad_backlog_accepted", n->backlog_accepted);
+    cJSON_AddNumberToObject(o, "bad_backlog_s", n->backlog_s);
+    add_u64(o, "healthy_sent", r->lg->sent);
+    add_u64(o, "healthy_accepted", r->lg->accepted);
+    add_u64(o, "healthy_delivered", r->delivered_all);
+    add_u64(o, "healthy_not_delivered", r->lost);
+    cJSON_AddItemToObject(o, "healthy_e2e_latency_ms", latency_json(&r->e2e));
+    cJSON_AddNumberToObject(o, "healthy_phase_s", n->healthy_phase_s);
+    if (n->mode == BAD_MODE_REFUSE) {
+        cJSON_AddNullToObject(o, "bad_sink_port");
+        cJSON_AddNullToObject(o, "bad_calls");
+        cJSON_AddNullToObject(o, "bad_calls_per_s");
+        return;
+    }
+    cJSON_AddNumberToObject(o, "bad_sink_port", n->bad_sink_port);
+    add_u64(o, "bad_calls", n->bad_calls);
+    cJSON_AddNumberToObject(o, "bad_calls_per_s", n->bad_calls_per_s);
+    add_u64(o, "bad_calls_total", n->bad_calls_total);
+    add_u64(o, "bad_answered", n->bad_answered);
+    add_u64(o, "bad_connections", n->bad_connections);
+}
+
 int report_print_json(const struct bench_report *r, FILE *out)
 {
     const struct bench_opts *o = r->o;
@@ -221,6 +291,8 @@ int report_print_json(const struct bench_report *r, FILE *out)
     add_ingress(j, r->lg, &d);
     if (o->sinks > 0)
         add_delivery(j, r, &d);
+    if (r->noisy != NULL)
+        add_noisy(j, r);
     cJSON *cpu = cJSON_AddObjectToObject(j, "bench_cpu_s");
     if (cpu != NULL) {
         cJSON_AddNumberToObject(cpu, "user", r->cpu_user_s);

@@ -11,6 +11,7 @@
 
 #include "hist.h"
 #include "loadgen.h"
+#include "noisy.h"
 #include "opts.h"
 #include "rss.h"
 #include "sink.h"
@@ -32,6 +33,9 @@ struct bench_report {
     double cpu_user_s;
     double cpu_sys_s;
     double wall_s;
+    /* Noisy-neighbour figures, or NULL; the sinks' figures above are then the
+     * healthy domains' ones. */
+    const struct noisy_result *noisy;
     /* RSS, when o->pid. */
     bool have_rss;
     struct rss_result rss;
