@@ -85,10 +85,10 @@ struct job {
     size_t endpoint_count;
     struct event_info info;
     uint64_t seq;
-    uint64_t memory_key;    /* seq mixed with the stored time: seqs restart with a new stream */
-    int64_t stored_wall_us; /* when JetStream stored the event (end-to-end latency, age) */
-    int attempt;            /* the attempt number the endpoints see */
-    int failures;           /* attempts that really failed before this one */
+    uint64_t memory_key;        /* seq mixed with the stored time: seqs restart with a new stream */
+    int64_t stored_wall_us;     /* when JetStream stored the event (end-to-end latency, age) */
+    int attempt;                /* the attempt number the endpoints see */
+    int failures;               /* attempts that really failed before this one */
     struct retry_record record; /* records: what the headers said */
     char *body;
     size_t body_len;
@@ -98,7 +98,7 @@ struct job {
     int queued;              /* calls waiting in lanes */
     int parks_pending;       /* park publishes not yet answered */
     bool park_failed;
-    bool settling; /* all calls done; waiting for park publishes */
+    bool settling;  /* all calls done; waiting for park publishes */
     int64_t due_ms; /* records: monotonic time before which the call must not start */
 
     int64_t progress_ms;     /* last "in progress" sent */
@@ -336,8 +336,8 @@ static char *build_record(const struct job *job, const char *reason, const char 
     if (job->kind == JOB_RECORD) {
         cJSON *e = cJSON_CreateObject();
         const struct endpoint_outcome *oc = job->outcomes;
-        cJSON_AddStringToObject(e, "url", job->record_endpoint ? job->record_endpoint->display_url
-                                                               : lane_label);
+        cJSON_AddStringToObject(
+            e, "url", job->record_endpoint ? job->record_endpoint->display_url : lane_label);
         int status = oc && oc->called ? oc->status : job->record.last_status;
         const char *err = oc && oc->called ? oc->error : job->record.last_error;
         if (status)
@@ -507,7 +507,14 @@ static void ring_add(struct delivery *d, struct lane *lane)
 static void lane_push(struct delivery *d, struct lane_call *c, bool at_head)
 {
     struct lane *lane = c->lane;
-    if (at_head) {
+    if (c->job->due_ms > clock_mono_ms()) {
+        /* Not due: into the sorted list (at most the lane's window long). */
+        struct lane_call **link = &lane->later;
+        while (*link && (*link)->job->due_ms <= c->job->due_ms)
+            link = &(*link)->next;
+        c->next = *link;
+        *link = c;
+    } else if (at_head) {
         c->next = lane->head;
         lane->head = c;
         if (!lane->tail)
@@ -523,6 +530,21 @@ static void lane_push(struct delivery *d, struct lane_call *c, bool at_head)
     lane->waiting++;
     c->job->queued++;
     ring_add(d, lane);
+}
+
+/* Moves the calls that became due to the end of the queue. */
+static void lane_promote(struct lane *lane, int64_t now_ms)
+{
+    while (lane->later && lane->later->job->due_ms <= now_ms) {
+        struct lane_call *c = lane->later;
+        lane->later = c->next;
+        c->next = NULL;
+        if (lane->tail)
+            lane->tail->next = c;
+        else
+            lane->head = c;
+        lane->tail = c;
+    }
 }
 
 static struct lane_call *lane_pop(struct lane *lane)
@@ -543,6 +565,17 @@ static struct lane_call *lane_pop(struct lane *lane)
 static bool lane_slow(const struct lane *lane, int64_t now_ms)
 {
     return lane->in_flight > 0 && now_ms - lane->last_answer_ms >= SLOW_LANE_MS;
+}
+
+/* How many calls a slow lane may keep waiting: one round of its calls, and never more
+ * than an eighth of the events consumer's window (the rest of the window stays for the
+ * other endpoints). */
+static int slow_queue_cap(const struct delivery *d, const struct lane *lane)
+{
+    int share = d->settings->nats.max_ack_pending / 8;
+    if (share < 1)
+        share = 1;
+    return lane->max_concurrent < share ? lane->max_concurrent : share;
 }
 
 static void event_settle(struct delivery *d, struct job *job);
@@ -569,7 +602,7 @@ static void shed_slow_lanes(struct delivery *d, int64_t now_ms)
     do {
         struct lane *next = lane->ring_next;
         bool behind = lane_is_behind(lane, now_ms) || lane_slow(lane, now_ms);
-        if (behind && lane->waiting > (lane_slow(lane, now_ms) ? lane->max_concurrent : 0)) {
+        if (behind && lane->waiting > (lane_slow(lane, now_ms) ? slow_queue_cap(d, lane) : 0)) {
             /* Keep records (already parked) and the first round; shed event calls. */
             struct lane_call **link = &lane->head, *last = NULL;
             int kept = 0;
@@ -578,7 +611,7 @@ static void shed_slow_lanes(struct delivery *d, int64_t now_ms)
                 struct lane_call *c = *link;
                 bool keep = c->job->kind == JOB_RECORD ||
                             (lane_slow(lane, now_ms) && !lane_is_behind(lane, now_ms) &&
-                             kept < lane->max_concurrent);
+                             kept < slow_queue_cap(d, lane));
                 if (keep) {
                     kept++;
                     last = c;
@@ -659,7 +692,15 @@ static int64_t schedule(struct delivery *d)
             struct lane *next = lane->ring_next;
             if (d->running_calls >= d->max_concurrent)
                 break;
+            lane_promote(lane, now);
             struct lane_call *c = lane->head;
+            if (!c && lane->later) {
+                if (!wake || lane->later->job->due_ms < wake)
+                    wake = lane->later->job->due_ms;
+                prev = lane;
+                lane = next;
+                continue;
+            }
             if (!c) {
                 /* Empty: leaves the ring. */
                 lane->in_ring = false;
@@ -673,11 +714,7 @@ static int64_t schedule(struct delivery *d)
                 lane = next;
                 continue;
             }
-            bool due = c->job->due_ms <= now;
-            if (!due) {
-                if (!wake || c->job->due_ms < wake)
-                    wake = c->job->due_ms;
-            } else if (lane_may_start(lane, now)) {
+            if (lane_may_start(lane, now)) {
                 lane_pop(lane);
                 if (start_call(d, lane, c))
                     started = true;
@@ -794,7 +831,7 @@ static void event_begin(struct delivery *d, natsMsg *msg)
             continue;
         }
         job->calls[i] = (struct lane_call){.job = job, .index = i, .lane = lane};
-        bool slow_and_full = lane_slow(lane, now) && lane->waiting >= lane->max_concurrent;
+        bool slow_and_full = lane_slow(lane, now) && lane->waiting >= slow_queue_cap(d, lane);
         if (lane_is_behind(lane, now) || slow_and_full)
             job->outcomes[i].park = PARK_BEHIND;
         else
@@ -1169,6 +1206,11 @@ static void give_back_queued(struct delivery *d)
         struct lane_call *c;
         while ((c = lane_pop(lane)) != NULL) {
             (void)c;
+        }
+        while ((c = lane->later) != NULL) {
+            lane->later = c->next;
+            lane->waiting--;
+            c->job->queued--;
         }
         lane->in_ring = false;
         d->ring = lane->ring_next == lane ? NULL : lane->ring_next;

@@ -44,8 +44,9 @@ struct lane {
     const struct endpoint *endpoint; /* in the registry's current config; NULL = retired */
 
     /* Delivery thread. */
-    struct lane_call *head, *tail; /* calls waiting to start, oldest first */
-    int waiting;                   /* calls in the queue */
+    struct lane_call *head, *tail; /* calls that may start, oldest first */
+    struct lane_call *later;       /* calls not due yet (retry records), soonest first */
+    int waiting;                   /* calls in both */
     int in_flight;                 /* calls running */
     int held_records;              /* retry records of this lane held in the process */
     int max_concurrent;
@@ -56,10 +57,10 @@ struct lane {
     bool rate_waiting;       /* the last start attempt waited for a token */
     bool in_ring;
     struct lane *ring_next;
-    int64_t parked_local;     /* records parked by this process since the last poll */
-    uint64_t seen_poll;       /* the poll generation parked_local counts from */
-    int64_t last_answer_ms;   /* monotonic: the last answer (or when calls started) */
-    int last_status;          /* 0 = none yet (or a transport error) */
+    int64_t parked_local;   /* records parked by this process since the last poll */
+    uint64_t seen_poll;     /* the poll generation parked_local counts from */
+    int64_t last_answer_ms; /* monotonic: the last answer (or when calls started) */
+    int last_status;        /* 0 = none yet (or a transport error) */
     char last_error[160];
     int64_t delivered, failed;
 

@@ -204,8 +204,7 @@ struct lane *lanes_get(struct lanes *ls, const struct endpoint *ep, const char *
     return l;
 }
 
-const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane,
-                                      struct config **cfg_out)
+const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane, struct config **cfg_out)
 {
     pthread_mutex_lock(&ls->lock);
     const struct endpoint *ep = lane->endpoint;
@@ -288,8 +287,8 @@ static void setup_consumer(struct lanes *ls, struct lane *lane)
         s = js_AddConsumer(&ci, js, cfg->nats.retry_stream, &cc, NULL, &jerr);
     jsConsumerInfo_Destroy(ci);
     if (s != NATS_OK) {
-        log_warn(SUBSYS, "cannot set up retry consumer %s: %s (%s)", durable,
-                 natsStatus_GetText(s), nats_GetLastError(NULL));
+        log_warn(SUBSYS, "cannot set up retry consumer %s: %s (%s)", durable, natsStatus_GetText(s),
+                 nats_GetLastError(NULL));
         return;
     }
     lane->consumer_checked = true;
@@ -313,8 +312,8 @@ static void setup_consumer(struct lanes *ls, struct lane *lane)
     natsSubscription_SetPendingLimits(sub, cfg->delivery.retry_window * 2 + 64, -1);
     lane->sub = sub;
     lane->consumer_ready = true;
-    log_info(SUBSYS, "endpoint %s (%s): receiving its parked deliveries (consumer %s)",
-             lane->label, lane->domain, durable);
+    log_info(SUBSYS, "endpoint %s (%s): receiving its parked deliveries (consumer %s)", lane->label,
+             lane->domain, durable);
 }
 
 /* How many records each lane's subject holds; finds backlogs without a lane. */
@@ -398,8 +397,8 @@ static void *manager_main(void *arg)
                 break;
             if (atomic_exchange(&l->recheck, false))
                 l->consumer_ready = false;
-            if (!l->consumer_ready && (l->sub || atomic_load(&l->want_consumer) ||
-                                       atomic_load(&l->parked) > 0))
+            if (!l->consumer_ready &&
+                (l->sub || atomic_load(&l->want_consumer) || atomic_load(&l->parked) > 0))
                 setup_consumer(ls, l);
         }
     }

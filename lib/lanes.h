@@ -36,9 +36,9 @@ struct lanes *lanes_new(const struct config *settings, struct config *routes,
 /* Starts the manager thread (after the first bind). */
 int lanes_start(struct lanes *ls);
 
-/* Delivery thread (or before it starts). A new route table: lanes of its endpoints are made or re-bound; lanes whose
- * endpoint left the routes are retired (their parked records are dead-lettered as
- * `endpoint_removed`). Takes a reference on cfg. */
+/* Delivery thread (or before it starts). A new route table: lanes of its endpoints are made or
+ * re-bound; lanes whose endpoint left the routes are retired (their parked records are
+ * dead-lettered as `endpoint_removed`). Takes a reference on cfg. */
 void lanes_bind(struct lanes *ls, struct config *cfg);
 
 /* The lane of an endpoint of the current (or a recent) route table; made if new. */
@@ -46,8 +46,7 @@ struct lane *lanes_get(struct lanes *ls, const struct endpoint *ep, const char *
 
 /* The lane's endpoint in the current route table and a reference on that table
  * (*cfg_out, to config_unref), or NULL when the lane is retired. */
-const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane,
-                                      struct config **cfg_out);
+const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane, struct config **cfg_out);
 
 /* JetStream was set up (again): the manager makes sure every lane's consumer exists
  * (a memory stream or a new server has none). Any thread. */

@@ -14,6 +14,7 @@
 #include "esl_source.h"
 #include "eventhub_version.h"
 #include "http_server.h"
+#include "lane_report.h"
 #include "metrics.h"
 #include "metrics_text.h"
 #include "nats_link.h"
@@ -266,6 +267,7 @@ static void render_process(const struct metrics_api *api, FILE *f, const struct 
     }
     render_stats(f);
     render_esl(api, f);
+    lane_report_metrics(delivery_lanes(api->deps.delivery), f);
 }
 
 static void run_metrics(void *job, struct http_request *req)
@@ -340,6 +342,7 @@ static void add_totals(cJSON *o, const struct domain_sums *sums)
     cJSON_AddNumberToObject(t, "delivered", (double)stats_get(STAT_DELIVERED));
     cJSON_AddNumberToObject(t, "failed", (double)sums->failed);
     cJSON_AddNumberToObject(t, "retried", (double)stats_get(STAT_RETRIED));
+    cJSON_AddNumberToObject(t, "parked", (double)stats_get(STAT_PARKED));
     cJSON_AddNumberToObject(t, "dead_lettered", (double)sums->dead_lettered);
     cJSON_AddNumberToObject(t, "filtered", (double)stats_get(STAT_FILTERED));
     cJSON_AddNumberToObject(t, "endpoint_ok", (double)stats_get(STAT_ENDPOINT_OK));
@@ -396,6 +399,7 @@ static void run_stats(void *job, struct http_request *req)
     add_nats(api, o, &c);
     add_esl(api, o);
     add_http(o);
+    lane_report_json(delivery_lanes(api->deps.delivery), o);
     http_request_complete_cjson(req, 200, o);
 }
 

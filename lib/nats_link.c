@@ -254,8 +254,8 @@ static bool run_setup(struct nats_link *link)
     /* Parked deliveries (delivery.h): a work queue, one subject per endpoint; a record
      * leaves it when its endpoint answered or its dead-letter record is stored. No age
      * limit: the lanes dead-letter what waited past delivery.max_retry_age. */
-    if (ensure_stream(link, cfg->nats.retry_stream, retry_subject, js_WorkQueuePolicy, 0, -1,
-                      -1) != NATS_OK)
+    if (ensure_stream(link, cfg->nats.retry_stream, retry_subject, js_WorkQueuePolicy, 0, -1, -1) !=
+        NATS_OK)
         return false;
     if (ensure_consumer(link) != NATS_OK)
         return false;

@@ -33,8 +33,8 @@ static void clean_copy(char *out, size_t cap, const char *in)
     out[n] = '\0';
 }
 
-natsMsg *retry_record_msg(const char *subject_prefix, const char *key,
-                          const struct retry_record *r, const char *data, size_t len)
+natsMsg *retry_record_msg(const char *subject_prefix, const char *key, const struct retry_record *r,
+                          const char *data, size_t len)
 {
     char subject[512];
     snprintf(subject, sizeof subject, "%s.%s", subject_prefix, key);

@@ -30,8 +30,8 @@ struct retry_record {
 };
 
 /* NULL when out of memory. */
-natsMsg *retry_record_msg(const char *subject_prefix, const char *key,
-                          const struct retry_record *r, const char *data, size_t len);
+natsMsg *retry_record_msg(const char *subject_prefix, const char *key, const struct retry_record *r,
+                          const char *data, size_t len);
 
 void retry_record_msg_id(char *out, size_t cap, const char *stream, const char *key,
                          const struct retry_record *r);

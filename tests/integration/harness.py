@@ -518,6 +518,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            extra = rcv.answer_headers(req) if callable(rcv.answer_headers) else rcv.answer_headers
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
             self.end_headers()
             self.wfile.write(payload)
             self.wfile.flush()
@@ -556,6 +559,7 @@ class Receiver:
         self.name = name
         self.status = status
         self.delay = delay
+        self.answer_headers = None  # dict, or callable(request) -> dict: extra answer headers
         self._lock = threading.Lock()
         self._requests = []
         self._closing = threading.Event()

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""
+No shared fate between endpoints: a domain whose endpoint fails (500), refuses
+connections, hangs to its timeout or answers slowly carries a backlog, and a healthy
+domain's events posted after that backlog are all delivered while the bad backlog is
+still waiting (parked in the retry stream or held by the bad endpoint's own lane).
+Also inside one domain: with one bad endpoint of two, the sibling gets every event
+at once, and only the bad endpoint's calls wait. Nothing is lost: once the bad
+endpoint recovers, it gets every event of its backlog.
+"""
+
+import socket
+
+import harness
+from harness import base_config
+
+BACKLOG = 400
+HEALTHY = 60
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def endpoint(stats, url):
+    for e in stats.get("endpoints", []):
+        if e["url"] == url:
+            return e
+    return None
+
+
+class Isolation(harness.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.ns = self.nats()
+
+    def start(self, routes, **delivery):
+        d = {"timeout": "1s", "backoff": ["2s"]}
+        d.update(delivery)
+        # A window (max_ack_pending) well below the backlog: one consumer's window held
+        # by the bad domain's events would stall everyone.
+        self.eh = self.eventhub(base_config(
+            self.ns.url, routes, nats={"max_deliveries": 50, "consumer": {"max_ack_pending": 128}},
+            delivery=d))
+        return self.eh
+
+    def post_many(self, domain, n, tag):
+        ids = []
+        for i in range(n):
+            r = self.eh.post_event({"domain": domain, "event_id": "%s-%d" % (tag, i)})
+            self.assert_accepted(r)
+            ids.append("%s-%d" % (tag, i))
+        return ids
+
+    def stats(self):
+        r = self.eh.request("GET", "/api/stats")
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def check_healthy_domain_unaffected(self, bad_url, bad_receiver=None):
+        good = self.receiver(name="good")
+        self.start([{"domain": "bad.example", "endpoints": [bad_url]},
+                    {"domain": "good.example", "endpoints": [good.url("/g")]}])
+        self.post_many("bad.example", BACKLOG, "bad")
+        healthy = self.post_many("good.example", HEALTHY, "good")
+        # Every healthy event arrives (a deadline, not a latency threshold) ...
+        good.wait_for(HEALTHY, timeout=15)
+        self.assertEqual(sorted(set(good.event_ids())), sorted(healthy))
+        # ... while the bad backlog is still far from done.
+        if bad_receiver is not None:
+            self.assertLess(len(set(bad_receiver.event_ids())), BACKLOG, "precondition: the bad "
+                            "endpoint should still have a backlog")
+        st = harness.wait_until(lambda: (lambda s: s if (endpoint(s, bad_url) or {}).get(
+            "state") not in (None, "healthy") or (endpoint(s, bad_url) or {}).get("parked", 0) > 0
+            else None)(self.stats()), 10, "the bad endpoint shown as not healthy or with parked events")
+        bad = endpoint(st, bad_url)
+        self.assertEqual(bad["domain"], "bad.example", bad)
+        gst = endpoint(st, good.url("/g"))
+        self.assertEqual(gst["state"], "healthy", gst)
+        self.assertEqual(gst["parked"], 0, gst)
+        return good
+
+    def test_failing_domain_does_not_hold_back_a_healthy_one(self):
+        bad = self.receiver(status=500, name="bad")
+        self.check_healthy_domain_unaffected(bad.url("/b"), bad)
+        # Nothing lost: the bad endpoint recovers and gets its whole backlog.
+        bad.set_status(200)
+        harness.wait_until(lambda: len({e for e in bad.event_ids()}) >= BACKLOG, 60,
+                           "the recovered endpoint to receive its whole backlog")
+        self.wait_consumer_idle(self.ns, timeout=30)
+
+    def test_refused_connections_do_not_hold_back_a_healthy_one(self):
+        self.check_healthy_domain_unaffected("http://127.0.0.1:%d/nobody" % free_port())
+
+    def test_hanging_endpoint_does_not_hold_back_a_healthy_one(self):
+        bad = self.receiver(name="hangs")
+        bad.hang()
+        try:
+            self.check_healthy_domain_unaffected(bad.url("/h"), bad)
+            # Its own concurrency limit holds: never more calls open than max_concurrent.
+            self.assertLessEqual(len(bad.in_progress()), 32)
+        finally:
+            bad.release()
+
+    def test_slow_endpoint_does_not_hold_back_a_healthy_one(self):
+        bad = self.receiver(delay=0.8, name="slow")
+        self.check_healthy_domain_unaffected(bad.url("/s"), bad)
+
+    def test_bad_sibling_waits_alone(self):
+        good = self.receiver(name="good")
+        bad = self.receiver(status=500, name="bad")
+        self.start([{"domain": "mixed.example", "endpoints": [good.url("/g"), bad.url("/b")]}])
+        ids = self.post_many("mixed.example", 200, "m")
+        good.wait_for(200, timeout=15)
+        self.assertEqual(sorted(good.event_ids()), sorted(ids), "the healthy sibling got each "
+                         "event exactly once")
+        for r in good.requests:
+            self.assertEqual(r.attempt, 1, r)
+        bad.set_status(200)
+        harness.wait_until(lambda: set(bad.event_ids()) >= set(ids), 60,
+                           "the recovered sibling to get every event")
+        self.wait_consumer_idle(self.ns, timeout=30)
+        # Retries went to the endpoint that failed, never again to the one that had it.
+        self.assertEqual(len(good.requests), 200, "the healthy sibling was called again")
+
+
+if __name__ == "__main__":
+    harness.main()
