@@ -200,6 +200,7 @@ static void result_json(cJSON *o, const struct dlq_replay_result *r)
         cJSON_AddStringToObject(o, "domain", r->domain);
     if (r->status == DLQ_REPLAY_OK) {
         cJSON_AddNumberToObject(o, "stream_seq", (double)r->stream_seq);
+        cJSON_AddBoolToObject(o, "to_endpoint", r->to_endpoint);
         cJSON_AddBoolToObject(o, "duplicate", r->duplicate);
         cJSON_AddBoolToObject(o, "record_deleted", r->record_deleted);
     } else {

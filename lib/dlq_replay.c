@@ -1,11 +1,13 @@
 /* dlq_replay — see dlq_replay.h. */
 #include "dlq_replay.h"
 
+#include "clock.h"
 #include "config.h"
 #include "json_scan.h"
 #include "log.h"
 #include "outcome.h"
 #include "publisher.h"
+#include "retry_record.h"
 #include "stats.h"
 
 #include <cjson/cJSON.h>
@@ -85,6 +87,9 @@ cJSON *dlq_record_parse(const char *text, size_t len, struct dlq_record *out)
     out->kind = rec_string(rec, "kind");
     out->reason = rec_string(rec, "reason");
     /* A double: only whole numbers a double holds exactly convert (no UB on 1e300). */
+    const char *key = rec_string(rec, "endpoint_key");
+    if (key && strlen(key) == 16 && strspn(key, "0123456789abcdef") == 16)
+        memcpy(out->endpoint_key, key, 17);
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rec, "stream_seq");
     double d = cJSON_IsNumber(seq) ? seq->valuedouble : 0;
     if (d >= 1 && d <= 9007199254740992.0 && d == (double)(uint64_t)d)
@@ -228,6 +233,33 @@ static natsStatus publish(struct replay *r, const char *subject, jsPubAck **pa, 
     return s;
 }
 
+/* One endpoint's record: a fresh retry record for that endpoint alone. */
+static natsStatus publish_to_endpoint(struct replay *r, jsPubAck **pa, jsErrCode *jerr)
+{
+    struct retry_record rr = {.event_seq = r->fields.stream_seq, .stored_wall_us = clock_wall_us()};
+    if (r->kind)
+        snprintf(rr.kind, sizeof rr.kind, "%s", r->kind);
+    natsMsg *msg = retry_record_msg(r->cfg->nats.retry_subject_prefix, r->fields.endpoint_key, &rr,
+                                    r->event, r->event_len);
+    if (!msg)
+        return NATS_NO_MEMORY;
+    char origin[300], msg_id[300];
+    snprintf(origin, sizeof origin, "%s:%llu", r->cfg->nats.dlq_stream,
+             (unsigned long long)r->dlq_seq);
+    snprintf(msg_id, sizeof msg_id, "replay-%s-%llu", r->cfg->nats.dlq_stream,
+             (unsigned long long)r->dlq_seq);
+    natsStatus s = natsMsgHeader_Set(msg, REPLAY_HEADER, origin);
+    if (s == NATS_OK) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MsgId = msg_id;
+        po.MaxWait = r->cfg->nats.publish_timeout_ms;
+        s = js_PublishMsg(pa, r->js, msg, &po, jerr);
+    }
+    natsMsg_Destroy(msg);
+    return s;
+}
+
 static void announce(const struct outcomes *outcomes, const struct replay *r,
                      const struct dlq_replay_result *res)
 {
@@ -272,7 +304,9 @@ void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *
     }
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = publish(&r, subject, &pa, &jerr);
+    res->to_endpoint = r.fields.endpoint_key[0] != '\0';
+    natsStatus s =
+        res->to_endpoint ? publish_to_endpoint(&r, &pa, &jerr) : publish(&r, subject, &pa, &jerr);
     if (s != NATS_OK) {
         fail(res, DLQ_REPLAY_UNAVAILABLE,
              "the event stream did not take the replay (%s, code %d); the record is kept — "
@@ -289,8 +323,9 @@ void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *
     if (!res->duplicate)
         stats_inc(STAT_REPLAYED);
     delete_record(&r, res);
-    log_info("dlq", "dead letter %llu replayed: event %s (domain %s) is stream seq %llu%s",
+    log_info("dlq", "dead letter %llu replayed: event %s (domain %s) is %s seq %llu%s",
              (unsigned long long)dlq_seq, r.info.event_id[0] ? r.info.event_id : "-", r.info.domain,
+             res->to_endpoint ? "retry stream (for its endpoint alone)" : "stream",
              (unsigned long long)res->stream_seq,
              res->duplicate ? " (a duplicate of an earlier replay)" : "");
     announce(outcomes, &r, res);

@@ -14,6 +14,11 @@
  * original was stored. Being fixed per record, it also makes a second replay of the
  * same record within the window (say, after the delete failed) a duplicate.
  *
+ * One endpoint's record ("endpoint_key", delivery.h) is replayed to that endpoint alone:
+ * a fresh retry record (no attempts counted) under its subject in the retry stream,
+ * Nats-Msg-Id "replay-<dlq stream>-<dlq_seq>". If no route has that endpoint any
+ * more, its lane dead-letters it again (endpoint_removed).
+ *
  * Records that hold no valid event ("event_raw": the stored message was not an
  * event) cannot be replayed: they would be dead-lettered again.
  *
@@ -47,7 +52,9 @@ struct dlq_replay_result {
     char detail[256];
     char domain[EVENT_DOMAIN_MAX + 1];
     char event_id[EVENT_ID_MAX + 1];
-    uint64_t stream_seq; /* the replay's sequence in the event stream */
+    uint64_t stream_seq; /* the replay's sequence in the event stream (or, for one
+                            endpoint's record, in the retry stream) */
+    bool to_endpoint;    /* one endpoint's record: replayed to that endpoint alone */
     bool duplicate;      /* JetStream had this replay already (same record) */
     bool record_deleted; /* the dead-letter record is gone */
 };
@@ -71,7 +78,8 @@ struct dlq_record {
     const char *stream;
     const char *kind;
     const char *reason;
-    uint64_t stream_seq; /* "stream_seq" when a whole number 1..2^53, else 0 */
+    uint64_t stream_seq;   /* "stream_seq" when a whole number 1..2^53, else 0 */
+    char endpoint_key[17]; /* "endpoint_key" (16 hex digits): one endpoint's record, "" */
 };
 
 /*
