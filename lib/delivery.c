@@ -683,52 +683,46 @@ static int64_t schedule(struct delivery *d)
     bool started = true;
     while (d->ring && d->running_calls < d->max_concurrent && started) {
         started = false;
-        struct lane *first = d->ring;
-        struct lane *prev = first;
-        while (prev->ring_next != first)
+        /* One turn: every lane in the ring once, d->ring moving along as the cursor. */
+        size_t n = 1;
+        struct lane *prev = d->ring;
+        while (prev->ring_next != d->ring) {
             prev = prev->ring_next;
-        struct lane *lane = first;
-        do {
+            n++;
+        }
+        for (size_t v = 0; v < n && d->ring && d->running_calls < d->max_concurrent; v++) {
+            struct lane *lane = d->ring;
             struct lane *next = lane->ring_next;
-            if (d->running_calls >= d->max_concurrent)
-                break;
             lane_promote(lane, now);
             struct lane_call *c = lane->head;
-            if (!c && lane->later) {
-                if (!wake || lane->later->job->due_ms < wake)
-                    wake = lane->later->job->due_ms;
-                prev = lane;
-                lane = next;
-                continue;
-            }
-            if (!c) {
-                /* Empty: leaves the ring. */
+            if (!c && !lane->later) {
+                /* Nothing left: leaves the ring. */
                 lane->in_ring = false;
                 if (next == lane) {
                     d->ring = NULL;
                     break;
                 }
                 prev->ring_next = next;
-                if (d->ring == lane)
-                    d->ring = next;
-                lane = next;
+                d->ring = next;
                 continue;
             }
-            if (lane_may_start(lane, now)) {
+            if (!c) {
+                if (!wake || lane->later->job->due_ms < wake)
+                    wake = lane->later->job->due_ms;
+            } else if (lane_may_start(lane, now)) {
                 lane_pop(lane);
                 if (start_call(d, lane, c))
                     started = true;
                 else
                     job_calls_done(d, c->job, lane);
-                d->ring = next; /* the next lane's turn */
             } else {
                 int64_t t = lane_next_change_ms(lane, now);
                 if (t && (!wake || t < wake))
                     wake = t;
             }
             prev = lane;
-            lane = next;
-        } while (d->ring && lane != first);
+            d->ring = next;
+        }
     }
     return wake;
 }
