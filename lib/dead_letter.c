@@ -23,7 +23,7 @@ struct dlq_item {
     char *record;
     char subject[EVENT_SUBJECT_MAX];
     char reason[40];
-    char endpoint_key[17]; /* empty: the record is for the whole event */
+    char id_suffix[64]; /* one endpoint's record: part of its Nats-Msg-Id; "" for the event's */
     uint64_t seq;
 };
 
@@ -51,7 +51,7 @@ static void process(struct dead_letter *dl, struct dlq_item *it)
 {
     char msg_id[256];
     snprintf(msg_id, sizeof msg_id, "dlq-%s-%llu%s%s", dl->cfg->nats.stream_name,
-             (unsigned long long)it->seq, it->endpoint_key[0] ? "-" : "", it->endpoint_key);
+             (unsigned long long)it->seq, it->id_suffix[0] ? "-" : "", it->id_suffix);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
@@ -143,12 +143,12 @@ void dead_letter_free(struct dead_letter *dl, int64_t timeout_ms)
 }
 
 bool dead_letter_submit(struct dead_letter *dl, natsMsg *msg, const char *domain,
-                        uint64_t stream_seq, const char *endpoint_key, const char *reason,
+                        uint64_t stream_seq, const char *id_suffix, const char *reason,
                         char *record)
 {
     struct dlq_item it = {.msg = msg, .record = record, .seq = stream_seq};
-    if (endpoint_key)
-        snprintf(it.endpoint_key, sizeof it.endpoint_key, "%s", endpoint_key);
+    if (id_suffix)
+        snprintf(it.id_suffix, sizeof it.id_suffix, "%s", id_suffix);
     snprintf(it.reason, sizeof it.reason, "%s", reason);
     char token[EVENT_DOMAIN_MAX * 3 + 1];
     if (!domain || !event_domain_token(domain, token, sizeof token))

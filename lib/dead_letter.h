@@ -29,13 +29,14 @@ void dead_letter_free(struct dead_letter *dl, int64_t timeout_ms);
 
 /*
  * Takes ownership of `msg` (the original) and `record` (malloc'd JSON text). `domain`
- * picks the subject (may be empty). `endpoint_key` (NULL for a record of the whole
- * event) makes the record one endpoint's: its Nats-Msg-Id differs per endpoint, so
- * each endpoint of one event gets its own record. Returns false when the queue is full — the
+ * picks the subject (may be empty). `id_suffix` (NULL for a record of the whole
+ * event) makes the record one endpoint's: it joins the Nats-Msg-Id ("<endpoint
+ * key>-r<retry record seq>"), so each endpoint of one event, and each parked record,
+ * gets its own dead letter. Returns false when the queue is full — the
  * original was then nak'ed for a later retry, and both were released.
  */
 bool dead_letter_submit(struct dead_letter *dl, natsMsg *msg, const char *domain,
-                        uint64_t stream_seq, const char *endpoint_key, const char *reason,
+                        uint64_t stream_seq, const char *id_suffix, const char *reason,
                         char *record);
 
 #endif

@@ -90,6 +90,7 @@ struct job {
     int attempt;                /* the attempt number the endpoints see */
     int failures;               /* attempts that really failed before this one */
     struct retry_record record; /* records: what the headers said */
+    uint64_t record_seq;        /* records: its sequence in the retry stream */
     char *body;
     size_t body_len;
     struct endpoint_outcome *outcomes;
@@ -448,6 +449,11 @@ static void job_dead_letter(struct delivery *d, struct job *job, struct lane *la
 {
     log_outcome(d, job, "dead_lettered", false, reason, detail);
     const char *key = job->kind == JOB_RECORD && lane ? lane->key : NULL;
+    /* A record's dead letter is told apart by the record (a replayed dead letter that
+     * fails again is a new record, and must not look like a duplicate of the first). */
+    char id_suffix[64];
+    if (key)
+        snprintf(id_suffix, sizeof id_suffix, "%s-r%llu", key, (unsigned long long)job->record_seq);
     char *record = build_record(job, reason, detail, key, lane ? lane->label : "",
                                 natsConnection_GetMaxPayload(nats_link_conn(d->link)));
     if (!record) {
@@ -465,7 +471,8 @@ static void job_dead_letter(struct delivery *d, struct job *job, struct lane *la
         log_warn(SUBSYS, "event %s (domain %s, stream seq %llu) goes to the dead-letter stream: %s",
                  job->info.event_id[0] ? job->info.event_id : "-", job->info.domain,
                  (unsigned long long)job->seq, detail);
-    dead_letter_submit(d->dl, job->msg, job->info.domain, job->seq, key, reason, record);
+    dead_letter_submit(d->dl, job->msg, job->info.domain, job->seq, key ? id_suffix : NULL, reason,
+                       record);
     job->msg = NULL; /* taken by dead_letter */
     job_free(d, job);
 }
@@ -989,6 +996,7 @@ static void record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
         delivered_count = (int)meta->NumDelivered;
+        job->record_seq = meta->Sequence.Stream;
         jsMsgMetaData_Destroy(meta);
     }
     const char *data = natsMsg_GetData(msg);
@@ -1031,12 +1039,11 @@ static void record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
                  job->record_endpoint->display_url, job->record.last_status);
     } else if (job->failures >= cfg->nats.max_deliver) {
         reason = "max_deliveries_exceeded";
-        snprintf(detail, sizeof detail, "%s still failing after %d attempts (%s)",
-                 job->record_endpoint->display_url, job->failures, job->record.last_error);
+        snprintf(detail, sizeof detail, "%s: %s (still failing after %d attempts)",
+                 job->record_endpoint->display_url, job->record.last_error, job->failures);
     } else if (clock_wall_us() - job->stored_wall_us > cfg->delivery.max_retry_age_ms * 1000) {
         reason = "endpoint_unavailable";
-        snprintf(detail, sizeof detail,
-                 "%s could not take the event within delivery.max_retry_age (last: %s)",
+        snprintf(detail, sizeof detail, "%s: %s (not delivered within delivery.max_retry_age)",
                  job->record_endpoint->display_url,
                  job->record.last_error[0] ? job->record.last_error : "no call made");
     }
@@ -1083,10 +1090,12 @@ static void record_settle(struct delivery *d, struct job *job, struct lane *lane
         age_after_ms > job->cfg->delivery.max_retry_age_ms) {
         char detail[400];
         bool exhausted = failures >= job->cfg->nats.max_deliver;
-        snprintf(detail, sizeof detail, "%s %s (%s)", lane->display_url,
-                 exhausted ? "still failing after the last attempt"
-                           : "could not take the event within delivery.max_retry_age",
-                 oc->error);
+        if (exhausted)
+            snprintf(detail, sizeof detail, "%s: %s (still failing after %d attempts)",
+                     lane->display_url, oc->error, failures);
+        else
+            snprintf(detail, sizeof detail, "%s: %s (not delivered within delivery.max_retry_age)",
+                     lane->display_url, oc->error);
         log_outcome(d, job, "failed", false, NULL, oc->error);
         job->failures = failures;
         job_dead_letter(d, job, lane,

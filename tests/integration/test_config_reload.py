@@ -483,8 +483,9 @@ class ConfigReload(harness.TestCase):
         self.assertEqual(s["nats"]["consumer"]["ack_wait_ms"], 10000)
         self.assertEqual(s["nats"]["servers"], [self.ns.url])
         self.assertEqual(s["delivery"]["backoff_ms"], [200, 200, 500])
+        # base_config turns the breaker off (failures 0); the rest are the defaults.
         self.assertEqual(s["delivery"]["breaker"],
-                         {"failures": 5, "cooldown_ms": 5000, "max_cooldown_ms": 300000})
+                         {"failures": 0, "cooldown_ms": 5000, "max_cooldown_ms": 300000})
         self.assertEqual(s["nats"]["retry"],
                          {"stream": "EVENTS_RETRY", "subject_prefix": "retry.EVENTS"})
         self.assertIs(s["server"]["admin_token_set"], True)

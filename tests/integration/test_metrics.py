@@ -210,7 +210,7 @@ class Metrics(harness.TestCase):
 
         s = self.stats()
         self.assertEqual(set(s), {"version", "uptime_seconds", "totals", "domains", "inflight",
-                                  "nats", "consumer", "esl", "http"})
+                                  "nats", "consumer", "esl", "http", "endpoints"})
         # Nothing here was refused before routing or too slow (test_http_guard.py,
         # test_slow_clients.py make those move).
         self.assertEqual(s["http"], {
