@@ -144,6 +144,7 @@ struct delivery {
     struct lane *ring; /* lanes with calls waiting (circular via ring_next): the one
                           whose turn is next */
     int running_calls;
+    int lanes_in_flight; /* lanes with calls out */
     int max_concurrent;
     struct delivered_memory *memory;
     struct webhook_pool *pool;
@@ -672,13 +673,29 @@ static bool start_call(struct delivery *d, struct lane *lane, struct lane_call *
         breaker_cancel(&lane->breaker);
         return false;
     }
-    if (lane->in_flight == 0)
+    if (lane->in_flight == 0) {
         lane->last_answer_ms = clock_mono_ms();
+        d->lanes_in_flight++;
+    }
     lane->in_flight++;
     job->running++;
     d->running_calls++;
     job->outcomes[c->index].called = true;
     return true;
+}
+
+/* Once the global cap is three quarters used, a lane at or over its fair share (the
+ * cap divided among the lanes that have calls out or waiting) waits. */
+static bool over_fair_share(const struct delivery *d, const struct lane *lane, size_t ring_lanes)
+{
+    int headroom = d->max_concurrent / 4;
+    if (d->running_calls < d->max_concurrent - headroom)
+        return false;
+    size_t busy = (size_t)d->lanes_in_flight > ring_lanes ? (size_t)d->lanes_in_flight : ring_lanes;
+    int share = d->max_concurrent / (int)(busy + 1);
+    if (share < 1)
+        share = 1;
+    return lane->in_flight >= share;
 }
 
 /* Round robin over the lanes with calls waiting: one call per lane per turn, while
@@ -716,6 +733,9 @@ static int64_t schedule(struct delivery *d)
             if (!c) {
                 if (!wake || lane->later->job->due_ms < wake)
                     wake = lane->later->job->due_ms;
+            } else if (over_fair_share(d, lane, n)) {
+                /* The last slots of the global cap are kept for lanes under their share:
+                 * slow endpoints together cannot take every slot. */
             } else if (lane_may_start(lane, now)) {
                 lane_pop(lane);
                 if (start_call(d, lane, c))
@@ -1142,7 +1162,8 @@ static void on_call_done(void *closure, size_t endpoint_index, int status, const
             snprintf(oc->error, sizeof oc->error, "HTTP %d", status);
         oc->park = status == 410 ? PARK_GONE : PARK_FAILED;
     }
-    lane->in_flight--;
+    if (--lane->in_flight == 0)
+        d->lanes_in_flight--;
     lane->last_answer_ms = now;
     job->running--;
     d->running_calls--;

@@ -8,7 +8,7 @@
 #   ingress    ingress only: 50 connections, as fast as possible, 10 s; eventhub runs
 #              with delivery.enabled: false (stores events, delivers none)
 #   steady     2000 events/s to 2 sinks for 10 s
-#   sustained  2 sinks for 20 s: at 6000 events/s, then as fast as possible
+#   sustained  2 sinks for 20 s: at 9500 events/s, then as fast as possible
 #   noisy      noisy neighbour: a backlog for bad domains whose endpoint misbehaves,
 #              then healthy domains at a rate; healthy e2e latency, healthy events not
 #              delivered by the end of the drain, calls/s reaching the bad endpoint.
@@ -319,7 +319,7 @@ for s in "${scenarios[@]}"; do
     sustained)
         # Deliveries may trail ingress at full speed: the long drain lets the backlog
         # empty, so "delivered events/s" is the sustained delivery rate.
-        run sustained-6000 2 --connections 50 --rate 6000 --duration 20 --drain-timeout 120
+        run sustained-9500 2 --connections 50 --rate 9500 --duration 20 --drain-timeout 120
         run sustained-max 2 --connections 50 --duration 20 --drain-timeout 120
         ;;
     noisy)

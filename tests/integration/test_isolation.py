@@ -110,6 +110,25 @@ class Isolation(harness.TestCase):
         bad = self.receiver(delay=0.8, name="slow")
         self.check_healthy_domain_unaffected(bad.url("/s"), bad)
 
+    def test_slow_domains_together_cannot_take_every_call_slot(self):
+        # Three slow domains could fill the global cap (8) with their 4 calls each; the
+        # last slots stay for endpoints under their fair share.
+        slow = [self.receiver(delay=1.5, name="slow%d" % i) for i in range(3)]
+        good = self.receiver(name="good")
+        routes = [{"domain": "slow%d.example" % i,
+                   "endpoints": [{"url": r.url("/s"), "max_concurrent": 4}]}
+                  for i, r in enumerate(slow)]
+        routes.append({"domain": "good.example", "endpoints": [good.url("/g")]})
+        self.start(routes, max_concurrent=8, timeout="5s")
+        for i in range(3):
+            self.post_many("slow%d.example" % i, 40, "s%d" % i)
+        harness.wait_until(lambda: sum(len(r.in_progress()) for r in slow) >= 6, 10,
+                           "the slow endpoints busy")
+        healthy = self.post_many("good.example", 20, "good")
+        good.wait_for(20, timeout=10)
+        self.assertEqual(good.event_ids(), {e: 1 for e in healthy})
+        self.assertLessEqual(sum(len(r.in_progress()) for r in slow), 8)
+
     def test_bad_sibling_waits_alone(self):
         good = self.receiver(name="good")
         bad = self.receiver(status=500, name="bad")
