@@ -587,17 +587,17 @@ static int slow_queue_cap(const struct delivery *d, const struct lane *lane)
 }
 
 static void event_settle(struct delivery *d, struct job *job);
-static void record_settle(struct delivery *d, struct job *job, struct lane *lane);
+static void record_settle(struct delivery *d, struct job *job);
 
 /* A job's calls all answered (none running, none queued): settle it. */
-static void job_calls_done(struct delivery *d, struct job *job, struct lane *lane)
+static void job_calls_done(struct delivery *d, struct job *job)
 {
     if (job->running > 0 || job->queued > 0)
         return;
     if (job->kind == JOB_EVENT)
         event_settle(d, job);
     else
-        record_settle(d, job, lane);
+        record_settle(d, job);
 }
 
 /* Takes the event calls out of slow lanes' queues beyond one round of calls: their
@@ -637,7 +637,7 @@ static void shed_slow_lanes(struct delivery *d, int64_t now_ms)
                 struct lane_call *c = shed;
                 shed = c->next;
                 c->job->outcomes[c->index].park = PARK_BEHIND;
-                job_calls_done(d, c->job, lane);
+                job_calls_done(d, c->job);
             }
         }
         lane = next;
@@ -741,7 +741,7 @@ static int64_t schedule(struct delivery *d)
                 if (start_call(d, lane, c))
                     started = true;
                 else
-                    job_calls_done(d, c->job, lane);
+                    job_calls_done(d, c->job);
             } else {
                 int64_t t = lane_next_change_ms(lane, now);
                 if (t && (!wake || t < wake))
@@ -858,7 +858,7 @@ static void event_begin(struct delivery *d, natsMsg *msg)
         else
             lane_push(d, &job->calls[i], false);
     }
-    job_calls_done(d, job, NULL);
+    job_calls_done(d, job);
 }
 
 /* Publishes the parked copies of an event; the ack waits for all of them. */
@@ -1085,8 +1085,9 @@ static void record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
     lane_push(d, &job->calls[0], false);
 }
 
-static void record_settle(struct delivery *d, struct job *job, struct lane *lane)
+static void record_settle(struct delivery *d, struct job *job)
 {
+    struct lane *lane = job->calls[0].lane;
     struct endpoint_outcome *oc = &job->outcomes[0];
     lane->held_records--;
     if (oc->delivered) {
@@ -1196,7 +1197,7 @@ static void on_call_done(void *closure, size_t endpoint_index, int status, const
                       "good",
                       lane->label, lane->domain);
     }
-    job_calls_done(d, job, lane);
+    job_calls_done(d, job);
 }
 
 /* Long waits (queues, slow endpoints, open breakers) must not make JetStream
