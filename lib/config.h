@@ -49,8 +49,8 @@ struct endpoint {
     double rate_per_s;      /* rate_limit ("100/s", "30/m", "0.5/h") in calls per second;
                                0 = unlimited */
     char key[17];           /* 16 lower-case hex digits: FNV-1a 64 over the route's domain, '\0',
-                               url, '\0', then each header line followed by '\0'; the lane's
-                               name in NATS (consumer, subject) */
+                               label, '\0' (no secret goes in); the lane's name in NATS
+                               (consumer, subject) */
     int line;               /* where it was defined */
     bool timeout_inherited; /* no timeout of its own: timeout_ms is delivery.timeout */
     bool max_concurrent_inherited; /* no max_concurrent of its own: it is

@@ -346,14 +346,15 @@ static uint64_t fnv1a64(uint64_t h, const char *s)
     return h;
 }
 
-/* The endpoint's key (config.h): its domain, URL and header lines, hashed. */
+/* The endpoint's key (config.h): its domain and label, hashed. The label is the
+ * redacted URL (and " #n" among endpoints that differ only in secrets): the key, which
+ * read APIs show, carries nothing of a secret, and a rotated token or header value
+ * keeps the endpoint's key and so its parked deliveries. */
 static void endpoint_key(const char *domain, struct endpoint *e)
 {
     uint64_t h = 14695981039346656037ull;
     h = fnv1a64(h, domain ? domain : "");
-    h = fnv1a64(h, e->url);
-    for (size_t i = 0; i < e->header_count; i++)
-        h = fnv1a64(h, e->headers[i] ? e->headers[i] : "");
+    h = fnv1a64(h, e->label ? e->label : "");
     snprintf(e->key, sizeof e->key, "%016" PRIx64, h);
 }
 
@@ -370,7 +371,6 @@ void cfg_route_display(struct cfg_ctx *ctx, struct route *r)
         struct endpoint *e = &r->endpoints[j];
         if (!e->url)
             continue; /* reported by the mapper */
-        endpoint_key(r->domain, e);
         e->display_url = redact_url(e->url);
         if (!e->display_url) {
             cfg_oom(ctx);
@@ -390,6 +390,7 @@ void cfg_route_display(struct cfg_ctx *ctx, struct route *r)
             ordinal[j] = highest + 1;
         e->label = ordinal[j] == 1 ? cfg_strdup(ctx, e->display_url)
                                    : cfg_printf(ctx, "%s #%u", e->display_url, ordinal[j]);
+        endpoint_key(r->domain, e);
     }
     free(ordinal);
 }

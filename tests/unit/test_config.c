@@ -396,7 +396,8 @@ static void test_endpoint_limits(void)
 #undef EP
 }
 
-/* The key: FNV-1a 64 over domain, URL and header lines, NUL-separated, in hex. */
+/* The key: FNV-1a 64 over domain and label (the redacted URL, "#n" among endpoints
+ * differing only in secrets), NUL-separated, in hex. No secret goes in. */
 static void test_endpoint_key(void)
 {
     static const char yaml[] = "routes:\n"
@@ -420,12 +421,13 @@ static void test_endpoint_key(void)
     if (cfg && again) {
         const struct endpoint *a = cfg->routes[0].endpoints;
         CHECK_STR(a[0].key, "40f4d27bd50466fb");
-        CHECK_STR(a[1].key, "ddea86c09434dfe5");
+        CHECK_STR(a[1].key, "14f733b1d571d2ea"); /* label "https://x.example/hook #2" */
         CHECK_STR(cfg->routes[2].endpoints[0].key, "f5bcf6b79ca15d32"); /* domain "*" */
         /* Stable across loads. */
         for (size_t i = 0; i < cfg->routes[0].endpoint_count; i++)
             CHECK_STR(a[i].key, again->routes[0].endpoints[i].key);
-        /* A header value, another URL or another domain: another key. */
+        /* Endpoints that differ in secrets only, another URL or another domain: another
+         * key. */
         CHECK(strcmp(a[1].key, a[2].key) != 0);
         CHECK(strcmp(a[0].key, a[1].key) != 0);
         CHECK(strcmp(a[0].key, a[4].key) != 0);
@@ -439,6 +441,17 @@ static void test_endpoint_key(void)
     }
     config_unref(cfg);
     config_unref(again);
+    /* A rotated secret (a header value, a query value) keeps the key. */
+    struct config *before = LOAD_OK("routes:\n  - domain: a.example\n    endpoints:\n"
+                                    "      - url: https://x.example/hook?token=old\n"
+                                    "        headers: {Authorization: Bearer abc}\n");
+    struct config *after = LOAD_OK("routes:\n  - domain: a.example\n    endpoints:\n"
+                                   "      - url: https://x.example/hook?token=new\n"
+                                   "        headers: {Authorization: Bearer xyz}\n");
+    if (before && after)
+        CHECK_STR(before->routes[0].endpoints[0].key, after->routes[0].endpoints[0].key);
+    config_unref(before);
+    config_unref(after);
 }
 
 /* display_url is the URL redacted once at load; label tells apart the endpoints of a
