@@ -224,9 +224,13 @@ static void event_finish(struct delivery *d, struct job *job)
         return;
     }
     natsMsg_Ack(job->msg, NULL);
+    /* Remembered after the ack too (the memory is bounded and forgets the oldest): an
+     * ack lost with a broker restart brings the event back, and the endpoints that
+     * have it are not called again. */
     for (size_t i = 0; i < job->endpoint_count; i++)
-        delivered_memory_remove(d->memory, job->memory_key,
-                                delivery_endpoint_id(&job->route->endpoints[i]));
+        if (job->outcomes[i].delivered && job->outcomes[i].called)
+            delivered_memory_add(d->memory, job->memory_key,
+                                 delivery_endpoint_id(&job->route->endpoints[i]));
     if (parked == 0) {
         stats_inc(STAT_DELIVERED);
         log_debug(SUBSYS, "event %s delivered to %zu endpoint(s)", job->info.event_id,
