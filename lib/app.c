@@ -305,7 +305,8 @@ int app_run(struct config *cfg)
     app->calls_guard = (struct api_auth_guard){app->auth, calls_api_handle, app->calls};
     app->logs_api = logs_api_new(cfg, app->api, app->auth);
     app->stream_api = stream_api_new(cfg, app->link, app->api, app->auth);
-    app->dlq_api = dlq_api_new(cfg, app->link, app->api, app->auth, &app->outcomes);
+    app->dlq_api = dlq_api_new(cfg, app->link, app->api, app->auth, &app->outcomes,
+                               delivery_lanes(app->delivery));
     if (!app->logs_api || !app->stream_api || !app->dlq_api)
         goto out;
     app->events_guard = (struct api_auth_guard){app->auth, events_api_handle, app->history};

@@ -40,6 +40,7 @@ struct dlq_api {
     struct api_worker *worker;
     const struct api_auth *auth;
     const struct outcomes *outcomes;
+    struct lanes *lanes; /* NULL when this instance does not deliver */
 };
 
 struct dlq_job {
@@ -74,7 +75,7 @@ struct batch {
 
 struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
                             struct api_worker *worker, const struct api_auth *auth,
-                            const struct outcomes *outcomes)
+                            const struct outcomes *outcomes, struct lanes *lanes)
 {
     struct dlq_api *api = calloc(1, sizeof *api);
     if (!api)
@@ -84,6 +85,7 @@ struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
     api->worker = worker;
     api->auth = auth;
     api->outcomes = outcomes;
+    api->lanes = lanes;
     return api;
 }
 
@@ -211,7 +213,8 @@ static void result_json(cJSON *o, const struct dlq_replay_result *r)
 static void replay_one(struct dlq_job *job, struct http_request *req)
 {
     struct dlq_replay_result r;
-    dlq_replay_one(job->api->cfg, nats_link_js(job->api->link), job->api->outcomes, job->seq, NULL,
+    dlq_replay_one(job->api->cfg, nats_link_js(job->api->link), job->api->outcomes,
+                   job->api->lanes, job->seq, NULL,
                    &r);
     if (r.status != DLQ_REPLAY_OK) {
         int status = dlq_replay_http_status(r.status);
@@ -235,7 +238,7 @@ static bool replay_each(void *ctx, natsMsg *msg)
     struct dlq_api *api = b->job->api;
     uint64_t seq = natsMsg_GetSequence(msg);
     struct dlq_replay_result r;
-    dlq_replay_one(api->cfg, nats_link_js(api->link), api->outcomes, seq, msg, &r);
+    dlq_replay_one(api->cfg, nats_link_js(api->link), api->outcomes, api->lanes, seq, msg, &r);
     b->attempted++;
     b->seen++;
     const char *status = "replayed";

@@ -29,11 +29,12 @@ struct http_request;
 struct nats_link;
 struct outcomes;
 struct dlq_api;
+struct lanes;
 
 /* Borrows everything (auth and outcomes may be NULL). */
 struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
                             struct api_worker *worker, const struct api_auth *auth,
-                            const struct outcomes *outcomes);
+                            const struct outcomes *outcomes, struct lanes *lanes);
 void dlq_api_free(struct dlq_api *api); /* accepts NULL */
 /* http_route handler for the prefix /api/dlq (GET and POST); ctx is the struct dlq_api. */
 void dlq_api_handle(void *ctx, struct http_request *req);

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "config.h"
 #include "json_scan.h"
+#include "lanes.h"
 #include "log.h"
 #include "outcome.h"
 #include "publisher.h"
@@ -288,7 +289,8 @@ static void delete_record(struct replay *r, struct dlq_replay_result *res)
 }
 
 void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *outcomes,
-                    uint64_t dlq_seq, natsMsg *record, struct dlq_replay_result *res)
+                    struct lanes *lanes, uint64_t dlq_seq, natsMsg *record,
+                    struct dlq_replay_result *res)
 {
     memset(res, 0, sizeof *res);
     struct replay r = {.cfg = cfg, .js = js, .dlq_seq = dlq_seq};
@@ -304,7 +306,8 @@ void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *
     }
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
-    res->to_endpoint = r.fields.endpoint_key[0] != '\0';
+    res->to_endpoint = r.fields.endpoint_key[0] != '\0' &&
+                       (!lanes || lanes_routed(lanes, r.fields.endpoint_key));
     natsStatus s =
         res->to_endpoint ? publish_to_endpoint(&r, &pa, &jerr) : publish(&r, subject, &pa, &jerr);
     if (s != NATS_OK) {

@@ -14,10 +14,12 @@
  * original was stored. Being fixed per record, it also makes a second replay of the
  * same record within the window (say, after the delete failed) a duplicate.
  *
- * One endpoint's record ("endpoint_key", delivery.h) is replayed to that endpoint alone:
- * a fresh retry record (no attempts counted) under its subject in the retry stream,
- * Nats-Msg-Id "replay-<dlq stream>-<dlq_seq>". If no route has that endpoint any
- * more, its lane dead-letters it again (endpoint_removed).
+ * One endpoint's record ("endpoint_key", delivery.h) is replayed to that endpoint alone
+ * while the routes still have it: a fresh retry record (no attempts counted) under its
+ * subject in the retry stream, Nats-Msg-Id "replay-<dlq stream>-<dlq_seq>". When no
+ * route has that endpoint any more (the route was fixed by replacing it), the event
+ * goes to the route as it is now, like any replay. `lanes` (NULL on an instance that
+ * does not deliver: then the endpoint is taken as still routed) tells which.
  *
  * Records that hold no valid event ("event_raw": the stored message was not an
  * event) cannot be replayed: they would be dead-lettered again.
@@ -37,6 +39,7 @@
 #include <stdint.h>
 
 struct config;
+struct lanes;
 struct outcomes;
 
 enum dlq_replay_status {
@@ -64,7 +67,8 @@ struct dlq_replay_result {
  * has it already (borrowed), else NULL to fetch it. `outcomes` may be NULL.
  */
 void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *outcomes,
-                    uint64_t dlq_seq, natsMsg *record, struct dlq_replay_result *res);
+                    struct lanes *lanes, uint64_t dlq_seq, natsMsg *record,
+                    struct dlq_replay_result *res);
 
 /* HTTP status for a result status. */
 int dlq_replay_http_status(enum dlq_replay_status status);

@@ -213,6 +213,15 @@ const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane, struc
     return ep;
 }
 
+bool lanes_routed(struct lanes *ls, const char *key)
+{
+    pthread_mutex_lock(&ls->lock);
+    const struct lane *l = find(ls, key);
+    bool routed = l && l->endpoint;
+    pthread_mutex_unlock(&ls->lock);
+    return routed;
+}
+
 size_t lanes_count(struct lanes *ls)
 {
     pthread_mutex_lock(&ls->lock);

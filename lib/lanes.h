@@ -52,6 +52,9 @@ const struct endpoint *lanes_endpoint(struct lanes *ls, struct lane *lane, struc
  * (a memory stream or a new server has none). Any thread. */
 void lanes_recheck(struct lanes *ls);
 
+/* Whether the current route table has the endpoint with this key. Any thread. */
+bool lanes_routed(struct lanes *ls, const char *key);
+
 /* Asks the manager to set up consumers of lanes that want one, now. Any thread. */
 void lanes_poke(struct lanes *ls);
 

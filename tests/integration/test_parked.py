@@ -95,6 +95,16 @@ class Parked(harness.TestCase):
         self.good.wait_for(N + 1)
         self.wait_consumer_idle(self.ns)
         self.assertNotIn("after", self.bad.event_ids())
+        # A removed endpoint's dead letter replays to the route as it is now.
+        bad_calls = len(self.bad.requests)
+        seq = self.eh.request("GET", "/api/dlq?limit=1").json["records"][0]["seq"]
+        r = self.eh.request("POST", "/api/dlq/%d/replay" % seq,
+                            headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r)
+        self.assertIs(r.json["to_endpoint"], False, r.json)
+        extra.wait_for(2)
+        self.wait_consumer_idle(self.ns)
+        self.assertEqual(len(self.bad.requests), bad_calls, "the removed endpoint was called")
 
 
 if __name__ == "__main__":
