@@ -213,9 +213,8 @@ static void result_json(cJSON *o, const struct dlq_replay_result *r)
 static void replay_one(struct dlq_job *job, struct http_request *req)
 {
     struct dlq_replay_result r;
-    dlq_replay_one(job->api->cfg, nats_link_js(job->api->link), job->api->outcomes,
-                   job->api->lanes, job->seq, NULL,
-                   &r);
+    dlq_replay_one(job->api->cfg, nats_link_js(job->api->link), job->api->outcomes, job->api->lanes,
+                   job->seq, NULL, &r);
     if (r.status != DLQ_REPLAY_OK) {
         int status = dlq_replay_http_status(r.status);
         const char *error = status == 404   ? "not_found"

@@ -306,8 +306,8 @@ void dlq_replay_one(const struct config *cfg, jsCtx *js, const struct outcomes *
     }
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
-    res->to_endpoint = r.fields.endpoint_key[0] != '\0' &&
-                       (!lanes || lanes_routed(lanes, r.fields.endpoint_key));
+    res->to_endpoint =
+        r.fields.endpoint_key[0] != '\0' && (!lanes || lanes_routed(lanes, r.fields.endpoint_key));
     natsStatus s =
         res->to_endpoint ? publish_to_endpoint(&r, &pa, &jerr) : publish(&r, subject, &pa, &jerr);
     if (s != NATS_OK) {

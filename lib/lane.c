@@ -41,7 +41,7 @@ void lane_call_result(struct lane *lane, bool ok, int status, const char *error,
     }
 }
 
-static int64_t parked_now(struct lane *lane)
+int64_t lane_parked(struct lane *lane)
 {
     uint64_t gen = atomic_load(&lane->poll_gen);
     if (gen != lane->seen_poll) {
@@ -55,7 +55,7 @@ static int64_t parked_now(struct lane *lane)
 
 bool lane_is_behind(struct lane *lane, int64_t now_ms)
 {
-    if (lane->held_records > 0 || parked_now(lane) > 0)
+    if (lane->held_records > 0 || lane_parked(lane) > 0)
         return true;
     if (lane->paused_until_ms > now_ms)
         return true;
@@ -64,7 +64,7 @@ bool lane_is_behind(struct lane *lane, int64_t now_ms)
 
 void lane_parked_one(struct lane *lane)
 {
-    parked_now(lane);
+    lane_parked(lane);
     lane->parked_local++;
 }
 

@@ -88,6 +88,10 @@ void lane_call_result(struct lane *lane, bool ok, int status, const char *error,
  * parked at once instead of called (they would only wait behind the backlog). */
 bool lane_is_behind(struct lane *lane, int64_t now_ms);
 
+/* Records parked for this lane: the last count from the stream plus what this process
+ * parked since (delivery thread). */
+int64_t lane_parked(struct lane *lane);
+
 /* A new parked record was stored for this lane. */
 void lane_parked_one(struct lane *lane);
 

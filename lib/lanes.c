@@ -471,9 +471,16 @@ void lanes_publish_views(struct lanes *ls, int64_t now_mono_ms)
     size_t n = ls->count;
     struct lane_view *v = n ? calloc(n, sizeof *v) : NULL;
     int64_t wall = clock_wall_ms();
+    size_t shown = 0;
     for (size_t i = 0; v && i < n; i++) {
-        const struct lane *l = ls->all[i];
-        struct lane_view *o = &v[i];
+        struct lane *l = ls->all[i];
+        int64_t parked = lane_parked(l);
+        bool known = atomic_load(&l->parked) >= 0 || l->parked_local > 0;
+        /* A retired endpoint is shown while it still has deliveries to settle. */
+        if (!l->endpoint && parked <= 0 && l->waiting == 0 && l->in_flight == 0 &&
+            l->held_records == 0)
+            continue;
+        struct lane_view *o = &v[shown++];
         snprintf(o->key, sizeof o->key, "%s", l->key);
         snprintf(o->domain, sizeof o->domain, "%s", l->domain);
         snprintf(o->label, sizeof o->label, "%s", l->label);
@@ -481,9 +488,7 @@ void lanes_publish_views(struct lanes *ls, int64_t now_mono_ms)
         o->state = lane_state_name(lane_state(l, now_mono_ms, l->endpoint != NULL));
         o->in_flight = l->in_flight;
         o->waiting = l->waiting;
-        o->parked = atomic_load(&l->parked);
-        if (o->parked >= 0)
-            o->parked += l->parked_local;
+        o->parked = known ? parked : -1;
         o->consecutive_failures = l->breaker.consecutive_failures;
         o->last_status = l->last_status;
         snprintf(o->last_error, sizeof o->last_error, "%s", l->last_error);
@@ -495,7 +500,7 @@ void lanes_publish_views(struct lanes *ls, int64_t now_mono_ms)
     if (v || n == 0) {
         free(ls->views);
         ls->views = v;
-        ls->view_count = n;
+        ls->view_count = shown;
     }
     pthread_mutex_unlock(&ls->lock);
 }

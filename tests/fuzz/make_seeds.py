@@ -194,6 +194,20 @@ REQUESTS = {
     "plus-and-empty.txt": "/api/dlq?limit=+5&domain=&=x&&offset=%2B1",
 }
 
+# ---- retry_record: a parked delivery's headers, then the event ----
+RETRY_RECORDS = {
+    "parked.txt": b"Eventhub-Event-Seq: 42\nEventhub-Stored-Us: 1795257146000000\n"
+                  b"Eventhub-Attempts: 1\nEventhub-Not-Before: 1795257147000\n"
+                  b"Eventhub-Last-Status: 500\nEventhub-Last-Error: HTTP 500\n\n"
+                  b'{"domain":"example.com","event_id":"e-1"}',
+    "gone.txt": b"Eventhub-Event-Seq: 7\nEventhub-Stored-Us: 1\nEventhub-Attempts: 1\n"
+                b"Eventhub-Final: endpoint_gone\nEventhub-Kind: call_signal\n\n{}",
+    "replay.txt": b"Eventhub-Event-Seq: 0\nEventhub-Stored-Us: 5\nEventhub-Attempts: 0\n"
+                  b"Eventhub-Replay-Of: EVENTS_DLQ:3\n\n{}",
+    "bad-numbers.txt": b"Eventhub-Event-Seq: -1\nEventhub-Stored-Us: 1e9\nEventhub-Attempts: 99999999999\n\n",
+    "missing.txt": b"Eventhub-Attempts: 2\n\n{}",
+}
+
 # ---- retry_after: Retry-After header values ----
 
 RETRY_AFTERS = {
@@ -447,6 +461,8 @@ def main():
         put("call_tracker", name, data)
     for name, data in RETRY_AFTERS.items():
         put("retry_after", name, data)
+    for name, data in RETRY_RECORDS.items():
+        put("retry_record", name, data)
 
     # ESL: each capture cut into pieces of whole frames (~8 KiB), with the mode byte
     # (0: 1 MiB cap, fed at once; 0x0e: fed in 7-byte pieces; 0x01: a 256-byte cap).
@@ -480,6 +496,6 @@ def main():
 
 if __name__ == "__main__":
     for t in ("event", "config", "http_params", "dlq_record", "domain_log", "esl", "tzfile",
-              "call_tracker", "retry_after"):
+              "call_tracker", "retry_after", "retry_record"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     main()
