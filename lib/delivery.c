@@ -154,6 +154,43 @@ static void keep_alive(struct delivery *d, int64_t now_ms)
 
 /* At the stop deadline: calls not started are given back (JetStream redelivers them to
  * another instance); the jobs are dropped once nothing of theirs runs. */
+/* At the start of a stop: parked deliveries held here (not due yet, or waiting for an
+ * open breaker or a pause) go back to the retry stream at once, due when they were —
+ * the stop does not wait for them. Their calls never started. */
+static void release_held_records(struct delivery *d)
+{
+    int64_t now = clock_mono_ms();
+    for (size_t i = 0;; i++) {
+        struct lane *lane = lanes_at(d->lanes, i);
+        if (!lane)
+            break;
+        struct lane_call **lists[2] = {&lane->head, &lane->later};
+        for (int k = 0; k < 2; k++) {
+            struct lane_call **link = lists[k];
+            while (*link) {
+                struct lane_call *c = *link;
+                if (c->job->kind != JOB_RECORD) {
+                    link = &c->next;
+                    continue;
+                }
+                *link = c->next;
+                lane->waiting--;
+                lane->held_records--;
+                struct job *job = c->job;
+                job->queued--;
+                int64_t wait = job->due_ms > now ? job->due_ms - now : 0;
+                if (lane->paused_until_ms > now && lane->paused_until_ms - now > wait)
+                    wait = lane->paused_until_ms - now;
+                natsMsg_NakWithDelay(job->msg, wait, NULL);
+                delivery_job_free(d, job);
+            }
+        }
+        lane->tail = NULL;
+        for (struct lane_call *c = lane->head; c; c = c->next)
+            lane->tail = c;
+    }
+}
+
 static void give_back_queued(struct delivery *d)
 {
     struct inbox_item it;
@@ -243,7 +280,10 @@ static void *delivery_main(void *arg)
         take_inbox(d);
         if (stopping) {
             /* Finish what this instance holds (handing it back would count as a delivery
-             * in JetStream); at the deadline, give the rest back. */
+             * in JetStream); at the deadline, give the rest back. Parked deliveries
+             * that wait here go back at once. */
+            if (drained)
+                release_held_records(d);
             if (drained && !d->active && !inbox_pending(d))
                 break;
             if (clock_mono_ms() > deadline) {

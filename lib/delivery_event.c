@@ -260,8 +260,16 @@ static void event_finish(struct delivery *d, struct job *job)
 void delivery_event_settle(struct delivery *d, struct job *job)
 {
     bool any = false;
-    for (size_t i = 0; i < job->endpoint_count; i++)
-        any |= !job->outcomes[i].delivered;
+    for (size_t i = 0; i < job->endpoint_count; i++) {
+        struct endpoint_outcome *oc = &job->outcomes[i];
+        if (oc->delivered)
+            continue;
+        any = true;
+        /* Whatever kept it from a call (a stop, a lane behind): parked, never dropped —
+         * the ack below must not come while an endpoint has neither. */
+        if (oc->park == PARK_NONE)
+            oc->park = PARK_BEHIND;
+    }
     if (!any) {
         event_finish(d, job);
         return;

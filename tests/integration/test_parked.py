@@ -12,6 +12,7 @@ events that arrive after it.
 
 import json
 import signal
+import time
 
 import harness
 from harness import base_config
@@ -28,9 +29,10 @@ class Parked(harness.TestCase):
         self.good = self.receiver(name="good")
         self.bad = self.receiver(status=500, name="bad")
 
-    def config(self, endpoints):
+    def config(self, endpoints, backoff="300ms"):
         return base_config(self.ns.url, [{"domain": "p.example", "endpoints": endpoints}],
-                           nats={"max_deliveries": 1000}, delivery={"backoff": ["300ms"]})
+                           nats={"max_deliveries": 1000}, delivery={"backoff": [backoff]},
+                           server={"shutdown_timeout": "30s"})
 
     def parked(self):
         try:
@@ -38,8 +40,8 @@ class Parked(harness.TestCase):
         except harness.natsclient.JetStreamError:
             return -1
 
-    def build_backlog(self):
-        self.eh = self.eventhub(self.config([self.good.url("/g"), self.bad.url("/b")]))
+    def build_backlog(self, backoff="300ms"):
+        self.eh = self.eventhub(self.config([self.good.url("/g"), self.bad.url("/b")], backoff))
         ids = ["p-%d" % i for i in range(N)]
         for e in ids:
             self.assert_accepted(self.eh.post_event({"domain": "p.example", "event_id": e}))
@@ -49,9 +51,9 @@ class Parked(harness.TestCase):
         self.wait_consumer_idle(self.ns, parked=False)
         return ids
 
-    def check_recovery(self, ids):
+    def check_recovery(self, ids, timeout=60):
         self.bad.set_status(200)
-        harness.wait_until(lambda: set(self.bad.event_ids()) >= set(ids), 60,
+        harness.wait_until(lambda: set(self.bad.event_ids()) >= set(ids), timeout,
                            "the recovered endpoint to get every parked event")
         self.wait_consumer_idle(self.ns, timeout=30)
         self.assertEqual(self.good.event_ids(), {e: 1 for e in ids},
@@ -62,6 +64,22 @@ class Parked(harness.TestCase):
         self.eh.kill9()
         self.eh.start()
         self.check_recovery(ids)
+
+    def test_graceful_stop_does_not_wait_for_parked_deliveries(self):
+        # A long backoff: the lane holds the parked deliveries until they are due.
+        ids = self.build_backlog(backoff="20s")
+        harness.wait_until(lambda: any(e["waiting"] > 0 for e in
+                                       self.eh.request("GET", "/api/stats").json["endpoints"]),
+                           10, "parked deliveries held by the failing endpoint's lane")
+        # They go back to the retry stream at once: the stop does not run into
+        # server.shutdown_timeout (30 s here).
+        t0 = time.monotonic()
+        self.assertEqual(self.eh.stop(signal.SIGTERM), 0)
+        self.assertLess(time.monotonic() - t0, 10, "the stop waited for held deliveries")
+        self.assertEqual(self.parked(), N)
+        # Still due when they were: back after a restart, they reach the endpoint.
+        self.eh.start()
+        self.check_recovery(ids, timeout=60)
 
     def test_nats_restart_with_a_parked_backlog(self):
         ids = self.build_backlog()
