@@ -235,6 +235,14 @@ static void give_back_queued(struct delivery *d)
     }
 }
 
+static bool parks_pending(const struct delivery *d)
+{
+    for (const struct job *job = d->active; job; job = job->next)
+        if (job->parks_pending > 0)
+            return true;
+    return false;
+}
+
 static void rebind_if_changed(struct delivery *d)
 {
     pthread_mutex_lock(&d->lock);
@@ -320,15 +328,35 @@ static void *delivery_main(void *arg)
             timeout = 50; /* slow-lane checks */
         webhook_pool_wait(d->pool, timeout);
     }
+    /* Events waiting for their park publishes are settled with the answers (each
+     * publish completes: the publisher times it out), so no job is freed under a
+     * callback. */
+    int64_t until = clock_mono_ms() + d->settings->nats.publish_timeout_ms + 1000;
+    while (parks_pending(d) && clock_mono_ms() < until) {
+        struct inbox_item it;
+        while (inbox_pop(d, &it)) {
+            if (it.kind == IN_PARKED) {
+                delivery_on_parked_item(d, it.job, it.ok);
+            } else {
+                natsMsg_Nak(it.msg, NULL);
+                natsMsg_Destroy(it.msg);
+            }
+        }
+        webhook_pool_wait(d->pool, 20);
+    }
     /* Whatever is left (stop deadline passed; calls abandoned) is handed back now, so
      * another instance takes it without waiting for ack_wait. */
-    while (d->active) {
-        struct job *job = d->active;
-        d->active = job->next;
-        job->prev = job->next = NULL;
-        if (job->msg)
-            natsMsg_Nak(job->msg, NULL);
-        delivery_job_free(d, job);
+    struct job *job = d->active;
+    while (job) {
+        struct job *next = job->next;
+        if (job->parks_pending > 0) {
+            d->parks_abandoned = true; /* its publish may still answer: kept */
+        } else {
+            if (job->msg)
+                natsMsg_Nak(job->msg, NULL);
+            delivery_job_free(d, job);
+        }
+        job = next;
     }
     return NULL;
 }
@@ -429,7 +457,11 @@ void delivery_stop(struct delivery *d, int64_t timeout_ms)
         log_warn(SUBSYS, "the subscription did not drain in time; its messages will be "
                          "redelivered after ack_wait");
     }
-    lanes_stop(d->lanes);
+    if (!lanes_stop(d->lanes)) {
+        d->keep_alive_at_exit = true; /* on_record may still come: `d` must outlive it */
+        log_warn(SUBSYS, "a retry subscription did not drain in time; its records will be "
+                         "redelivered after ack_wait");
+    }
     pthread_mutex_lock(&d->lock);
     d->drained = true;
     pthread_mutex_unlock(&d->lock);
@@ -443,7 +475,7 @@ void delivery_free(struct delivery *d)
     if (!d)
         return;
     delivery_stop(d, 0);
-    if (d->keep_alive_at_exit)
+    if (d->keep_alive_at_exit || d->parks_abandoned)
         return; /* a nats.c thread may still hold `d` (see delivery_stop) */
     natsSubscription_Destroy(d->sub);
     publisher_free(d->pub, 2000);

@@ -24,14 +24,6 @@
 
 /* ---- events ---- */
 
-static struct config *current_config(struct delivery *d)
-{
-    pthread_mutex_lock(&d->lock);
-    struct config *cfg = config_ref(d->cfg);
-    pthread_mutex_unlock(&d->lock);
-    return cfg;
-}
-
 /* routes[].events: the kinds a route wants (none listed = all). */
 static bool route_wants(const struct route *route, natsMsg *msg)
 {
@@ -54,7 +46,9 @@ void delivery_event_begin(struct delivery *d, natsMsg *msg)
         natsMsg_Destroy(msg);
         return;
     }
-    job->routes_cfg = current_config(d);
+    /* The table the lanes are bound to (rebound at the top of each loop): a lane's
+     * endpoint and an event's route always come from the same table. */
+    job->routes_cfg = config_ref(d->bound_cfg);
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
         job->seq = meta->Sequence.Stream;
@@ -118,7 +112,7 @@ void delivery_event_begin(struct delivery *d, natsMsg *msg)
         }
         struct lane *lane = lanes_get(d->lanes, ep, job->route->domain);
         if (!lane) {
-            job->outcomes[i].park = PARK_FAILED;
+            job->outcomes[i].park = PARK_BEHIND; /* no call made: not an attempt */
             snprintf(job->outcomes[i].error, sizeof job->outcomes[i].error, "out of memory");
             continue;
         }

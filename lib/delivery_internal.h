@@ -121,6 +121,7 @@ struct delivery {
     bool stopping;           /* under lock */
     bool drained;            /* under lock: the subscriptions delivered all they held */
     bool keep_alive_at_exit; /* main thread: drain failed, never free (see delivery_stop) */
+    bool parks_abandoned;    /* delivery thread, at exit: a park publish never answered */
     int64_t stop_deadline_ms;
 
     /* Delivery thread only. */

@@ -119,7 +119,7 @@ int delivery_slow_queue_cap(const struct delivery *d, const struct lane *lane)
 /* A job's calls all answered (none running, none queued): settle it. */
 void delivery_job_calls_done(struct delivery *d, struct job *job)
 {
-    if (job->running > 0 || job->queued > 0)
+    if (job->running > 0 || job->queued > 0 || job->settling)
         return;
     if (job->kind == JOB_EVENT)
         delivery_event_settle(d, job);
@@ -157,7 +157,6 @@ void delivery_shed_slow_lanes(struct delivery *d, int64_t now_ms)
                 }
                 *link = c->next;
                 lane->waiting--;
-                c->job->queued--;
                 c->next = shed;
                 shed = c;
             }
@@ -165,6 +164,9 @@ void delivery_shed_slow_lanes(struct delivery *d, int64_t now_ms)
             while (shed) {
                 struct lane_call *c = shed;
                 shed = c->next;
+                /* One call at a time leaves the job's count: a job with two calls here
+                 * (the same endpoint twice in a route) settles once, after the last. */
+                c->job->queued--;
                 c->job->outcomes[c->index].park = PARK_BEHIND;
                 delivery_job_calls_done(d, c->job);
             }
@@ -325,8 +327,20 @@ static void on_call_done(void *closure, size_t endpoint_index, int status, const
         lane->last_status = status;
         snprintf(lane->last_error, sizeof lane->last_error, "HTTP %d, Retry-After %s", status,
                  retry_after);
-        log_warn(SUBSYS, "endpoint %s (%s) asks to wait %lld ms (HTTP %d, Retry-After)",
-                 lane->label, lane->domain, (long long)pause, status);
+        static struct log_ratelimit rl;
+        int suppressed = 0;
+        if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
+            log_warn(SUBSYS,
+                     "endpoint %s (%s) asks to wait %lld ms (HTTP %d, Retry-After; %d similar "
+                     "suppressed)",
+                     lane->label, lane->domain, (long long)pause, status, suppressed);
+        int64_t age_ms = (clock_wall_us() - job->stored_wall_us) / 1000;
+        if (job->kind == JOB_RECORD && age_ms + pause > job->cfg->delivery.max_retry_age_ms) {
+            /* Waiting longer would pass delivery.max_retry_age: settled as a failure,
+             * which dead-letters it (endpoint_unavailable). */
+            delivery_job_calls_done(d, job);
+            return;
+        }
         if (job->kind == JOB_RECORD) {
             oc->called = false;
             delivery_lane_push(d, c, true); /* held, first in line */

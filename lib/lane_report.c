@@ -62,9 +62,11 @@ void lane_report_metrics(struct lanes *ls, FILE *f)
                         "1 for the endpoint's current delivery state, 0 for the others.");
     for (size_t i = 0; i < n; i++) {
         for (size_t s = 0; s < sizeof STATES / sizeof STATES[0]; s++) {
-            struct metrics_label l[3] = {
-                {"domain", v[i].domain}, {"endpoint", v[i].label}, {"state", STATES[s]}};
-            metrics_text_sample(f, "eventhub_endpoint_state", l, 3,
+            struct metrics_label l[4] = {{"domain", v[i].domain},
+                                         {"endpoint", v[i].label},
+                                         {"key", v[i].key},
+                                         {"state", STATES[s]}};
+            metrics_text_sample(f, "eventhub_endpoint_state", l, 4,
                                 strcmp(v[i].state, STATES[s]) == 0);
         }
     }
@@ -80,12 +82,13 @@ void lane_report_metrics(struct lanes *ls, FILE *f)
     for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
         metrics_text_family(f, gauges[g].name, "gauge", gauges[g].help);
         for (size_t i = 0; i < n; i++) {
-            struct metrics_label l[2] = {{"domain", v[i].domain}, {"endpoint", v[i].label}};
+            struct metrics_label l[3] = {
+                {"domain", v[i].domain}, {"endpoint", v[i].label}, {"key", v[i].key}};
             int64_t val = g == 0   ? v[i].in_flight
                           : g == 1 ? v[i].waiting
                           : g == 2 ? v[i].parked
                                    : v[i].consecutive_failures;
-            metrics_text_sample_signed(f, gauges[g].name, l, 2, val);
+            metrics_text_sample_signed(f, gauges[g].name, l, 3, val);
         }
     }
     free(v);

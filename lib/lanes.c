@@ -258,6 +258,21 @@ void lanes_poke(struct lanes *ls)
 
 /* ---- manager thread ---- */
 
+/* Lock held. The endpoint with this key in the current routes, or NULL. */
+static const struct endpoint *routed_endpoint(struct lanes *ls, const char *key,
+                                              const char **domain)
+{
+    for (size_t r = 0; ls->routes && r < ls->routes->route_count; r++) {
+        const struct route *route = &ls->routes->routes[r];
+        for (size_t e = 0; e < route->endpoint_count; e++)
+            if (strcmp(route->endpoints[e].key, key) == 0) {
+                *domain = route->domain;
+                return &route->endpoints[e];
+            }
+    }
+    return NULL;
+}
+
 static void on_nats_record(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     (void)nc;
@@ -321,8 +336,8 @@ static void setup_consumer(struct lanes *ls, struct lane *lane)
     natsSubscription_SetPendingLimits(sub, cfg->delivery.retry_window * 2 + 64, -1);
     lane->sub = sub;
     lane->consumer_ready = true;
-    log_info(SUBSYS, "endpoint %s (%s): receiving its parked deliveries (consumer %s)", lane->label,
-             lane->domain, durable);
+    log_info(SUBSYS, "endpoint key %s (%s): receiving its parked deliveries (consumer %s)",
+             lane->key, lane->domain, durable);
 }
 
 /* How many records each lane's subject holds; finds backlogs without a lane. */
@@ -355,10 +370,14 @@ static void poll_stream(struct lanes *ls)
         const char *key = subj + prefix_len;
         struct lane *l = find(ls, key);
         if (!l) {
-            /* Left by an earlier run or a route that is gone: a lane without endpoint
-             * (retired), so its records reach the dead-letter stream. */
-            l = make(ls, key, NULL, "");
-            if (l) {
+            /* Left by an earlier run, or a route that is gone: then a lane without
+             * endpoint (retired), so its records reach the dead-letter stream. */
+            const char *domain = "";
+            const struct endpoint *ep = routed_endpoint(ls, key, &domain);
+            l = make(ls, key, ep, domain);
+            if (l && ep)
+                l->endpoint = ep;
+            if (l && !ep) {
                 log_warn(SUBSYS,
                          "%llu parked deliveries for endpoint key %s, which no route has "
                          "now; they go to the dead-letter stream (endpoint_removed)",
@@ -422,10 +441,10 @@ int lanes_start(struct lanes *ls)
     return 0;
 }
 
-void lanes_stop(struct lanes *ls)
+bool lanes_stop(struct lanes *ls)
 {
     if (!ls)
-        return;
+        return true;
     pthread_mutex_lock(&ls->lock);
     ls->stopping = true;
     pthread_cond_signal(&ls->wake);
@@ -434,11 +453,18 @@ void lanes_stop(struct lanes *ls)
         pthread_join(ls->thread, NULL);
         ls->started = false;
     }
+    bool drained = true;
+    for (size_t i = 0; i < ls->count; i++)
+        if (ls->all[i]->sub && natsSubscription_Drain(ls->all[i]->sub) != NATS_OK)
+            drained = false;
+    int64_t until = clock_mono_ms() + 2000;
     for (size_t i = 0; i < ls->count; i++) {
-        struct lane *l = ls->all[i];
-        if (l->sub && natsSubscription_Drain(l->sub) == NATS_OK)
-            natsSubscription_WaitForDrainCompletion(l->sub, 2000);
+        int64_t left = until - clock_mono_ms();
+        if (ls->all[i]->sub && natsSubscription_WaitForDrainCompletion(
+                                   ls->all[i]->sub, left > 1 ? left : 1) != NATS_OK)
+            drained = false;
     }
+    return drained;
 }
 
 void lanes_free(struct lanes *ls)

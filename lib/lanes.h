@@ -63,8 +63,9 @@ size_t lanes_count(struct lanes *ls);
 struct lane *lanes_at(struct lanes *ls, size_t i);
 
 /* Stops receiving retry records (drains every lane's subscription) and joins the
- * manager. Records already handed over are the receiver's to settle. */
-void lanes_stop(struct lanes *ls);
+ * manager. Records already handed over are the receiver's to settle. False when a
+ * subscription did not drain in 2 s: nats.c may still call on_record. */
+bool lanes_stop(struct lanes *ls);
 void lanes_free(struct lanes *ls);
 
 /* What /api/stats and /metrics show of one lane (a copy). */

@@ -71,7 +71,7 @@ class EndpointHealth(harness.TestCase):
         # The overview must not say all is well: the metrics show it too.
         m = self.eh.request("GET", "/metrics").raw.decode()
         self.assertRegex(m, r'eventhub_endpoint_state\{domain="b.example",endpoint="[^"]*",'
-                            r'state="(open|half_open)"\} 1')
+                            r'key="[0-9a-f]{16}",state="(open|half_open)"\} 1')
         # While open, only the probe reaches the endpoint: wait for a failed probe (the
         # breaker opens again with a new next try) and count what arrived meanwhile.
         e = self.wait_state(url, ("open",))
@@ -163,6 +163,16 @@ class EndpointHealth(harness.TestCase):
         for i, t in enumerate(times):
             in_window = [u for u in times[i:] if u - t < 1.0]
             self.assertLessEqual(len(in_window), 11, "calls within 1 s: %r" % in_window)
+        self.wait_consumer_idle(self.ns)
+
+    def test_endless_retry_after_still_ends_at_max_retry_age(self):
+        rcv = self.receiver(status=503, name="always-busy")
+        rcv.answer_headers = {"Retry-After": "1"}
+        self.start([{"domain": "busy.example", "endpoints": [rcv.url("/u")]}],
+                   backoff=["100ms"], max_retry_age="3s")
+        self.assert_accepted(self.eh.post_event({"domain": "busy.example", "event_id": "busy-1"}))
+        rec = self.dlq_records(1, timeout=20)[0]
+        self.assertEqual(rec["reason"], "endpoint_unavailable", rec)
         self.wait_consumer_idle(self.ns)
 
     def test_max_retry_age_dead_letters_endpoint_unavailable(self):

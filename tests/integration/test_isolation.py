@@ -129,6 +129,18 @@ class Isolation(harness.TestCase):
         self.assertEqual(good.event_ids(), {e: 1 for e in healthy})
         self.assertLessEqual(sum(len(r.in_progress()) for r in slow), 8)
 
+    def test_same_endpoint_twice_behind_a_slow_lane(self):
+        # Two calls of one event in one lane (the endpoint listed twice), moved out of a
+        # slow lane's queue together: the event settles once (this crashed once).
+        slow = self.receiver(delay=1.0, name="slow")
+        u = {"url": slow.url("/s"), "max_concurrent": 1}
+        self.start([{"domain": "twice.example", "endpoints": [u, u]}], timeout="3s")
+        ids = self.post_many("twice.example", 6, "t")
+        harness.wait_until(lambda: set(slow.event_ids()) >= set(ids), 30,
+                           "every event at the slow endpoint")
+        self.wait_consumer_idle(self.ns, timeout=30)
+        self.assertTrue(self.eh.running, "eventhub died")
+
     def test_bad_sibling_waits_alone(self):
         good = self.receiver(name="good")
         bad = self.receiver(status=500, name="bad")
