@@ -143,7 +143,24 @@ static bool inbox_pending(struct delivery *d)
 
 static void keep_alive(struct delivery *d, int64_t now_ms)
 {
-    for (struct job *job = d->active; job; job = job->next) {
+    int64_t wall_us = clock_wall_us();
+    for (struct job *job = d->active, *next; job; job = next) {
+        next = job->next;
+        /* A parked delivery held past delivery.max_retry_age (an open breaker, a long
+         * Retry-After) is dead-lettered now, not at its next try. */
+        if (job->kind == JOB_RECORD && job->running == 0 && job->queued > 0 &&
+            wall_us - job->stored_wall_us > job->cfg->delivery.max_retry_age_ms * 1000) {
+            struct lane *lane = job->calls[0].lane;
+            if (delivery_lane_remove(lane, &job->calls[0])) {
+                delivery_hold(d, lane, -1);
+                char detail[400];
+                snprintf(detail, sizeof detail,
+                         "%s: %s (not delivered within delivery.max_retry_age)", lane->display_url,
+                         lane->last_error[0] ? lane->last_error : "no answer");
+                delivery_job_dead_letter(d, job, lane, "endpoint_unavailable", detail);
+                continue;
+            }
+        }
         int64_t every = job->cfg->nats.ack_wait_ms / 3;
         if (now_ms - job->progress_ms >= every) {
             natsMsg_InProgress(job->msg, NULL);
@@ -175,7 +192,7 @@ static void release_held_records(struct delivery *d)
                 }
                 *link = c->next;
                 lane->waiting--;
-                lane->held_records--;
+                delivery_hold(d, lane, -1);
                 struct job *job = c->job;
                 job->queued--;
                 int64_t wait = job->due_ms > now ? job->due_ms - now : 0;
@@ -227,7 +244,7 @@ static void give_back_queued(struct delivery *d)
         struct job *next = job->next;
         if (job->running == 0 && !job->settling) {
             if (job->kind == JOB_RECORD && job->calls)
-                job->calls[0].lane->held_records--;
+                delivery_hold(d, job->calls[0].lane, -1);
             natsMsg_Nak(job->msg, NULL);
             delivery_job_free(d, job);
         }
@@ -377,6 +394,7 @@ struct delivery *delivery_new(struct config *cfg, struct nats_link *link, struct
     d->bound_cfg = config_ref(cfg);
     d->max_concurrent = cfg->delivery.max_concurrent;
     atomic_init(&d->jobs, 0);
+    atomic_init(&d->held, 0);
     pthread_mutex_init(&d->lock, NULL);
     d->memory = delivered_memory_new((size_t)cfg->nats.max_ack_pending * 8 + 1024);
     d->pool = webhook_pool_new(cfg->delivery.max_concurrent, cfg->delivery.max_host_connections);
@@ -498,7 +516,10 @@ void delivery_free(struct delivery *d)
 
 int delivery_inflight(const struct delivery *d)
 {
-    return atomic_load(&d->jobs);
+    /* Parked deliveries held for an open breaker or a later try are not in flight:
+     * /api/stats shows them per endpoint (waiting, parked). */
+    int n = atomic_load(&d->jobs) - atomic_load(&d->held);
+    return n > 0 ? n : 0;
 }
 
 struct lanes *delivery_lanes(const struct delivery *d)

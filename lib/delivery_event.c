@@ -232,13 +232,16 @@ static void event_finish(struct delivery *d, struct job *job)
         delivery_log_outcome(d, job, "forwarded", false, NULL, NULL);
     } else {
         stats_add(STAT_PARKED, parked);
+        /* A failed attempt is a call that failed (not a 410, dead-lettered from its
+         * record; not a Retry-After). Parked without a call (the endpoint was behind)
+         * is no attempt: nothing is announced until its record is settled. */
         bool any_failed = false;
         for (size_t i = 0; i < job->endpoint_count; i++)
-            any_failed |= job->outcomes[i].called && !job->outcomes[i].delivered;
-        if (any_failed)
+            any_failed |= job->outcomes[i].park == PARK_FAILED && job->outcomes[i].called;
+        if (any_failed) {
             stats_inc(STAT_RETRIED);
-        delivery_log_outcome(d, job, "failed", true, any_failed ? NULL : "parked",
-                             first_error[0] ? first_error : "endpoint behind: parked");
+            delivery_log_outcome(d, job, "failed", true, NULL, first_error);
+        }
         static struct log_ratelimit rl;
         int suppressed = 0;
         if (any_failed && log_ratelimit_ok(&rl, 10, 10000, &suppressed))

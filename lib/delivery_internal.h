@@ -135,9 +135,17 @@ struct delivery {
     struct delivered_memory *memory;
     struct webhook_pool *pool;
     _Atomic int jobs;
+    _Atomic int held; /* of the jobs, parked deliveries held here (not being called) */
 };
 
 extern const char *const DELIVERY_SUBSYS;
+
+/* A parked delivery held in (n 1) or leaving (n -1) its lane. */
+static inline void delivery_hold(struct delivery *d, struct lane *lane, int n)
+{
+    lane->held_records += n;
+    atomic_fetch_add(&d->held, n);
+}
 
 /* delivery_job.c */
 struct job *delivery_job_new(struct delivery *d, enum job_kind kind, natsMsg *msg);
@@ -156,6 +164,8 @@ struct lane_call *delivery_lane_pop(struct lane *lane);
 int64_t delivery_schedule(struct delivery *d);
 void delivery_shed_slow_lanes(struct delivery *d, int64_t now_ms);
 bool delivery_lane_slow(const struct lane *lane, int64_t now_ms);
+/* Takes a waiting call out of its lane's lists; false when it is not there. */
+bool delivery_lane_remove(struct lane *lane, struct lane_call *c);
 int delivery_slow_queue_cap(const struct delivery *d, const struct lane *lane);
 void delivery_job_calls_done(struct delivery *d, struct job *job);
 

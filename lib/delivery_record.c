@@ -54,11 +54,11 @@ void delivery_record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
     enum event_status st = event_inspect(data ? data : "", (size_t)(len > 0 ? len : 0), &job->info);
     job->record_endpoint = lanes_endpoint(d->lanes, lane, &job->routes_cfg);
     job->endpoint_count = 1;
-    lane->held_records++;
+    delivery_hold(d, lane, 1);
     job->calls = calloc(1, sizeof *job->calls);
     job->outcomes = calloc(1, sizeof *job->outcomes);
     if (!job->calls || !job->outcomes) {
-        lane->held_records--;
+        delivery_hold(d, lane, -1);
         natsMsg_NakWithDelay(msg, 1000, NULL);
         delivery_job_free(d, job);
         return;
@@ -76,7 +76,9 @@ void delivery_record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
                  "no route has this endpoint any more; its parked delivery cannot be made");
     } else if (job->record.final_reason[0]) {
         reason = job->record.final_reason;
-        snprintf(detail, sizeof detail, "%s answered %d: it says the resource is gone for good",
+        snprintf(detail, sizeof detail,
+                 "%s answered %d: it says the resource is gone for good (remove it from the "
+                 "route if so)",
                  job->record_endpoint->display_url, job->record.last_status);
     } else if (job->failures >= cfg->nats.max_deliver) {
         reason = "max_deliveries_exceeded";
@@ -89,13 +91,13 @@ void delivery_record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
                  job->record.last_error[0] ? job->record.last_error : "no call made");
     }
     if (reason) {
-        lane->held_records--;
+        delivery_hold(d, lane, -1);
         delivery_job_dead_letter(d, job, lane, reason, detail);
         return;
     }
     job->body = event_with_attempt(data, (size_t)len, job->attempt, &job->body_len);
     if (!job->body) {
-        lane->held_records--;
+        delivery_hold(d, lane, -1);
         natsMsg_NakWithDelay(msg, 1000, NULL);
         delivery_job_free(d, job);
         return;
@@ -110,7 +112,7 @@ void delivery_record_settle(struct delivery *d, struct job *job)
 {
     struct lane *lane = job->calls[0].lane;
     struct endpoint_outcome *oc = &job->outcomes[0];
-    lane->held_records--;
+    delivery_hold(d, lane, -1);
     if (oc->delivered) {
         natsMsg_Ack(job->msg, NULL);
         stats_inc(STAT_DELIVERED);
@@ -120,8 +122,11 @@ void delivery_record_settle(struct delivery *d, struct job *job)
     }
     if (oc->park == PARK_GONE) {
         char detail[400];
-        snprintf(detail, sizeof detail, "%s answered %d: it says the resource is gone for good",
+        snprintf(detail, sizeof detail,
+                 "%s answered %d: it says the resource is gone for good (remove it from the "
+                 "route if so)",
                  lane->display_url, oc->status);
+        job->failures++;
         delivery_job_dead_letter(d, job, lane, "endpoint_gone", detail);
         return;
     }

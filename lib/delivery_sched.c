@@ -102,7 +102,35 @@ struct lane_call *delivery_lane_pop(struct lane *lane)
 /* Slow: calls out and none answered for SLOW_LANE_MS (hung or slow endpoint). */
 bool delivery_lane_slow(const struct lane *lane, int64_t now_ms)
 {
+    /* Also held back by its own rate limit: its queue drains at that rate only. */
+    if (lane->rate_per_s > 0 && lane->rate_waiting)
+        return true;
     return lane->in_flight > 0 && now_ms - lane->last_answer_ms >= SLOW_LANE_MS;
+}
+
+bool delivery_lane_remove(struct lane *lane, struct lane_call *c)
+{
+    for (struct lane_call **link = &lane->later; *link; link = &(*link)->next)
+        if (*link == c) {
+            *link = c->next;
+            lane->waiting--;
+            c->job->queued--;
+            return true;
+        }
+    struct lane_call *prev = NULL;
+    for (struct lane_call *x = lane->head; x; prev = x, x = x->next)
+        if (x == c) {
+            if (prev)
+                prev->next = c->next;
+            else
+                lane->head = c->next;
+            if (lane->tail == c)
+                lane->tail = prev;
+            lane->waiting--;
+            c->job->queued--;
+            return true;
+        }
+    return false;
 }
 
 /* How many calls a slow lane may keep waiting: one round of its calls, and never more
@@ -350,12 +378,6 @@ static void on_call_done(void *closure, size_t endpoint_index, int status, const
         oc->not_before_wall_ms = clock_wall_ms() + pause;
     } else {
         lane_call_result(lane, oc->delivered, status, oc->error, now);
-        if (status == 410)
-            log_error(SUBSYS,
-                      "endpoint %s (%s) answered 410 Gone: this event is dead-lettered for it "
-                      "(endpoint_gone); remove the endpoint from the route if it is gone for "
-                      "good",
-                      lane->label, lane->domain);
     }
     delivery_job_calls_done(d, job);
 }

@@ -31,8 +31,17 @@ static const char *const sources[] = {"http", "esl", "replay", "other"};
 
 /* Dead-letter reasons delivery uses; anything else is "other". */
 static const char *const reasons[] = {
-    "max_deliveries_exceeded", "no_route",         "invalid_json", "not_an_object",
-    "invalid_domain",          "invalid_event_id", "other",
+    "max_deliveries_exceeded",
+    "endpoint_unavailable",
+    "endpoint_gone",
+    "endpoint_removed",
+    "invalid_record",
+    "no_route",
+    "invalid_json",
+    "not_an_object",
+    "invalid_domain",
+    "invalid_event_id",
+    "other",
 };
 #define REASON_COUNT (sizeof reasons / sizeof reasons[0])
 

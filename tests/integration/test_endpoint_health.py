@@ -175,6 +175,20 @@ class EndpointHealth(harness.TestCase):
         self.assertEqual(rec["reason"], "endpoint_unavailable", rec)
         self.wait_consumer_idle(self.ns)
 
+    def test_max_retry_age_holds_while_paused(self):
+        # A Retry-After far beyond max_retry_age: dead-lettered when the age is up, not at
+        # the next try a minute later.
+        rcv = self.receiver(status=503, name="later")
+        rcv.answer_headers = {"Retry-After": "60"}
+        self.start([{"domain": "late.example", "endpoints": [rcv.url("/l")]}],
+                   backoff=["100ms"], max_retry_age="3s")
+        self.assert_accepted(self.eh.post_event({"domain": "late.example", "event_id": "late-1"}))
+        self.assert_accepted(self.eh.post_event({"domain": "late.example", "event_id": "late-2"}))
+        recs = self.dlq_records(2, timeout=15)
+        self.assertEqual({r["reason"] for r in recs}, {"endpoint_unavailable"}, recs)
+        self.assertLessEqual(rcv.count(), 2, "called again while paused: %r" % rcv.requests)
+        self.wait_consumer_idle(self.ns)
+
     def test_max_retry_age_dead_letters_endpoint_unavailable(self):
         bad = self.receiver(status=500, name="bad")
         self.start([{"domain": "a.example", "endpoints": [bad.url("/a")]}],

@@ -129,6 +129,18 @@ class Isolation(harness.TestCase):
         self.assertEqual(good.event_ids(), {e: 1 for e in healthy})
         self.assertLessEqual(sum(len(r.in_progress()) for r in slow), 8)
 
+    def test_rate_limited_endpoint_does_not_hold_back_a_healthy_one(self):
+        paced = self.receiver(name="paced")
+        url = paced.url("/p")
+        good = self.receiver(name="good")
+        self.start([{"domain": "paced.example", "endpoints": [{"url": url, "rate_limit": "2/s"}]},
+                    {"domain": "good.example", "endpoints": [good.url("/g")]}])
+        self.post_many("paced.example", BACKLOG, "p")
+        healthy = self.post_many("good.example", HEALTHY, "good")
+        good.wait_for(HEALTHY, timeout=15)
+        self.assertEqual(good.event_ids(), {e: 1 for e in healthy})
+        self.assertLess(paced.count(), BACKLOG / 4, "precondition: the paced backlog is still there")
+
     def test_same_endpoint_twice_behind_a_slow_lane(self):
         # Two calls of one event in one lane (the endpoint listed twice), moved out of a
         # slow lane's queue together: the event settles once (this crashed once).
