@@ -191,33 +191,31 @@ static void free_app(struct app *app)
     free(app);
 }
 
-int app_run(struct config *cfg)
+/* The embedded broker (when nats.url is embedded), the NATS link, the publisher and the dead-letter
+ * worker. */
+static bool start_link(struct app *app)
 {
-    struct app *app = calloc(1, sizeof *app);
-    if (!app)
-        return 1;
-    app->cfg = config_ref(cfg);
-    pthread_mutex_init(&app->lock, NULL);
-    int status = 1;
-    app->auth = api_auth_new(cfg);
-    if (!app->auth)
-        goto out;
-
-    log_info("app", "eventhub %s starting (config %s, %zu routes)", EVENTHUB_VERSION, cfg->path,
-             cfg->route_count);
+    struct config *cfg = app->cfg;
     const char *url = NULL;
     if (cfg->nats.embedded) {
         app->broker = broker_start(cfg);
         if (!app->broker)
-            goto out;
+            return false;
         url = broker_url(app->broker);
     }
     app->link = nats_link_new(cfg, url, on_nats_ready, app);
     if (!app->link)
-        goto out;
+        return false;
     app->pub =
         publisher_new(app->link, cfg->nats.max_inflight_publishes, cfg->nats.publish_timeout_ms);
     app->dl = dead_letter_new(cfg, app->link);
+    return true;
+}
+
+/* The outcome sinks: per-domain log, metrics, event history. */
+static bool start_sinks(struct app *app)
+{
+    struct config *cfg = app->cfg;
     if (cfg->log.domain_logging) {
         struct domain_log_options lo = {
             .dir = cfg->log.dir,
@@ -227,13 +225,13 @@ int app_run(struct config *cfg)
         };
         app->events_log = domain_log_new(&lo);
         if (!app->events_log)
-            goto out;
+            return false;
         struct outcome_sink sink = event_log_sink(app->events_log);
         outcomes_add(&app->outcomes, &sink);
     }
     app->metrics = metrics_new(0, 0);
     if (!app->metrics)
-        goto out;
+        return false;
     metrics_set_routes(app->metrics, cfg);
     struct outcome_sink msink = metrics_sink(app->metrics);
     outcomes_add(&app->outcomes, &msink);
@@ -245,30 +243,50 @@ int app_run(struct config *cfg)
     };
     app->history = event_history_new(&hist);
     if (!app->history)
-        goto out;
+        return false;
     struct outcome_sink history_sink = event_history_sink(app->history);
     outcomes_add(&app->outcomes, &history_sink);
+    return true;
+}
+
+/* Delivery (its consumers are bound when JetStream is ready: on_nats_ready). */
+static bool start_delivery(struct app *app)
+{
     struct delivery *delivery =
-        app->pub && app->dl ? delivery_new(cfg, app->link, app->dl, &app->outcomes) : NULL;
+        app->pub && app->dl ? delivery_new(app->cfg, app->link, app->dl, &app->outcomes) : NULL;
     if (!delivery)
-        goto out;
+        return false;
     pthread_mutex_lock(&app->lock);
     app->delivery = delivery;
     pthread_mutex_unlock(&app->lock);
 
+    return true;
+}
+
+/* The event sources besides HTTP ingress: one per FreeSWITCH node. */
+static bool start_sources(struct app *app)
+{
+    struct config *cfg = app->cfg;
     if (cfg->esl_node_count > 0) {
         app->sources = calloc(cfg->esl_node_count, sizeof *app->sources);
         if (!app->sources)
-            goto out;
+            return false;
         for (size_t i = 0; i < cfg->esl_node_count; i++) {
             app->sources[i] = esl_source_start(cfg, &cfg->esl_nodes[i], app->pub, &app->outcomes,
                                                app->events_log);
             if (!app->sources[i])
-                goto out;
+                return false;
             app->source_count++;
         }
     }
 
+    return true;
+}
+
+/* Ingress, health, the API workers and every API module. */
+static bool start_apis(struct app *app)
+{
+    struct config *cfg = app->cfg;
     app->ingress = ingress_new(cfg, app->link, app->pub, &app->outcomes);
     app->health = health_new(app->link, app->pub, app->delivery);
     struct api_worker_options wopts = {
@@ -279,25 +297,25 @@ int app_run(struct config *cfg)
     app->api = api_worker_new(&wopts);
     app->calls = app->api ? calls_api_new(cfg, app->link, app->api) : NULL;
     if (!app->ingress || !app->health || !app->calls)
-        goto out;
+        return false;
     health_set_sources(app->health, app->sources, app->source_count);
     app->reloader = reloader_new(cfg, apply_routes, app);
     app->config_api = app->reloader ? config_api_new(app->reloader, app->api, app->auth) : NULL;
     if (!app->config_api)
-        goto out;
+        return false;
     struct metrics_api_deps mdeps = {
         .cfg = cfg,
         .metrics = app->metrics,
         .link = app->link,
         .pub = app->pub,
-        .delivery = delivery,
+        .delivery = app->delivery,
         .worker = app->api,
         .sources = app->sources,
         .source_count = app->source_count,
     };
     app->metrics_api = metrics_api_new(&mdeps);
     if (!app->metrics_api)
-        goto out;
+        return false;
     app->metrics_guard =
         (struct api_auth_guard){app->auth, metrics_api_handle_metrics, app->metrics_api};
     app->stats_guard =
@@ -308,8 +326,15 @@ int app_run(struct config *cfg)
     app->dlq_api = dlq_api_new(cfg, app->link, app->api, app->auth, &app->outcomes,
                                delivery_lanes(app->delivery));
     if (!app->logs_api || !app->stream_api || !app->dlq_api)
-        goto out;
+        return false;
     app->events_guard = (struct api_auth_guard){app->auth, events_api_handle, app->history};
+    return true;
+}
+
+/* The HTTP server with its route table, and the config file watcher. */
+static bool start_http(struct app *app)
+{
+    struct config *cfg = app->cfg;
     /* The plane (last field) says which of http_policy's rules apply. Control plane: the
      * Host allowlist, no page of another origin, JSON for whatever changes something. */
     const struct http_route routes[] = {
@@ -352,13 +377,19 @@ int app_run(struct config *cfg)
     };
     app->http = http_server_new(&hopts, routes, sizeof routes / sizeof routes[0]);
     if (!app->http)
-        goto out;
+        return false;
     if (cfg->server.watch_config) {
         struct config_watch_options wo = {
             .path = cfg->path, .changed = on_config_file_changed, .closure = app};
         app->watch = config_watch_start(&wo); /* NULL is logged; API and SIGHUP still work */
     }
 
+    return true;
+}
+
+/* Until SIGINT or SIGTERM; SIGHUP reloads the routes. */
+static void wait_for_signals(struct app *app)
+{
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -376,11 +407,28 @@ int app_run(struct config *cfg)
                  strsignal(sig), publisher_inflight(app->pub), delivery_inflight(app->delivery));
         break;
     }
-    int64_t t0 = clock_mono_ms();
-    shutdown_app(app);
-    log_info("app", "stopped cleanly in %lld ms", (long long)(clock_mono_ms() - t0));
-    status = 0;
-out:
+}
+
+int app_run(struct config *cfg)
+{
+    struct app *app = calloc(1, sizeof *app);
+    if (!app)
+        return 1;
+    app->cfg = config_ref(cfg);
+    pthread_mutex_init(&app->lock, NULL);
+    int status = 1;
+    app->auth = api_auth_new(cfg);
+    log_info("app", "eventhub %s starting (config %s, %zu routes)", EVENTHUB_VERSION, cfg->path,
+             cfg->route_count);
+    /* Built bottom up; shutdown_app stops them top down. */
+    if (app->auth && start_link(app) && start_sinks(app) && start_delivery(app) &&
+        start_sources(app) && start_apis(app) && start_http(app)) {
+        wait_for_signals(app);
+        int64_t t0 = clock_mono_ms();
+        shutdown_app(app);
+        log_info("app", "stopped cleanly in %lld ms", (long long)(clock_mono_ms() - t0));
+        status = 0;
+    }
     free_app(app);
     return status;
 }
