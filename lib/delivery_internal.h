@@ -16,6 +16,7 @@
 #include "lanes.h"
 #include "publisher.h"
 #include "retry_record.h"
+#include "settle_rule.h"
 
 #include <curl/curl.h>
 #include <nats/nats.h>
@@ -45,6 +46,7 @@ struct endpoint_outcome {
     int64_t latency_us;
     enum park_why park;
     int64_t not_before_wall_ms; /* Retry-After */
+    int64_t pause_ms;           /* the answer's Retry-After (429/503), parsed; -1 none */
 };
 
 struct job;
@@ -157,6 +159,8 @@ void delivery_log_outcome(struct delivery *d, const struct job *job, const char 
                           bool will_retry, const char *reason, const char *detail);
 uint64_t delivery_endpoint_id(const struct endpoint *ep);
 int64_t delivery_backoff_ms(const struct config *cfg, int failures);
+/* The settle_rule limits of the startup config. */
+struct settle_limits delivery_settle_limits(const struct config *cfg);
 
 /* delivery_sched.c */
 void delivery_lane_push(struct delivery *d, struct lane_call *c, bool at_head);

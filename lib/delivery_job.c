@@ -251,10 +251,16 @@ uint64_t delivery_endpoint_id(const struct endpoint *ep)
                                         ep->header_count);
 }
 
+struct settle_limits delivery_settle_limits(const struct config *cfg)
+{
+    return (struct settle_limits){.max_deliver = cfg->nats.max_deliver,
+                                  .max_retry_age_ms = cfg->delivery.max_retry_age_ms,
+                                  .backoff_ms = cfg->delivery.backoff_ms,
+                                  .backoff_count = cfg->delivery.backoff_count};
+}
+
 int64_t delivery_backoff_ms(const struct config *cfg, int failures)
 {
-    size_t i = failures > 0 ? (size_t)failures - 1 : 0;
-    if (i >= cfg->delivery.backoff_count)
-        i = cfg->delivery.backoff_count - 1;
-    return cfg->delivery.backoff_ms[i];
+    struct settle_limits lim = delivery_settle_limits(cfg);
+    return settle_backoff_ms(&lim, failures);
 }

@@ -67,6 +67,7 @@ void delivery_record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
     const struct config *cfg = job->cfg;
     char detail[400];
     const char *reason = NULL;
+    struct settle_limits lim = delivery_settle_limits(cfg);
     if (!readable || st != EVENT_OK) {
         reason = "invalid_record";
         snprintf(detail, sizeof detail, "the parked record is not readable");
@@ -80,15 +81,15 @@ void delivery_record_begin(struct delivery *d, struct lane *lane, natsMsg *msg)
                  "%s answered %d: it says the resource is gone for good (remove it from the "
                  "route if so)",
                  job->record_endpoint->display_url, job->record.last_status);
-    } else if (job->failures >= cfg->nats.max_deliver) {
-        reason = "max_deliveries_exceeded";
-        snprintf(detail, sizeof detail, "%s: %s (still failing after %d attempts)",
-                 job->record_endpoint->display_url, job->record.last_error, job->failures);
-    } else if (clock_wall_us() - job->stored_wall_us > cfg->delivery.max_retry_age_ms * 1000) {
-        reason = "endpoint_unavailable";
-        snprintf(detail, sizeof detail, "%s: %s (not delivered within delivery.max_retry_age)",
-                 job->record_endpoint->display_url,
-                 job->record.last_error[0] ? job->record.last_error : "no call made");
+    } else if ((reason = settle_before_call(
+                    job->failures, (clock_wall_us() - job->stored_wall_us) / 1000, &lim)) != NULL) {
+        if (strcmp(reason, "max_deliveries_exceeded") == 0)
+            snprintf(detail, sizeof detail, "%s: %s (still failing after %d attempts)",
+                     job->record_endpoint->display_url, job->record.last_error, job->failures);
+        else
+            snprintf(detail, sizeof detail, "%s: %s (not delivered within delivery.max_retry_age)",
+                     job->record_endpoint->display_url,
+                     job->record.last_error[0] ? job->record.last_error : "no call made");
     }
     if (reason) {
         delivery_hold(d, lane, -1);
@@ -113,43 +114,39 @@ void delivery_record_settle(struct delivery *d, struct job *job)
     struct lane *lane = job->calls[0].lane;
     struct endpoint_outcome *oc = &job->outcomes[0];
     delivery_hold(d, lane, -1);
-    if (oc->delivered) {
+    struct settle_limits lim = delivery_settle_limits(job->cfg);
+    struct settle_answer answer = {.status = oc->delivered ? 200 : oc->status,
+                                   .pause_ms = oc->delivered ? -1 : oc->pause_ms};
+    int64_t age_ms = (clock_wall_us() - job->stored_wall_us) / 1000;
+    struct settle_decision dec = settle_after_answer(&answer, job->failures, age_ms, &lim);
+    if (dec.action == SETTLE_ACK) {
         natsMsg_Ack(job->msg, NULL);
         stats_inc(STAT_DELIVERED);
         delivery_log_outcome(d, job, "forwarded", false, NULL, NULL);
         delivery_job_free(d, job);
         return;
     }
-    if (oc->park == PARK_GONE) {
+    if (dec.action == SETTLE_DEAD_LETTER) {
         char detail[400];
-        snprintf(detail, sizeof detail,
-                 "%s answered %d: it says the resource is gone for good (remove it from the "
-                 "route if so)",
-                 lane->display_url, oc->status);
-        job->failures++;
-        delivery_job_dead_letter(d, job, lane, "endpoint_gone", detail);
-        return;
-    }
-    int failures = job->failures + 1;
-    int64_t delay = delivery_backoff_ms(job->cfg, failures);
-    int64_t age_after_ms = (clock_wall_us() - job->stored_wall_us) / 1000 + delay;
-    if (failures >= job->cfg->nats.max_deliver ||
-        age_after_ms > job->cfg->delivery.max_retry_age_ms) {
-        char detail[400];
-        bool exhausted = failures >= job->cfg->nats.max_deliver;
-        if (exhausted)
+        if (strcmp(dec.reason, "endpoint_gone") == 0)
+            snprintf(detail, sizeof detail,
+                     "%s answered %d: it says the resource is gone for good (remove it from "
+                     "the route if so)",
+                     lane->display_url, oc->status);
+        else if (strcmp(dec.reason, "max_deliveries_exceeded") == 0)
             snprintf(detail, sizeof detail, "%s: %s (still failing after %d attempts)",
-                     lane->display_url, oc->error, failures);
+                     lane->display_url, oc->error, dec.failures);
         else
             snprintf(detail, sizeof detail, "%s: %s (not delivered within delivery.max_retry_age)",
                      lane->display_url, oc->error);
-        delivery_log_outcome(d, job, "failed", false, NULL, oc->error);
-        job->failures = failures;
-        delivery_job_dead_letter(
-            d, job, lane, exhausted ? "max_deliveries_exceeded" : "endpoint_unavailable", detail);
+        if (strcmp(dec.reason, "endpoint_gone") != 0)
+            delivery_log_outcome(d, job, "failed", false, NULL, oc->error);
+        job->failures = dec.failures;
+        delivery_job_dead_letter(d, job, lane, dec.reason, detail);
         return;
     }
-    natsMsg_NakWithDelay(job->msg, delay, NULL);
+    /* SETTLE_RETRY (SETTLE_HOLD is taken in the call's answer, delivery_sched.c). */
+    natsMsg_NakWithDelay(job->msg, dec.delay_ms, NULL);
     stats_inc(STAT_RETRIED);
     delivery_log_outcome(d, job, "failed", true, NULL, oc->error);
     static struct log_ratelimit rl;
@@ -158,7 +155,7 @@ void delivery_record_settle(struct delivery *d, struct job *job)
         log_warn(SUBSYS,
                  "event %s (domain %s) attempt %d/%d to %s failed (%s); retry in %lld ms (%d "
                  "similar suppressed)",
-                 job->info.event_id, job->info.domain, failures, job->cfg->nats.max_deliver,
-                 lane->label, oc->error, (long long)delay, suppressed);
+                 job->info.event_id, job->info.domain, dec.failures, job->cfg->nats.max_deliver,
+                 lane->label, oc->error, (long long)dec.delay_ms, suppressed);
     delivery_job_free(d, job);
 }

@@ -347,6 +347,7 @@ static void on_call_done(void *closure, size_t endpoint_index, int status, const
     int64_t pause = (status == 429 || status == 503)
                         ? retry_after_parse_ms(retry_after, clock_wall_ms(), MAX_RETRY_AFTER_MS)
                         : -1;
+    oc->pause_ms = pause;
     if (pause >= 0) {
         /* The endpoint said when: no call before then, and this is not counted as a
          * failed attempt (nor by the breaker). */
@@ -362,12 +363,15 @@ static void on_call_done(void *closure, size_t endpoint_index, int status, const
                      "endpoint %s (%s) asks to wait %lld ms (HTTP %d, Retry-After; %d similar "
                      "suppressed)",
                      lane->label, lane->domain, (long long)pause, status, suppressed);
-        int64_t age_ms = (clock_wall_us() - job->stored_wall_us) / 1000;
-        if (job->kind == JOB_RECORD && age_ms + pause > job->cfg->delivery.max_retry_age_ms) {
-            /* Waiting longer would pass delivery.max_retry_age: settled as a failure,
-             * which dead-letters it (endpoint_unavailable). */
-            delivery_job_calls_done(d, job);
-            return;
+        if (job->kind == JOB_RECORD) {
+            struct settle_limits lim = delivery_settle_limits(job->cfg);
+            struct settle_answer answer = {.status = status, .pause_ms = pause};
+            int64_t age_ms = (clock_wall_us() - job->stored_wall_us) / 1000;
+            if (settle_after_answer(&answer, job->failures, age_ms, &lim).action != SETTLE_HOLD) {
+                /* Waiting would pass delivery.max_retry_age: settled (dead-lettered). */
+                delivery_job_calls_done(d, job);
+                return;
+            }
         }
         if (job->kind == JOB_RECORD) {
             oc->called = false;
