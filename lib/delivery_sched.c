@@ -42,6 +42,17 @@ static void ring_add(struct delivery *d, struct lane *lane)
     lane->ring_next = d->ring;
 }
 
+/* Puts c at the end of the lane's queue of calls that may start. */
+static void queue_append(struct lane *lane, struct lane_call *c)
+{
+    c->next = NULL;
+    if (lane->tail)
+        lane->tail->next = c;
+    else
+        lane->head = c;
+    lane->tail = c;
+}
+
 void delivery_lane_push(struct delivery *d, struct lane_call *c, bool at_head)
 {
     struct lane *lane = c->lane;
@@ -58,12 +69,7 @@ void delivery_lane_push(struct delivery *d, struct lane_call *c, bool at_head)
         if (!lane->tail)
             lane->tail = c;
     } else {
-        c->next = NULL;
-        if (lane->tail)
-            lane->tail->next = c;
-        else
-            lane->head = c;
-        lane->tail = c;
+        queue_append(lane, c);
     }
     lane->waiting++;
     c->job->queued++;
@@ -76,12 +82,7 @@ static void lane_promote(struct lane *lane, int64_t now_ms)
     while (lane->later && lane->later->job->due_ms <= now_ms) {
         struct lane_call *c = lane->later;
         lane->later = c->next;
-        c->next = NULL;
-        if (lane->tail)
-            lane->tail->next = c;
-        else
-            lane->head = c;
-        lane->tail = c;
+        queue_append(lane, c);
     }
 }
 

@@ -205,6 +205,22 @@ static bool load(struct replay *r, natsMsg *record, struct dlq_replay_result *re
     return true;
 }
 
+/* Marks msg as the replay of its dead letter and publishes it (synchronously); takes msg. */
+static natsStatus send_replay(struct replay *r, natsMsg *msg, const char *origin,
+                              const char *msg_id, jsPubAck **pa, jsErrCode *jerr)
+{
+    natsStatus s = natsMsgHeader_Set(msg, REPLAY_HEADER, origin);
+    if (s == NATS_OK) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MsgId = msg_id;
+        po.MaxWait = r->cfg->nats.publish_timeout_ms;
+        s = js_PublishMsg(pa, r->js, msg, &po, jerr);
+    }
+    natsMsg_Destroy(msg);
+    return s;
+}
+
 static natsStatus publish(struct replay *r, const char *subject, jsPubAck **pa, jsErrCode *jerr)
 {
     char msg_id[EVENT_ID_MAX + 64];
@@ -221,17 +237,11 @@ static natsStatus publish(struct replay *r, const char *subject, jsPubAck **pa, 
     natsStatus s = natsMsg_Create(&msg, subject, NULL, r->event, (int)r->event_len);
     if (s == NATS_OK && r->kind)
         s = natsMsgHeader_Set(msg, PUBLISHER_KIND_HEADER, r->kind);
-    if (s == NATS_OK)
-        s = natsMsgHeader_Set(msg, REPLAY_HEADER, origin);
-    if (s == NATS_OK) {
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MsgId = msg_id;
-        po.MaxWait = r->cfg->nats.publish_timeout_ms;
-        s = js_PublishMsg(pa, r->js, msg, &po, jerr);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(msg);
+        return s;
     }
-    natsMsg_Destroy(msg);
-    return s;
+    return send_replay(r, msg, origin, msg_id, pa, jerr);
 }
 
 /* One endpoint's record: a fresh retry record for that endpoint alone. */
@@ -249,16 +259,7 @@ static natsStatus publish_to_endpoint(struct replay *r, jsPubAck **pa, jsErrCode
              (unsigned long long)r->dlq_seq);
     snprintf(msg_id, sizeof msg_id, "replay-%s-%llu", r->cfg->nats.dlq_stream,
              (unsigned long long)r->dlq_seq);
-    natsStatus s = natsMsgHeader_Set(msg, REPLAY_HEADER, origin);
-    if (s == NATS_OK) {
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MsgId = msg_id;
-        po.MaxWait = r->cfg->nats.publish_timeout_ms;
-        s = js_PublishMsg(pa, r->js, msg, &po, jerr);
-    }
-    natsMsg_Destroy(msg);
-    return s;
+    return send_replay(r, msg, origin, msg_id, pa, jerr);
 }
 
 static void announce(const struct outcomes *outcomes, const struct replay *r,

@@ -70,7 +70,6 @@ struct lane {
     _Atomic bool want_consumer;
     _Atomic bool recheck; /* JetStream was set up again: make sure the consumer exists */
     bool consumer_ready;
-    bool consumer_checked;
     bool polled; /* registry lock: seen in the last poll */
     natsSubscription *sub;
     struct lanes *owner;

@@ -315,7 +315,6 @@ static void setup_consumer(struct lanes *ls, struct lane *lane)
                  nats_GetLastError(NULL));
         return;
     }
-    lane->consumer_checked = true;
     if (lane->sub) {
         lane->consumer_ready = true;
         return;

@@ -238,9 +238,6 @@ int publisher_submit_msg(struct publisher *pub, natsMsg *msg, const char *msg_id
         natsMsg_Destroy(msg);
         return closing ? -ESHUTDOWN : -EAGAIN;
     }
-    char subject[256];
-    snprintf(subject, sizeof subject, "%s", natsMsg_GetSubject(msg));
-
     natsMsg *key = msg;
     pthread_mutex_lock(&pub->lock);
     pending_put(pub, key, done, closure);
@@ -260,15 +257,19 @@ int publisher_submit_msg(struct publisher *pub, natsMsg *msg, const char *msg_id
     pthread_mutex_lock(&pub->lock);
     bool ours = pending_take(pub, key, &slot);
     pthread_mutex_unlock(&pub->lock);
-    natsMsg_Destroy(msg); /* NULL if the library kept it */
+    /* NULL if the library kept it; the subject is read only on this rare path. */
+    const char *subject = msg ? natsMsg_GetSubject(msg) : NULL;
+    if (ours) {
+        static struct log_ratelimit rl;
+        int suppressed = 0;
+        if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
+            log_warn("publisher", "publish to %s failed: %s (%d similar suppressed)",
+                     subject ? subject : "JetStream", natsStatus_GetText(s), suppressed);
+    }
+    natsMsg_Destroy(msg);
     if (!ours)
         return 0;
     finish(pub);
-    static struct log_ratelimit rl;
-    int suppressed = 0;
-    if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
-        log_warn("publisher", "publish to %s failed: %s (%d similar suppressed)", subject,
-                 natsStatus_GetText(s), suppressed);
     if (s == NATS_MAX_PAYLOAD)
         return -EMSGSIZE;
     return (s == NATS_TIMEOUT || s == NATS_CONNECTION_DISCONNECTED) ? -EAGAIN : -EIO;
