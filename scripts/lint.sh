@@ -8,4 +8,5 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
   --inline-suppr --std=c11 -D_GNU_SOURCE -I lib \
   --suppress=missingIncludeSystem \
   cmd lib tests/unit tests/fuzz
+python3 scripts/check_layers.py
 echo "lint: clean"

@@ -8,7 +8,7 @@
  *
  * usage: esl-bench [-n ITERATIONS] [-c CHUNK_BYTES] FILE
  */
-#include "esl_event.h"
+#include "sources/esl/esl_event.h"
 
 #include <stdio.h>
 #include <stdlib.h>

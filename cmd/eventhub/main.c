@@ -3,9 +3,9 @@
  * logging and signals, and hand over to app_run().
  */
 #include "app.h"
-#include "config.h"
+#include "config/config.h"
 #include "eventhub_version.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <curl/curl.h>
 #include <signal.h>

@@ -20,8 +20,8 @@
  * that got a live record has been closed by a record with "live": false (a signal or
  * a "merged" record), as call_tracker.h promises a consumer.
  */
-#include "call_tracker.h"
-#include "esl_event.h"
+#include "sources/esl/call_tracker.h"
+#include "sources/esl/esl_event.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>

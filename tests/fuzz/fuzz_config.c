@@ -9,10 +9,10 @@
  * JSON that parses back), and diffed against a running config in both directions, as
  * a hot reload does.
  */
-#include "config.h"
-#include "config_diff.h"
-#include "config_view.h"
-#include "log.h"
+#include "config/config.h"
+#include "config/config_diff.h"
+#include "config/config_view.h"
+#include "core/log.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

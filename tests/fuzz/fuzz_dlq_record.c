@@ -10,9 +10,9 @@
  * as JSON that parses back: data embedded raw must really be a JSON text. (Not through
  * a natsMsg: nats.c frees those on its own thread, which libFuzzer takes for leaks.)
  */
-#include "dlq_replay.h"
-#include "event.h"
-#include "stream_scan.h"
+#include "delivery/dlq_replay.h"
+#include "core/event.h"
+#include "nats/stream_scan.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

@@ -14,9 +14,9 @@
  * the API body built from the lines prints as JSON that parses back. The files live
  * in a directory made once per process under $TMPDIR (removed at exit).
  */
-#include "domain_log.h"
-#include "log.h"
-#include "logs_api.h"
+#include "sinks/domain_log.h"
+#include "core/log.h"
+#include "api/logs_api.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>

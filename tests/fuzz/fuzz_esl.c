@@ -7,7 +7,7 @@
  * serialised, and the JSON must parse back with cJSON. Seeds: the captures of
  * tests/unit/fixtures/esl, cut at frame boundaries (tests/fuzz/make_seeds.py).
  */
-#include "esl_event.h"
+#include "sources/esl/esl_event.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@
  * body built from them must parse too and have a delivery_attempt. event_prepare() and
  * event_inspect() must agree on the raw input. json_scan's answers must stay inside the input.
  */
-#include "event.h"
-#include "json_scan.h"
+#include "core/event.h"
+#include "core/json_scan.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

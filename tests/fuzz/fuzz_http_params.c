@@ -19,12 +19,12 @@
  * '*', '>' or blank; a bearer token lies inside the header and has no blanks at its
  * ends.
  */
-#include "api_auth.h"
-#include "api_params.h"
-#include "calls_api.h"
-#include "dlq_api.h"
-#include "domain_log.h"
-#include "event.h"
+#include "http/api_auth.h"
+#include "http/api_params.h"
+#include "api/calls_api.h"
+#include "api/dlq_api.h"
+#include "sinks/domain_log.h"
+#include "core/event.h"
 
 #include <microhttpd.h>
 #include <stdint.h>

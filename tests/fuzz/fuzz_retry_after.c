@@ -8,7 +8,7 @@
  * accepted does not depend on "now" or the cap; and a value that parses keeps parsing
  * with blanks added around it, to the same answer.
  */
-#include "endpoint_health.h"
+#include "delivery/endpoint_health.h"
 
 #include <stdint.h>
 #include <stdlib.h>

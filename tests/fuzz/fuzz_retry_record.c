@@ -9,7 +9,7 @@
  * one line of printable text; and a record written back from what was read reads back
  * the same (retry_record_msg / retry_record_read round trip).
  */
-#include "retry_record.h"
+#include "delivery/retry_record.h"
 
 #include <nats/nats.h>
 #include <stdbool.h>

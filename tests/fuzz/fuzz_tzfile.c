@@ -6,7 +6,7 @@
  * must stay within RFC 8536's offset bounds and print as 19 characters or nothing.
  * Seeds: the zones of tests/unit/fixtures/tz.
  */
-#include "tzfile.h"
+#include "core/tzfile.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-scripts/embed_assets.py, the generator behind lib/web_assets.h: a made-up web/ tree
+scripts/embed_assets.py, the generator behind lib/api/web_assets.h: a made-up web/ tree
 (nested directories, a binary file with every byte value, an empty file, README.md,
 dot files, an editor backup) is turned into C, compiled with the project's warnings
 as errors next to a small driver, and the table the driver prints must be exactly the
@@ -23,7 +23,7 @@ SCRIPT = os.path.join(REPO, "scripts", "embed_assets.py")
 CC = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 
 DRIVER = r"""
-#include "web_assets.h"
+#include "api/web_assets.h"
 #include <stdio.h>
 #include <string.h>
 int main(void)

@@ -3,8 +3,8 @@
  * and api_params' integer parsing (the request-bound parts are covered by the
  * integration tests test_dlq_api.py and test_logs_api.py).
  */
-#include "api_auth.h"
-#include "api_params.h"
+#include "http/api_auth.h"
+#include "http/api_params.h"
 #include "unit.h"
 
 #include <limits.h>

@@ -3,8 +3,8 @@
  * (dlq_api_parse_path, calls_api_parse_path) — the part of those handlers that needs
  * no HTTP. (The endpoints: test_dlq_api.py, test_esl_calls_api.py.)
  */
-#include "calls_api.h"
-#include "dlq_api.h"
+#include "api/calls_api.h"
+#include "api/dlq_api.h"
 #include "unit.h"
 
 #include <string.h>

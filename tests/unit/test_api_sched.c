@@ -4,7 +4,7 @@
  * a flood of light jobs never shuts out the others), a blocked head answered 503 once it
  * has waited the queue timeout, and otherwise a sleep until the next head's deadline.
  */
-#include "api_sched.h"
+#include "http/api_sched.h"
 #include "unit.h"
 
 enum { LIGHT, SCAN, DLQ, N };

@@ -6,8 +6,8 @@
  * domains, time zones and the memory used by 50,000 live calls. (Domain resolution
  * itself: test_esl_domain; time zones: test_tzfile.)
  */
-#include "call_tracker.h"
-#include "esl_event.h"
+#include "sources/esl/call_tracker.h"
+#include "sources/esl/esl_event.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>

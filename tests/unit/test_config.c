@@ -6,9 +6,13 @@
  * config.yaml.example (loads, sets every key to its real default, documents every key, and its
  * commented esl: block loads once uncommented).
  */
-#include "config.h"
-#include "config_internal.h"
-#include "log.h"
+#include "config/config.h"
+#include "config/config_checks.h"
+#include "config/config_ctx.h"
+#include "config/config_schema.h"
+#include "config/config_validate.h"
+#include "config/config_yaml.h"
+#include "core/log.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -8,8 +8,8 @@
  * running delivery values, and a route whose timeout does not fit the running ack wait
  * is refused with file:line.
  */
-#include "config.h"
-#include "config_diff.h"
+#include "config/config.h"
+#include "config/config_diff.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -5,8 +5,8 @@
  * needs (domains, URLs without the secret, header names, timeouts, endpoint limits, stream,
  * retry-stream and consumer names, the breaker settings) is there.
  */
-#include "config.h"
-#include "config_view.h"
+#include "config/config.h"
+#include "config/config_view.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>

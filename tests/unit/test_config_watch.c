@@ -5,9 +5,9 @@
  * another directory; a burst of writes is one callback. Waits poll a counter with a
  * deadline.
  */
-#include "clock.h"
-#include "config_watch.h"
-#include "log.h"
+#include "core/clock.h"
+#include "config/config_watch.h"
+#include "core/log.h"
 #include "unit.h"
 
 #include <stdatomic.h>

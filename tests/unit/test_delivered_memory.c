@@ -1,5 +1,5 @@
 /* Unit tests: delivered_memory (which endpoints already got an event; failure counts). */
-#include "delivered_memory.h"
+#include "delivery/delivered_memory.h"
 #include "unit.h"
 
 static uint64_t id(const char *url)

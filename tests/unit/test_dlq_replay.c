@@ -3,7 +3,7 @@
  * bytes found as stored, the fields a replay uses, stream_seq only when it is a
  * sequence. (Replays against JetStream: test_dlq_api.py.)
  */
-#include "dlq_replay.h"
+#include "delivery/dlq_replay.h"
 #include "unit.h"
 
 #include <stdio.h>

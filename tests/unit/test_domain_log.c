@@ -1,8 +1,8 @@
 /* Unit tests: domain_log (per-domain event log files: write, rotate, gzip, retain,
  * list, read back, validate client input). Runs in a mkdtemp directory; the clock is
  * a test hook; waits use domain_log_sync() (no sleeps). */
-#include "domain_log.h"
-#include "domain_log_internal.h"
+#include "sinks/domain_log.h"
+#include "sinks/domain_log_internal.h"
 #include "unit.h"
 
 #include <errno.h>

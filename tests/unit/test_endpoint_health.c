@@ -3,7 +3,7 @@
  * bucket's burst, refill and waits, and what a Retry-After value asks for in each of
  * its forms (and the values that must be ignored).
  */
-#include "endpoint_health.h"
+#include "delivery/endpoint_health.h"
 #include "unit.h"
 
 #include <stdint.h>

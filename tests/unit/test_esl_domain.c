@@ -2,8 +2,8 @@
  * Unit tests: esl_domain — which header names an event's tenant, in which order, and
  * which values are refused (the hostname rules themselves: test_hostname).
  */
-#include "esl_domain.h"
-#include "esl_event.h"
+#include "sources/esl/esl_domain.h"
+#include "sources/esl/esl_event.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * whole, byte by byte and at pseudo-random
  * split points, plus hand-made frames for the edges and the errors.
  */
-#include "esl_event.h"
+#include "sources/esl/esl_event.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>

@@ -1,6 +1,6 @@
 /* Unit tests: event (ingress validation, byte-exact splice, subjects). */
-#include "event.h"
-#include "json_scan.h"
+#include "core/event.h"
+#include "core/json_scan.h"
 #include "unit.h"
 
 #include <stdio.h>

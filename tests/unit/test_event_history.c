@@ -1,5 +1,5 @@
 /* Unit tests: event_history (the in-memory store behind GET /api/events). */
-#include "event_history.h"
+#include "sinks/event_history.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>

@@ -1,7 +1,7 @@
 /*
  * Unit tests: hostname — what counts as a tenant domain, and its normal form.
  */
-#include "hostname.h"
+#include "core/hostname.h"
 #include "unit.h"
 
 #include <locale.h>

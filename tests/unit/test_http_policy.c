@@ -4,45 +4,46 @@
  * (the HTTP side is covered by tests/integration/test_http_guard.py and
  * test_http_errors.py).
  */
-#include "http_policy.h"
+#include "core/hostname.h"
+#include "http/http_policy.h"
 #include "unit.h"
 
 #include <string.h>
 #include <unistd.h>
 
-static enum http_host_class parse(const char *host, char *name, int *port)
+static enum host_class parse(const char *host, char *name, int *port)
 {
-    return http_policy_parse_host(host, strlen(host), name, 256, port);
+    return hostname_parse_host(host, strlen(host), name, 256, port);
 }
 
 static void test_parse_host(void)
 {
     char name[256];
     int port;
-    CHECK(parse("Example.COM", name, &port) == HTTP_HOST_NAME);
+    CHECK(parse("Example.COM", name, &port) == HOST_NAME);
     CHECK_STR(name, "example.com");
     CHECK_INT(port, -1);
-    CHECK(parse("example.com.:8080", name, &port) == HTTP_HOST_NAME);
+    CHECK(parse("example.com.:8080", name, &port) == HOST_NAME);
     CHECK_STR(name, "example.com");
     CHECK_INT(port, 8080);
-    CHECK(parse("127.0.0.1:80", name, &port) == HTTP_HOST_IP && port == 80);
-    CHECK(parse("10.1.2.3", name, &port) == HTTP_HOST_IP && port == -1);
-    CHECK(parse("[::1]:8080", name, &port) == HTTP_HOST_IP && port == 8080);
-    CHECK(parse("[fe80::1]", name, &port) == HTTP_HOST_IP && port == -1);
-    CHECK(parse("", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse(":80", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("a.example:", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("a.example:80x", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("a.example:65536", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("a.example:80:81", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("[::1", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("[::1]x", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("[not-v6]", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("a b", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("a_b.example", name, &port) == HTTP_HOST_MALFORMED);
+    CHECK(parse("127.0.0.1:80", name, &port) == HOST_IP && port == 80);
+    CHECK(parse("10.1.2.3", name, &port) == HOST_IP && port == -1);
+    CHECK(parse("[::1]:8080", name, &port) == HOST_IP && port == 8080);
+    CHECK(parse("[fe80::1]", name, &port) == HOST_IP && port == -1);
+    CHECK(parse("", name, &port) == HOST_MALFORMED);
+    CHECK(parse(":80", name, &port) == HOST_MALFORMED);
+    CHECK(parse("a.example:", name, &port) == HOST_MALFORMED);
+    CHECK(parse("a.example:80x", name, &port) == HOST_MALFORMED);
+    CHECK(parse("a.example:65536", name, &port) == HOST_MALFORMED);
+    CHECK(parse("a.example:80:81", name, &port) == HOST_MALFORMED);
+    CHECK(parse("[::1", name, &port) == HOST_MALFORMED);
+    CHECK(parse("[::1]x", name, &port) == HOST_MALFORMED);
+    CHECK(parse("[not-v6]", name, &port) == HOST_MALFORMED);
+    CHECK(parse("a b", name, &port) == HOST_MALFORMED);
+    CHECK(parse("a_b.example", name, &port) == HOST_MALFORMED);
     /* Not dotted-quad: neither an IP literal nor a host name (last label all digits). */
-    CHECK(parse("127.1", name, &port) == HTTP_HOST_MALFORMED);
-    CHECK(parse("2130706433", name, &port) == HTTP_HOST_MALFORMED);
+    CHECK(parse("127.1", name, &port) == HOST_MALFORMED);
+    CHECK(parse("2130706433", name, &port) == HOST_MALFORMED);
 }
 
 static void test_allowlist(void)
@@ -128,18 +129,18 @@ static void test_json_and_entries(void)
     CHECK(!http_policy_is_json("application/jsonp"));
     CHECK(!http_policy_is_json("application/json-patch+json"));
 
-    CHECK(http_policy_allowed_host_problem("*") == NULL);
-    CHECK(http_policy_allowed_host_problem("eventhub.example.com") == NULL);
-    CHECK(http_policy_allowed_host_problem("eventhub") == NULL);
-    CHECK(http_policy_allowed_host_problem("*.example.com") == NULL);
-    CHECK(http_policy_allowed_host_problem("10.0.0.1") == NULL);
-    CHECK(http_policy_allowed_host_problem("[::1]") == NULL);
-    CHECK(http_policy_allowed_host_problem("http://a.example") != NULL);
-    CHECK(http_policy_allowed_host_problem("a.example:8080") != NULL);
-    CHECK(http_policy_allowed_host_problem("*example.com") != NULL);
-    CHECK(http_policy_allowed_host_problem("*.") != NULL);
-    CHECK(http_policy_allowed_host_problem("a..example") != NULL);
-    CHECK(http_policy_allowed_host_problem("a/b") != NULL);
+    CHECK(hostname_allowed_entry_problem("*") == NULL);
+    CHECK(hostname_allowed_entry_problem("eventhub.example.com") == NULL);
+    CHECK(hostname_allowed_entry_problem("eventhub") == NULL);
+    CHECK(hostname_allowed_entry_problem("*.example.com") == NULL);
+    CHECK(hostname_allowed_entry_problem("10.0.0.1") == NULL);
+    CHECK(hostname_allowed_entry_problem("[::1]") == NULL);
+    CHECK(hostname_allowed_entry_problem("http://a.example") != NULL);
+    CHECK(hostname_allowed_entry_problem("a.example:8080") != NULL);
+    CHECK(hostname_allowed_entry_problem("*example.com") != NULL);
+    CHECK(hostname_allowed_entry_problem("*.") != NULL);
+    CHECK(hostname_allowed_entry_problem("a..example") != NULL);
+    CHECK(hostname_allowed_entry_problem("a/b") != NULL);
 }
 
 /* A well-formed HTTP/1.1 head with a Host. */

@@ -1,7 +1,7 @@
 /* Unit tests: json_scan (strict RFC 8259 validation, member lookup, string decoding)
  * and json_print (valid UTF-8 out whatever cJSON was given). */
-#include "json_print.h"
-#include "json_scan.h"
+#include "core/json_print.h"
+#include "core/json_scan.h"
 #include "unit.h"
 
 #include <cjson/cJSON.h>

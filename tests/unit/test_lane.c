@@ -4,7 +4,7 @@
  * are parked instead of queued), the state shown for it, and when a blocked lane may
  * change next.
  */
-#include "lane.h"
+#include "delivery/lane.h"
 #include "unit.h"
 
 #include <string.h>

@@ -4,8 +4,8 @@
  * that is not a clean JSON object counted as invalid and left out, the stats. (Reading
  * the files: test_domain_log; the endpoint itself: test_logs_api.py.)
  */
-#include "domain_log.h"
-#include "logs_api.h"
+#include "sinks/domain_log.h"
+#include "api/logs_api.h"
 #include "unit.h"
 
 #include <stdlib.h>

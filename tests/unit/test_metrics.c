@@ -5,9 +5,9 @@
  * case-insensitive domains, endpoint counting (only endpoints called), dead-letter
  * reasons, the label caps, reloads that add and remove routes, and concurrent writers.
  */
-#include "config.h"
-#include "metrics.h"
-#include "metrics_text.h"
+#include "config/config.h"
+#include "sinks/metrics.h"
+#include "core/metrics_text.h"
 #include "unit.h"
 
 #include <pthread.h>

@@ -5,7 +5,7 @@
  * result is also redacted again to check that the rule is idempotent, and produced
  * into short buffers to check that truncation never leaks more than the full result.
  */
-#include "redact.h"
+#include "core/redact.h"
 #include "unit.h"
 
 #include <stdio.h>

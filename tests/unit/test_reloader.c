@@ -5,9 +5,9 @@
  * load, an invalid or unreadable file changes nothing and is reported with file:line
  * (and kept as last_error until a reload succeeds), changed settings are listed.
  */
-#include "config.h"
-#include "log.h"
-#include "reloader.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "config/reloader.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * (ack, retry after the backoff, hold for a Retry-After, dead-letter with its reason),
  * and the checks before a parked delivery is called. No NATS, no HTTP.
  */
-#include "settle_rule.h"
+#include "delivery/settle_rule.h"
 #include "unit.h"
 
 #include <string.h>

@@ -5,7 +5,7 @@
  * JetStream walks are covered by test_stream_api.py, test_dlq_api.py and
  * test_api_fairness.py.)
  */
-#include "stream_scan.h"
+#include "nats/stream_scan.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * bad names, v1 files, all-year DST (where glibc differs from RFC 8536), malformed
  * headers and footers, every truncation and every single-byte corruption of a file.
  */
-#include "tzfile.h"
+#include "core/tzfile.h"
 #include "unit.h"
 
 #include <errno.h>

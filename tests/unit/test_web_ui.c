@@ -2,8 +2,8 @@
  * Unit tests: web_ui — If-None-Match matching, and the invariants of the embedded asset
  * table (sorted, unique, found by path, index.html present) whatever web/ holds.
  */
-#include "web_assets.h"
-#include "web_ui.h"
+#include "api/web_assets.h"
+#include "api/web_ui.h"
 #include "unit.h"
 
 #include <stdio.h>
