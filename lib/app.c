@@ -11,6 +11,7 @@
 #include "config/config_watch.h"
 #include "delivery/dead_letter.h"
 #include "delivery/delivery.h"
+#include "delivery/dlq_replay.h"
 #include "api/dlq_api.h"
 #include "sinks/domain_log.h"
 #include "sinks/event_history.h"
@@ -21,6 +22,7 @@
 #include "api/health.h"
 #include "http/http_server.h"
 #include "sources/ingress.h"
+#include "sources/source.h"
 #include "core/log.h"
 #include "api/logs_api.h"
 #include "sinks/metrics.h"
@@ -36,6 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every kind of event source, in start (and stop) order. A new kind: one line here. */
+static const struct source_class *const source_classes[] = {
+    &ingress_source_class, /* POST /events */
+    &esl_source_class,     /* FreeSWITCH's Event Socket, one per esl.nodes entry */
+};
+
 struct app {
     struct config *cfg;
     struct broker *broker;
@@ -43,18 +51,16 @@ struct app {
     struct publisher *pub;
     struct dead_letter *dl;
     struct delivery *delivery;
-    struct ingress *ingress;
+    struct source_set *sources;
+    struct ingress *ingress; /* the HTTP source, in `sources` (its route's ctx) */
     struct health *health;
     struct http_server *http;
     struct delivery *stopped_delivery; /* taken out of `delivery` by shutdown_app */
-    struct esl_source **sources;       /* one per FreeSWITCH node */
-    size_t source_count;
     struct api_worker *api;
     struct calls_api *calls;
-    /* Control-plane access (built before the routes) and the guard of /api/v1/calls. */
+    /* Control-plane access: the HTTP server applies it to every route from .access. */
     struct api_auth *auth;
-    struct api_auth_guard calls_guard;
-    /* The read/replay APIs: /api/logs, /api/stream/messages, /api/dlq (they check auth). */
+    /* The read/replay APIs: logs, stream messages, dead letters. */
     struct logs_api *logs_api;
     struct stream_api *stream_api;
     struct dlq_api *dlq_api;
@@ -63,10 +69,8 @@ struct app {
     /* GET /metrics and GET /api/stats: the registry (an outcome sink) and its API. */
     struct metrics *metrics;
     struct metrics_api *metrics_api;
-    struct api_auth_guard metrics_guard, stats_guard;
-    /* GET /api/events: recent events per domain (an outcome sink) and its guard. */
+    /* GET /api/v1/events: recent events per domain (an outcome sink). */
     struct event_history *history;
-    struct api_auth_guard events_guard;
 
     /* Route-table reloads (file change, POST /api/config/reload, SIGHUP), GET /api/config. */
     struct reloader *reloader;
@@ -119,13 +123,11 @@ static void shutdown_app(struct app *app)
     const struct config *cfg = app->cfg;
     config_watch_stop(app->watch); /* no file-change reload from here on */
     app->watch = NULL;
-    if (app->ingress)
-        ingress_stop_accepting(app->ingress);
     if (app->health)
         health_set_shutting_down(app->health);
-    /* FreeSWITCH first: stop reading, then let queued events reach JetStream. */
-    for (size_t i = 0; i < app->source_count; i++)
-        esl_source_stop(app->sources[i], cfg->nats.publish_timeout_ms);
+    /* Sources first: HTTP refuses new events (503), FreeSWITCH stops reading; then
+     * what they queued reaches JetStream. */
+    source_set_stop(app->sources, cfg->nats.publish_timeout_ms);
     if (app->pub) {
         /* After close no publish can start, so the drain sees all there will be. */
         publisher_close(app->pub);
@@ -163,12 +165,7 @@ static void free_app(struct app *app)
     stream_api_free(app->stream_api);
     dlq_api_free(app->dlq_api);
     api_auth_free(app->auth);
-    for (size_t i = 0; i < app->source_count; i++) {
-        esl_source_stop(app->sources[i], 0);
-        esl_source_free(app->sources[i]);
-    }
-    free(app->sources);
-    ingress_free(app->ingress);
+    source_set_free(app->sources); /* after HTTP: ingress is a route's ctx */
     health_free(app->health);
     pthread_mutex_lock(&app->lock);
     struct delivery *delivery = app->delivery ? app->delivery : app->stopped_delivery;
@@ -232,6 +229,9 @@ static bool start_sinks(struct app *app)
     app->metrics = metrics_new(0, 0);
     if (!app->metrics)
         return false;
+    for (size_t i = 0; i < sizeof source_classes / sizeof source_classes[0]; i++)
+        metrics_add_source(app->metrics, source_classes[i]->kind);
+    metrics_add_source(app->metrics, DLQ_REPLAY_SOURCE);
     metrics_set_routes(app->metrics, cfg);
     struct outcome_sink msink = metrics_sink(app->metrics);
     outcomes_add(&app->outcomes, &msink);
@@ -263,31 +263,29 @@ static bool start_delivery(struct app *app)
     return true;
 }
 
-/* The event sources besides HTTP ingress: one per FreeSWITCH node. */
+/* Every source of events (source_classes), started: they publish from now on. */
 static bool start_sources(struct app *app)
 {
-    struct config *cfg = app->cfg;
-    if (cfg->esl_node_count > 0) {
-        app->sources = calloc(cfg->esl_node_count, sizeof *app->sources);
-        if (!app->sources)
-            return false;
-        for (size_t i = 0; i < cfg->esl_node_count; i++) {
-            app->sources[i] = esl_source_start(cfg, &cfg->esl_nodes[i], app->pub, &app->outcomes,
-                                               app->events_log);
-            if (!app->sources[i])
-                return false;
-            app->source_count++;
-        }
-    }
-
-    return true;
+    app->sources = source_set_new(source_classes, sizeof source_classes / sizeof source_classes[0]);
+    if (!app->sources)
+        return false;
+    struct source_env env = {
+        .cfg = app->cfg,
+        .link = app->link,
+        .pub = app->pub,
+        .outcomes = &app->outcomes,
+        .domain_logs = app->events_log,
+    };
+    if (!source_set_create(app->sources, &env))
+        return false;
+    app->ingress = source_set_find(app->sources, &ingress_source_class);
+    return app->ingress && source_set_start(app->sources);
 }
 
-/* Ingress, health, the API workers and every API module. */
+/* Health, the API workers and every API module. */
 static bool start_apis(struct app *app)
 {
     struct config *cfg = app->cfg;
-    app->ingress = ingress_new(cfg, app->link, app->pub, &app->outcomes);
     app->health = health_new(app->link, app->pub, app->delivery);
     struct api_worker_options wopts = {
         .workers = (unsigned)cfg->api.workers,
@@ -296,11 +294,11 @@ static bool start_apis(struct app *app)
     };
     app->api = api_worker_new(&wopts);
     app->calls = app->api ? calls_api_new(cfg, app->link, app->api) : NULL;
-    if (!app->ingress || !app->health || !app->calls)
+    if (!app->health || !app->calls)
         return false;
-    health_set_sources(app->health, app->sources, app->source_count);
+    health_set_sources(app->health, app->sources);
     app->reloader = reloader_new(cfg, apply_routes, app);
-    app->config_api = app->reloader ? config_api_new(app->reloader, app->api, app->auth) : NULL;
+    app->config_api = app->reloader ? config_api_new(app->reloader, app->api) : NULL;
     if (!app->config_api)
         return false;
     struct metrics_api_deps mdeps = {
@@ -311,57 +309,121 @@ static bool start_apis(struct app *app)
         .delivery = app->delivery,
         .worker = app->api,
         .sources = app->sources,
-        .source_count = app->source_count,
     };
     app->metrics_api = metrics_api_new(&mdeps);
     if (!app->metrics_api)
         return false;
-    app->metrics_guard =
-        (struct api_auth_guard){app->auth, metrics_api_handle_metrics, app->metrics_api};
-    app->stats_guard =
-        (struct api_auth_guard){app->auth, metrics_api_handle_stats, app->metrics_api};
-    app->calls_guard = (struct api_auth_guard){app->auth, calls_api_handle, app->calls};
-    app->logs_api = logs_api_new(cfg, app->api, app->auth);
-    app->stream_api = stream_api_new(cfg, app->link, app->api, app->auth);
-    app->dlq_api = dlq_api_new(cfg, app->link, app->api, app->auth, &app->outcomes,
-                               delivery_lanes(app->delivery));
-    if (!app->logs_api || !app->stream_api || !app->dlq_api)
-        return false;
-    app->events_guard = (struct api_auth_guard){app->auth, events_api_handle, app->history};
-    return true;
+    app->logs_api = logs_api_new(cfg, app->api);
+    app->stream_api = stream_api_new(cfg, app->link, app->api);
+    app->dlq_api =
+        dlq_api_new(cfg, app->link, app->api, &app->outcomes, delivery_lanes(app->delivery));
+    return app->logs_api && app->stream_api && app->dlq_api;
+}
+
+size_t app_routes(const struct app *app, const struct config *cfg, struct http_route *out,
+                  size_t cap)
+{
+#define CTX(member) (app ? (void *)app->member : NULL)
+    /* One line per route: what it answers, who may call it (.access, applied by the
+     * server), and which of http_policy's rules apply (.plane; the zero value is the
+     * control plane: the Host allowlist, no page of another origin, JSON for whatever
+     * changes something). The /api/v1/... paths answer their pre-v1 alias too. */
+    const struct http_route routes[] = {
+        /* the data plane: upstream systems call it by any DNS name (no Host rule); browsers
+         * on other origins cannot send it application/json without a preflight */
+        {.path = "/events",
+         .methods = HTTP_POST,
+         .max_body = cfg->server.max_body_bytes,
+         .handler = ingress_handle,
+         .ctx = CTX(ingress),
+         .plane = HTTP_PLANE_DATA,
+         .access = HTTP_ACCESS_PUBLIC},
+        {.path = "/health",
+         .methods = HTTP_GET | HTTP_HEAD,
+         .handler = health_handle,
+         .ctx = CTX(health),
+         .plane = HTTP_PLANE_PUBLIC,
+         .access = HTTP_ACCESS_PUBLIC},
+        {.path = "/metrics",
+         .methods = HTTP_GET,
+         .handler = metrics_api_handle_metrics,
+         .ctx = CTX(metrics_api),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/stats",
+         .alias = "/api/stats",
+         .methods = HTTP_GET,
+         .handler = metrics_api_handle_stats,
+         .ctx = CTX(metrics_api),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/events",
+         .alias = "/api/events",
+         .methods = HTTP_GET,
+         .handler = events_api_handle,
+         .ctx = CTX(history),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/calls",
+         .prefix = true,
+         .methods = HTTP_GET,
+         .handler = calls_api_handle,
+         .ctx = CTX(calls),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/config",
+         .alias = "/api/config",
+         .methods = HTTP_GET,
+         .handler = config_api_handle_get,
+         .ctx = CTX(config_api),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/config/reload",
+         .alias = "/api/config/reload",
+         .methods = HTTP_POST,
+         .max_body = 1024,
+         .handler = config_api_handle_reload,
+         .ctx = CTX(config_api),
+         .access = HTTP_ACCESS_ADMIN},
+        {.path = "/api/v1/logs",
+         .alias = "/api/logs",
+         .prefix = true,
+         .methods = HTTP_GET,
+         .handler = logs_api_handle,
+         .ctx = CTX(logs_api),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/stream/messages",
+         .alias = "/api/stream/messages",
+         .methods = HTTP_GET,
+         .handler = stream_api_handle,
+         .ctx = CTX(stream_api),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/dlq",
+         .alias = "/api/dlq",
+         .prefix = true,
+         .methods = HTTP_GET,
+         .handler = dlq_api_handle,
+         .ctx = CTX(dlq_api),
+         .access = HTTP_ACCESS_READ},
+        {.path = "/api/v1/dlq",
+         .alias = "/api/dlq",
+         .prefix = true,
+         .methods = HTTP_POST,
+         .max_body = 4096,
+         .handler = dlq_api_handle,
+         .ctx = CTX(dlq_api),
+         .access = HTTP_ACCESS_ADMIN},
+    };
+#undef CTX
+    size_t n = sizeof routes / sizeof routes[0];
+    for (size_t i = 0; i < n && i < cap; i++)
+        out[i] = routes[i];
+    return n;
 }
 
 /* The HTTP server with its route table, and the config file watcher. */
 static bool start_http(struct app *app)
 {
     struct config *cfg = app->cfg;
-    /* The plane (last field) says which of http_policy's rules apply. Control plane: the
-     * Host allowlist, no page of another origin, JSON for whatever changes something. */
-    const struct http_route routes[] = {
-        /* the data plane: upstream systems call it by any DNS name (no Host rule); browsers
-         * on other origins cannot send it application/json without a preflight */
-        {"/events", false, HTTP_POST, cfg->server.max_body_bytes, ingress_handle, app->ingress,
-         HTTP_PLANE_DATA},
-        {"/health", false, HTTP_GET | HTTP_HEAD, 0, health_handle, app->health, HTTP_PLANE_PUBLIC},
-        {"/api/v1/calls", true, HTTP_GET, 0, api_auth_guard_handle, &app->calls_guard,
-         HTTP_PLANE_CONTROL},
-        /* config_api checks api_auth itself (GET as a read, POST as mutating). */
-        {"/api/config", false, HTTP_GET, 0, config_api_handle_get, app->config_api,
-         HTTP_PLANE_CONTROL},
-        {"/api/config/reload", false, HTTP_POST, 1024, config_api_handle_reload, app->config_api,
-         HTTP_PLANE_CONTROL},
-        {"/metrics", false, HTTP_GET, 0, api_auth_guard_handle, &app->metrics_guard,
-         HTTP_PLANE_CONTROL},
-        {"/api/stats", false, HTTP_GET, 0, api_auth_guard_handle, &app->stats_guard,
-         HTTP_PLANE_CONTROL},
-        {"/api/events", false, HTTP_GET, 0, api_auth_guard_handle, &app->events_guard,
-         HTTP_PLANE_CONTROL},
-        {"/api/logs", true, HTTP_GET, 0, logs_api_handle, app->logs_api, HTTP_PLANE_CONTROL},
-        {"/api/stream/messages", false, HTTP_GET, 0, stream_api_handle, app->stream_api,
-         HTTP_PLANE_CONTROL},
-        {"/api/dlq", true, HTTP_GET | HTTP_POST, 4096, dlq_api_handle, app->dlq_api,
-         HTTP_PLANE_CONTROL},
-    };
+    struct http_route routes[APP_MAX_ROUTES];
+    size_t route_count = app_routes(app, cfg, routes, APP_MAX_ROUTES);
+    if (route_count > APP_MAX_ROUTES)
+        return false;
     struct http_server_options hopts = {
         .address = cfg->server.address,
         .port = cfg->server.port,
@@ -374,8 +436,10 @@ static bool start_http(struct app *app)
         .allowed_host_count = cfg->server.allowed_host_count,
         /* the dashboard (web/): GET/HEAD that no route above takes */
         .fallback = web_ui_handle,
+        .authorize = api_auth_authorize,
+        .authorize_ctx = app->auth,
     };
-    app->http = http_server_new(&hopts, routes, sizeof routes / sizeof routes[0]);
+    app->http = http_server_new(&hopts, routes, route_count);
     if (!app->http)
         return false;
     if (cfg->server.watch_config) {

@@ -27,7 +27,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define PREFIX "/api/v1/calls"
 #define MAX_LIMIT 1000
 
 struct calls_api {
@@ -249,14 +248,14 @@ enum calls_api_path calls_api_parse_path(const char *rest, char *id, size_t cap)
 void calls_api_handle(void *ctx, struct http_request *req)
 {
     struct calls_api *api = ctx;
-    const char *path = http_request_path(req);
     struct calls_job *job = calloc(1, sizeof *job);
     if (!job) {
         http_respond_error(req, 503, "out_of_memory", "try again later");
         return;
     }
     job->api = api;
-    enum calls_api_path what = calls_api_parse_path(path + strlen(PREFIX), job->id, sizeof job->id);
+    enum calls_api_path what =
+        calls_api_parse_path(http_request_route_rest(req), job->id, sizeof job->id);
     if (what == CALLS_API_LIST) {
         job->list = true;
         job->limit = 50;

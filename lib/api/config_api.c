@@ -3,7 +3,6 @@
  */
 #include "api/config_api.h"
 
-#include "http/api_auth.h"
 #include "http/api_worker.h"
 #include "core/clock.h"
 #include "config/config.h"
@@ -20,18 +19,15 @@
 struct config_api {
     struct reloader *reloader;
     struct api_worker *worker;
-    const struct api_auth *auth;
 };
 
-struct config_api *config_api_new(struct reloader *reloader, struct api_worker *worker,
-                                  const struct api_auth *auth)
+struct config_api *config_api_new(struct reloader *reloader, struct api_worker *worker)
 {
     struct config_api *api = calloc(1, sizeof *api);
     if (!api)
         return NULL;
     api->reloader = reloader;
     api->worker = worker;
-    api->auth = auth;
     return api;
 }
 
@@ -85,8 +81,6 @@ static void respond_json_object(struct http_request *req, int status, cJSON *o, 
 void config_api_handle_get(void *ctx, struct http_request *req)
 {
     struct config_api *api = ctx;
-    if (!api_auth_check(api->auth, req, false))
-        return;
     struct reloader_snapshot s;
     reloader_snapshot(api->reloader, &s);
     cJSON *o = cJSON_CreateObject();
@@ -176,7 +170,5 @@ static void run_reload(void *job, struct http_request *req)
 void config_api_handle_reload(void *ctx, struct http_request *req)
 {
     struct config_api *api = ctx;
-    if (!api_auth_check(api->auth, req, true))
-        return;
     api_worker_submit(api->worker, API_LANE_LIGHT, req, run_reload, api);
 }

@@ -9,7 +9,7 @@
  *                            400 {"status":"error","error":"invalid_config","detail",
  *                                 "errors":["file:line: key: message", ...]}
  *
- * Both pass api_auth_check() first (GET as a read, POST as a mutating request).
+ * Access (the route table): GET is a read, POST an admin request.
  *
  * Threads: the handlers run on libmicrohttpd's thread. GET only copies the reloader's
  * published state and builds JSON. POST reads and parses a file, so it runs as a job on
@@ -19,16 +19,14 @@
 #ifndef EVENTHUB_CONFIG_API_H
 #define EVENTHUB_CONFIG_API_H
 
-struct api_auth;
 struct api_worker;
 struct http_request;
 struct reloader;
 
 struct config_api;
 
-/* Borrows all three (they must outlive it); `auth` NULL allows everything. */
-struct config_api *config_api_new(struct reloader *reloader, struct api_worker *worker,
-                                  const struct api_auth *auth);
+/* Borrows both (they must outlive it). */
+struct config_api *config_api_new(struct reloader *reloader, struct api_worker *worker);
 void config_api_free(struct config_api *api); /* accepts NULL */
 
 /* Route handlers: ctx is the config_api. */

@@ -1,7 +1,7 @@
 /*
  * dlq_api — see dlq_api.h.
  *
- * A request becomes a dlq_job on the HTTP thread (auth, path, parameters, and the
+ * A request becomes a dlq_job on the HTTP thread (path, parameters, and the
  * dead-letter subject of the domain filter: "<dlq_subject_prefix>.<domain token>", as
  * dead_letter writes it). On the worker: listing walks the dead-letter stream
  * backwards; replaying a domain walks it forwards from the first sequence (or `after +
@@ -12,7 +12,6 @@
  */
 #include "api/dlq_api.h"
 
-#include "http/api_auth.h"
 #include "http/api_params.h"
 #include "http/api_worker.h"
 #include "config/config.h"
@@ -28,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX "/api/dlq"
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
 #define REPLAY_DEFAULT 100
@@ -38,7 +36,6 @@ struct dlq_api {
     const struct config *cfg;
     struct nats_link *link;
     struct api_worker *worker;
-    const struct api_auth *auth;
     const struct outcomes *outcomes;
     struct lanes *lanes; /* NULL when this instance does not deliver */
 };
@@ -74,8 +71,8 @@ struct batch {
 };
 
 struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
-                            struct api_worker *worker, const struct api_auth *auth,
-                            const struct outcomes *outcomes, struct lanes *lanes)
+                            struct api_worker *worker, const struct outcomes *outcomes,
+                            struct lanes *lanes)
 {
     struct dlq_api *api = calloc(1, sizeof *api);
     if (!api)
@@ -83,7 +80,6 @@ struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
     api->cfg = cfg;
     api->link = link;
     api->worker = worker;
-    api->auth = auth;
     api->outcomes = outcomes;
     api->lanes = lanes;
     return api;
@@ -412,7 +408,7 @@ enum dlq_api_path_status dlq_api_parse_path(const char *rest, struct dlq_api_pat
 static bool route_path(struct http_request *req, struct dlq_job *job)
 {
     struct dlq_api_path p;
-    switch (dlq_api_parse_path(http_request_path(req) + strlen(PREFIX), &p)) {
+    switch (dlq_api_parse_path(http_request_route_rest(req), &p)) {
     case DLQ_API_PATH_NOT_FOUND:
         http_respond_error(req, 404, "not_found", "no such path");
         return false;
@@ -436,8 +432,6 @@ static bool route_path(struct http_request *req, struct dlq_job *job)
 void dlq_api_handle(void *ctx, struct http_request *req)
 {
     struct dlq_api *api = ctx;
-    if (!api_auth_check(api->auth, req, http_request_method(req) != HTTP_GET))
-        return;
     struct dlq_job *job = calloc(1, sizeof *job);
     if (!job) {
         http_respond_error(req, 503, "out_of_memory", "try again later");

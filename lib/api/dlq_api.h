@@ -9,11 +9,11 @@
  *                                                records, oldest first, at most `limit`
  *                                                of them, above `after` when given
  *
- * GETs are read APIs, POSTs mutating ones (api_auth). Parameters are checked on the
- * HTTP thread; the JetStream requests (dlq_replay, stream_scan) run on the API worker:
- * GET /api/dlq/{seq} in its light lane, the rest in its dead-letter lane (one at a
- * time). Walks keep to api.scan_max_messages and api.scan_timeout per request and
- * answer "partial": true with a cursor when one of them stopped them.
+ * GETs are read APIs, POSTs admin ones (the route table says so; the server checks). Parameters are
+ * checked on the HTTP thread; the JetStream requests (dlq_replay, stream_scan) run on the API
+ * worker: GET /api/dlq/{seq} in its light lane, the rest in its dead-letter lane (one at a time).
+ * Walks keep to api.scan_max_messages and api.scan_timeout per request and answer "partial": true
+ * with a cursor when one of them stopped them.
  */
 #ifndef EVENTHUB_DLQ_API_H
 #define EVENTHUB_DLQ_API_H
@@ -22,7 +22,6 @@
 
 #define DLQ_API_MAX_BYTES (16u * 1024 * 1024)
 
-struct api_auth;
 struct api_worker;
 struct config;
 struct http_request;
@@ -31,12 +30,13 @@ struct outcomes;
 struct dlq_api;
 struct lanes;
 
-/* Borrows everything (auth and outcomes may be NULL). */
+/* Borrows everything (outcomes may be NULL). */
 struct dlq_api *dlq_api_new(const struct config *cfg, struct nats_link *link,
-                            struct api_worker *worker, const struct api_auth *auth,
-                            const struct outcomes *outcomes, struct lanes *lanes);
+                            struct api_worker *worker, const struct outcomes *outcomes,
+                            struct lanes *lanes);
 void dlq_api_free(struct dlq_api *api); /* accepts NULL */
-/* http_route handler for the prefix /api/dlq (GET and POST); ctx is the struct dlq_api. */
+/* http_route handler for the prefix /api/v1/dlq (and /api/dlq; GET and POST); ctx is the struct
+ * dlq_api. */
 void dlq_api_handle(void *ctx, struct http_request *req);
 
 /* What a path under /api/dlq names. */

@@ -3,11 +3,11 @@
 
 #include "core/clock.h"
 #include "delivery/delivery.h"
-#include "sources/esl/esl_source.h"
 #include "eventhub_version.h"
 #include "http/http_server.h"
 #include "nats/nats_link.h"
 #include "nats/publisher.h"
+#include "sources/source.h"
 #include "core/json_print.h"
 
 #include <cjson/cJSON.h>
@@ -20,21 +20,12 @@ struct health {
     struct delivery *delivery;
     int64_t started_ms;
     _Atomic bool shutting_down;
-    struct esl_source **sources;
-    size_t source_count;
+    const struct source_set *sources;
 };
 
-void health_set_sources(struct health *h, struct esl_source **sources, size_t count)
+void health_set_sources(struct health *h, const struct source_set *sources)
 {
     h->sources = sources;
-    h->source_count = count;
-}
-
-static void add_sources(const struct health *h, cJSON *o)
-{
-    cJSON *arr = cJSON_AddArrayToObject(o, "esl");
-    for (size_t i = 0; i < h->source_count; i++)
-        cJSON_AddItemToArray(arr, esl_source_stats_json(h->sources[i]));
 }
 
 struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery)
@@ -81,7 +72,7 @@ void health_handle(void *ctx, struct http_request *req)
     cJSON_AddNumberToObject(o, "uptime_seconds",
                             (double)((clock_mono_ms() - h->started_ms) / 1000));
     cJSON_AddStringToObject(o, "version", EVENTHUB_VERSION);
-    add_sources(h, o);
+    source_set_add_json(h->sources, o);
     char *text = json_print(o);
     cJSON_Delete(o);
     http_respond_json(req, ready && !stopping ? 200 : 503, text ? text : "{}");

@@ -17,10 +17,10 @@ struct health;
 struct health *health_new(struct nats_link *link, struct publisher *pub, struct delivery *delivery);
 void health_free(struct health *h);
 void health_set_shutting_down(struct health *h);
-struct esl_source;
+struct source_set;
 /* The FreeSWITCH nodes to report (borrowed). Their state is shown; a node that is down
  * does not make eventhub unhealthy: ingress still works. */
-void health_set_sources(struct health *h, struct esl_source **sources, size_t count);
+void health_set_sources(struct health *h, const struct source_set *sources);
 void health_handle(void *ctx, struct http_request *req);
 
 #endif

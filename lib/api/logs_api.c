@@ -14,7 +14,6 @@
  */
 #include "api/logs_api.h"
 
-#include "http/api_auth.h"
 #include "http/api_params.h"
 #include "http/api_worker.h"
 #include "core/clock.h"
@@ -29,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX "/api/logs"
 #define DEFAULT_LIMIT 1000
 #define MAX_LIMIT 10000
 #define MAX_OFFSET 100000000LL
@@ -38,7 +36,6 @@
 struct logs_api {
     const struct config *cfg;
     struct api_worker *worker;
-    const struct api_auth *auth;
 };
 
 struct logs_job {
@@ -62,15 +59,13 @@ struct logs_day {
     size_t received, forwarded, failed_n, dead_lettered, other;
 };
 
-struct logs_api *logs_api_new(const struct config *cfg, struct api_worker *worker,
-                              const struct api_auth *auth)
+struct logs_api *logs_api_new(const struct config *cfg, struct api_worker *worker)
 {
     struct logs_api *api = calloc(1, sizeof *api);
     if (!api)
         return NULL;
     api->cfg = cfg;
     api->worker = worker;
-    api->auth = auth;
     return api;
 }
 
@@ -325,9 +320,7 @@ static bool parse_query(struct http_request *req, struct logs_job *job)
 void logs_api_handle(void *ctx, struct http_request *req)
 {
     struct logs_api *api = ctx;
-    if (!api_auth_check(api->auth, req, false))
-        return;
-    const char *rest = http_request_path(req) + strlen(PREFIX);
+    const char *rest = http_request_route_rest(req);
     bool domains_only = strcmp(rest, "/domains") == 0;
     if (rest[0] != '\0' && strcmp(rest, "/") != 0 && !domains_only) {
         http_respond_error(req, 404, "not_found", "no such path");

@@ -28,7 +28,6 @@
 
 #define LOGS_API_MAX_BYTES (32u * 1024 * 1024)
 
-struct api_auth;
 struct api_worker;
 struct config;
 struct http_request;
@@ -36,11 +35,10 @@ struct logs_api;
 struct domain_log_read_result;
 struct logs_day;
 
-/* Borrows cfg, worker and auth (auth may be NULL: no access control). */
-struct logs_api *logs_api_new(const struct config *cfg, struct api_worker *worker,
-                              const struct api_auth *auth);
+/* Borrows cfg and worker. */
+struct logs_api *logs_api_new(const struct config *cfg, struct api_worker *worker);
 void logs_api_free(struct logs_api *api); /* accepts NULL */
-/* http_route handler for the prefix /api/logs; ctx is the struct logs_api. */
+/* http_route handler for the prefix /api/v1/logs (and /api/logs); ctx is the struct logs_api. */
 void logs_api_handle(void *ctx, struct http_request *req);
 
 /*

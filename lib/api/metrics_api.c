@@ -11,7 +11,7 @@
 #include "core/clock.h"
 #include "config/config.h"
 #include "delivery/delivery.h"
-#include "sources/esl/esl_source.h"
+#include "sources/source.h"
 #include "eventhub_version.h"
 #include "http/http_server.h"
 #include "delivery/lane_report.h"
@@ -198,49 +198,6 @@ static void add_http(cJSON *o)
         cJSON_AddNumberToObject(slow, http_slow[i].label, (double)stats_get(http_slow[i].counter));
 }
 
-/* One family per ESL figure, a sample per node. */
-static void render_esl(const struct metrics_api *api, FILE *f)
-{
-    size_t n = api->deps.source_count;
-    if (n == 0)
-        return;
-    struct esl_source_stats *st = calloc(n, sizeof *st);
-    if (!st)
-        return;
-    for (size_t i = 0; i < n; i++)
-        esl_source_get_stats(api->deps.sources[i], &st[i]);
-    static const struct {
-        const char *name, *type, *help;
-        size_t field; /* offset of a uint64_t in esl_source_stats; 0 = connected */
-    } figures[] = {
-        {"eventhub_esl_connected", "gauge",
-         "1 when the FreeSWITCH node's Event Socket is connected.", 0},
-        {"eventhub_esl_reconnects_total", "counter", "Reconnections to the FreeSWITCH node.",
-         offsetof(struct esl_source_stats, reconnects)},
-        {"eventhub_esl_events_received_total", "counter", "Events read from the FreeSWITCH node.",
-         offsetof(struct esl_source_stats, events_received)},
-        {"eventhub_esl_dropped_total", "counter",
-         "Messages from the node refused by its full outbox (JetStream unreachable too long).",
-         offsetof(struct esl_source_stats, dropped)},
-        {"eventhub_esl_buffered", "gauge", "Messages from the node waiting for JetStream.",
-         offsetof(struct esl_source_stats, buffered)},
-        {"eventhub_esl_live_calls", "gauge", "Calls the node has in progress.",
-         offsetof(struct esl_source_stats, live_calls)},
-    };
-    for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++) {
-        metrics_text_family(f, figures[k].name, figures[k].type, figures[k].help);
-        for (size_t i = 0; i < n; i++) {
-            struct metrics_label l = {"node", st[i].name};
-            uint64_t v =
-                figures[k].field
-                    ? *(const uint64_t *)(const void *)((const char *)&st[i] + figures[k].field)
-                    : (uint64_t)(strcmp(st[i].state, "connected") == 0);
-            metrics_text_sample(f, figures[k].name, &l, 1, v);
-        }
-    }
-    free(st);
-}
-
 static void render_process(const struct metrics_api *api, FILE *f, const struct consumer_figures *c)
 {
     metrics_text_family(f, "eventhub_build_info", "gauge", "Always 1; the version as a label.");
@@ -266,7 +223,7 @@ static void render_process(const struct metrics_api *api, FILE *f, const struct 
               "Messages delivered to eventhub and not yet acknowledged.", c->num_ack_pending);
     }
     render_stats(f);
-    render_esl(api, f);
+    source_set_render_metrics(api->deps.sources, f);
     lane_report_metrics(delivery_lanes(api->deps.delivery), f);
 }
 
@@ -307,34 +264,50 @@ struct domain_sums {
     cJSON *domains;
     uint64_t failed;
     uint64_t dead_lettered;
-    uint64_t received_esl;
+    const char *const *source_names;
+    size_t source_count; /* with "other", the last one */
+    uint64_t received[METRICS_MAX_SOURCES];
 };
+
+/* "received_<kind>" for a source kind. */
+static void add_received(cJSON *o, const char *kind, uint64_t value)
+{
+    char key[64];
+    snprintf(key, sizeof key, "received_%s", kind);
+    cJSON_AddNumberToObject(o, key, (double)value);
+}
 
 static void add_domain(void *ctx, const struct metrics_domain_counts *c)
 {
     struct domain_sums *sums = ctx;
     cJSON *o = cJSON_AddObjectToObject(sums->domains, c->domain);
     cJSON_AddBoolToObject(o, "routed", c->routed);
-    cJSON_AddNumberToObject(
-        o, "received",
-        (double)(c->received_http + c->received_esl + c->received_replay + c->received_other));
-    cJSON_AddNumberToObject(o, "received_http", (double)c->received_http);
-    cJSON_AddNumberToObject(o, "received_esl", (double)c->received_esl);
-    cJSON_AddNumberToObject(o, "received_replay", (double)c->received_replay);
+    uint64_t received = 0;
+    for (size_t i = 0; i < c->source_count; i++)
+        received += c->received[i];
+    cJSON_AddNumberToObject(o, "received", (double)received);
+    for (size_t i = 0; i + 1 < c->source_count; i++) /* not "other" */
+        add_received(o, c->source_names[i], c->received[i]);
     cJSON_AddNumberToObject(o, "delivered", (double)c->delivered);
     cJSON_AddNumberToObject(o, "failed", (double)c->failed);
     cJSON_AddNumberToObject(o, "retried", (double)c->retried);
     cJSON_AddNumberToObject(o, "dead_lettered", (double)c->dead_lettered);
     sums->failed += c->failed;
     sums->dead_lettered += c->dead_lettered;
-    sums->received_esl += c->received_esl;
+    sums->source_names = c->source_names;
+    sums->source_count = c->source_count;
+    for (size_t i = 0; i < c->source_count; i++)
+        sums->received[i] += c->received[i];
 }
 
 static void add_totals(cJSON *o, const struct domain_sums *sums)
 {
     cJSON *t = cJSON_AddObjectToObject(o, "totals");
+    /* "received": POST /events requests parsed (before storing); received_<kind>:
+     * events stored, by source kind. */
     cJSON_AddNumberToObject(t, "received", (double)stats_get(STAT_RECEIVED));
-    cJSON_AddNumberToObject(t, "received_esl", (double)sums->received_esl);
+    for (size_t i = 0; i + 1 < sums->source_count; i++)
+        add_received(t, sums->source_names[i], sums->received[i]);
     cJSON_AddNumberToObject(t, "published", (double)stats_get(STAT_PUBLISHED));
     cJSON_AddNumberToObject(t, "duplicates", (double)stats_get(STAT_DUPLICATES));
     cJSON_AddNumberToObject(t, "rejected", (double)stats_get(STAT_REJECTED));
@@ -372,13 +345,6 @@ static void add_nats(const struct metrics_api *api, cJSON *o, const struct consu
     cJSON_AddNumberToObject(k, "num_redelivered", (double)c->num_redelivered);
 }
 
-static void add_esl(const struct metrics_api *api, cJSON *o)
-{
-    cJSON *arr = cJSON_AddArrayToObject(o, "esl");
-    for (size_t i = 0; i < api->deps.source_count; i++)
-        cJSON_AddItemToArray(arr, esl_source_stats_json(api->deps.sources[i]));
-}
-
 static void run_stats(void *job, struct http_request *req)
 {
     const struct metrics_api *api = job;
@@ -397,7 +363,7 @@ static void run_stats(void *job, struct http_request *req)
     cJSON_AddNumberToObject(inflight, "publishes", publisher_inflight(api->deps.pub));
     cJSON_AddNumberToObject(inflight, "deliveries", delivery_inflight(api->deps.delivery));
     add_nats(api, o, &c);
-    add_esl(api, o);
+    source_set_add_json(api->deps.sources, o);
     add_http(o);
     lane_report_json(delivery_lanes(api->deps.delivery), o);
     http_request_complete_cjson(req, 200, o);

@@ -3,7 +3,7 @@
  *
  * Both answers combine the metrics registry (per-domain and per-endpoint counters and
  * histograms), the process-wide counters of stats.h, live gauges read from their
- * owners (publisher, delivery, NATS link, ESL sources) and the JetStream consumer's
+ * owners (publisher, delivery, NATS link, the event sources) and the JetStream consumer's
  * pending counts. The consumer info is a NATS request, so each scrape runs on the API
  * worker thread: the handler (HTTP thread) only submits it. While JetStream is not
  * ready the consumer figures are left out (/metrics) or null (/api/stats).
@@ -16,7 +16,7 @@
 struct api_worker;
 struct config;
 struct delivery;
-struct esl_source;
+struct source_set;
 struct http_request;
 struct metrics;
 struct nats_link;
@@ -30,8 +30,7 @@ struct metrics_api_deps {
     struct publisher *pub;
     struct delivery *delivery;
     struct api_worker *worker;
-    struct esl_source **sources; /* may be NULL when count is 0 */
-    size_t source_count;
+    const struct source_set *sources; /* may be NULL: no source figures */
 };
 
 /* Borrows everything in deps for its life. NULL when out of memory. */

@@ -9,7 +9,6 @@
  */
 #include "api/stream_api.h"
 
-#include "http/api_auth.h"
 #include "http/api_params.h"
 #include "http/api_worker.h"
 #include "config/config.h"
@@ -31,7 +30,6 @@ struct stream_api {
     const struct config *cfg;
     struct nats_link *link;
     struct api_worker *worker;
-    const struct api_auth *auth;
 };
 
 struct stream_job {
@@ -53,7 +51,7 @@ struct collector {
 };
 
 struct stream_api *stream_api_new(const struct config *cfg, struct nats_link *link,
-                                  struct api_worker *worker, const struct api_auth *auth)
+                                  struct api_worker *worker)
 {
     struct stream_api *api = calloc(1, sizeof *api);
     if (!api)
@@ -61,7 +59,6 @@ struct stream_api *stream_api_new(const struct config *cfg, struct nats_link *li
     api->cfg = cfg;
     api->link = link;
     api->worker = worker;
-    api->auth = auth;
     return api;
 }
 
@@ -182,8 +179,6 @@ static void run_job(void *arg, struct http_request *req)
 void stream_api_handle(void *ctx, struct http_request *req)
 {
     struct stream_api *api = ctx;
-    if (!api_auth_check(api->auth, req, false))
-        return;
     struct stream_job *job = calloc(1, sizeof *job);
     if (!job) {
         http_respond_error(req, 503, "out_of_memory", "try again later");

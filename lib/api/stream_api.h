@@ -21,16 +21,15 @@
 
 #define STREAM_API_MAX_BYTES (16u * 1024 * 1024)
 
-struct api_auth;
 struct api_worker;
 struct config;
 struct http_request;
 struct nats_link;
 struct stream_api;
 
-/* Borrows everything (auth may be NULL: no access control). */
+/* Borrows everything. */
 struct stream_api *stream_api_new(const struct config *cfg, struct nats_link *link,
-                                  struct api_worker *worker, const struct api_auth *auth);
+                                  struct api_worker *worker);
 void stream_api_free(struct stream_api *api); /* accepts NULL */
 /* http_route handler for /api/stream/messages; ctx is the struct stream_api. */
 void stream_api_handle(void *ctx, struct http_request *req);

@@ -270,7 +270,7 @@ static void announce(const struct outcomes *outcomes, const struct replay *r,
         .event_id = r->info.event_id,
         .stream_seq = res->stream_seq,
         .duplicate = res->duplicate,
-        .source = "replay",
+        .source = DLQ_REPLAY_SOURCE,
         .event = r->event,
         .event_len = r->event_len,
     };

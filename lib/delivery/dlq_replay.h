@@ -38,6 +38,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The `source` of a replayed event in the outcome hub (and in /metrics). */
+#define DLQ_REPLAY_SOURCE "replay"
+
 struct config;
 struct lanes;
 struct outcomes;

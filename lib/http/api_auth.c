@@ -169,10 +169,7 @@ bool api_auth_check(const struct api_auth *a, struct http_request *req, bool mut
     return true;
 }
 
-void api_auth_guard_handle(void *guard, struct http_request *req)
+bool api_auth_authorize(void *auth, struct http_request *req, enum http_access access)
 {
-    const struct api_auth_guard *g = guard;
-    bool mutating = !(http_request_method(req) & (HTTP_GET | HTTP_HEAD));
-    if (api_auth_check(g->auth, req, mutating))
-        g->handler(g->ctx, req);
+    return access == HTTP_ACCESS_PUBLIC || api_auth_check(auth, req, access == HTTP_ACCESS_ADMIN);
 }

@@ -11,20 +11,24 @@
  *     protect_read_apis and a token configured → the token is required;
  *     otherwise                                → open.
  *
- * /health and POST /events are not the control plane and never call this.
+ * http_server applies these rules to every route from its `.access` (the authorize
+ * hook below): READ routes are reads, ADMIN routes are mutating, PUBLIC routes
+ * (/health, POST /events) never get here. No handler calls this itself.
  *
  * "Loopback clients only" trusts the operator's own browser, whatever page it shows:
  * before a handler runs, http_server (http_policy, the control plane's rules) has
  * refused pages of other origins (Sec-Fetch-Site, Origin), changes not sent as
  * application/json, and Host names that are not this server's (DNS rebinding).
  *
- * Threads: api_auth_check runs on libmicrohttpd's thread (inside a handler, before
- * the request is suspended). api_auth_update may run on any other thread (a config
+ * Threads: api_auth_check runs on libmicrohttpd's thread (when a request's head is
+ * complete, before its handler). api_auth_update may run on any other thread (a config
  * reload): the settings are guarded by a mutex held only while copying/comparing.
  * Tokens are compared in constant time for a given token length.
  */
 #ifndef EVENTHUB_API_AUTH_H
 #define EVENTHUB_API_AUTH_H
+
+#include "http/http_server.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,7 +45,7 @@ void api_auth_update(struct api_auth *a, const struct config *cfg);
 void api_auth_free(struct api_auth *a); /* accepts NULL */
 
 /*
- * Inside a handler, before anything else: true when the request may go on. When it
+ * True when the request may go on. When it
  * returns false the request has been answered already — 401 {"error":"unauthorized"}
  * with WWW-Authenticate: Bearer (token missing or wrong), or 403 {"error":"forbidden"}
  * (mutating request from a non-loopback client while no token is configured) — and
@@ -49,17 +53,8 @@ void api_auth_free(struct api_auth *a); /* accepts NULL */
  */
 bool api_auth_check(const struct api_auth *a, struct http_request *req, bool mutating);
 
-/*
- * A guard for a route whose handler does not check by itself: put a guard in the
- * route's ctx and api_auth_guard_handle as its handler. GET and HEAD count as reads,
- * every other method as mutating. The guard borrows `auth` and `ctx`.
- */
-struct api_auth_guard {
-    const struct api_auth *auth;
-    void (*handler)(void *ctx, struct http_request *req);
-    void *ctx;
-};
-void api_auth_guard_handle(void *guard, struct http_request *req);
+/* http_server's authorize hook (ctx = the api_auth): ADMIN is mutating, READ a read. */
+bool api_auth_authorize(void *auth, struct http_request *req, enum http_access access);
 
 /* Helpers, exposed for the unit tests. */
 

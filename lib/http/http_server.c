@@ -50,6 +50,7 @@ struct http_request {
     struct http_server *server;
     struct MHD_Connection *conn;
     const struct http_route *route;
+    size_t route_path_len; /* of the route's path or alias, whichever matched */
     enum http_method method;
     const char *path;
     enum req_state state;
@@ -88,6 +89,8 @@ struct http_server {
     size_t route_count;
     http_handler_fn fallback;
     void *fallback_ctx;
+    http_authorize_fn authorize;
+    void *authorize_ctx;
     int port;
     struct http_policy *policy;
     struct http_deadlines *deadlines;
@@ -122,14 +125,43 @@ static void allow_header(unsigned methods, char *out, size_t cap)
     }
 }
 
-static const struct http_route *find_route(const struct http_server *srv, const char *path)
+/* Whether `pattern` (a route's path or alias) takes `path`; *len: its length. */
+static bool path_matches(const char *pattern, bool prefix, const char *path, size_t *len)
 {
+    if (!pattern)
+        return false;
+    *len = strlen(pattern);
+    return prefix ? strncmp(path, pattern, *len) == 0 : strcmp(path, pattern) == 0;
+}
+
+/* The first route of `path` that takes `method`; else the first of `path` (a 405), or
+ * NULL. *path_methods: every method some route of the path takes (for Allow);
+ * *matched_len: the length of the path or alias that matched. */
+static const struct http_route *find_route(const struct http_server *srv, const char *path,
+                                           enum http_method method, unsigned *path_methods,
+                                           size_t *matched_len)
+{
+    const struct http_route *first = NULL;
+    size_t first_len = 0;
+    *path_methods = 0;
     for (size_t i = 0; i < srv->route_count; i++) {
         const struct http_route *r = &srv->routes[i];
-        if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0 : strcmp(path, r->path) == 0)
+        size_t len = 0;
+        if (!path_matches(r->path, r->prefix, path, &len) &&
+            !path_matches(r->alias, r->prefix, path, &len))
+            continue;
+        *path_methods |= r->methods;
+        if (r->methods & method) {
+            *matched_len = len;
             return r;
+        }
+        if (!first) {
+            first = r;
+            first_len = len;
+        }
     }
-    return NULL;
+    *matched_len = first_len;
+    return first;
 }
 
 static void set_response(struct http_request *req, int status, const char *content_type,
@@ -283,6 +315,12 @@ enum http_method http_request_method(const struct http_request *req)
 const char *http_request_path(const struct http_request *req)
 {
     return req->path;
+}
+
+const char *http_request_route_rest(const struct http_request *req)
+{
+    size_t n = req->route && req->route->prefix ? req->route_path_len : strlen(req->path);
+    return req->path + n;
 }
 
 const char *http_request_header(const struct http_request *req, const char *name)
@@ -503,7 +541,8 @@ static enum MHD_Result on_head(struct http_server *srv, struct http_request *req
     req->started = true;
     req->path = url;
     req->method = parse_method(method);
-    req->route = find_route(srv, url);
+    unsigned path_methods = 0;
+    req->route = find_route(srv, url, req->method, &path_methods, &req->route_path_len);
     req->track = connection_track(req->conn);
     http_deadlines_head_done(srv->deadlines, req->track, false); /* until a body is read */
 
@@ -526,7 +565,7 @@ static enum MHD_Result on_head(struct http_server *srv, struct http_request *req
         return reject(req, 404, "not_found", "no such path");
     if (!(req->route->methods & req->method)) {
         char allow[96];
-        allow_header(req->route->methods, allow, sizeof allow);
+        allow_header(path_methods, allow, sizeof allow);
         http_request_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
         char detail[160];
         snprintf(detail, sizeof detail, "%s is not allowed on %s; allowed: %s", method, url, allow);
@@ -535,6 +574,10 @@ static enum MHD_Result on_head(struct http_server *srv, struct http_request *req
     bool mutating = !(req->method & (HTTP_GET | HTTP_HEAD));
     if (plane == HTTP_PLANE_CONTROL && !http_policy_check_control(&head, mutating, &v))
         return refuse(req, &v);
+    /* The route's access, before any body is read; the hook has answered a refusal. */
+    if (req->route->access != HTTP_ACCESS_PUBLIC &&
+        !srv->authorize(srv->authorize_ctx, req, req->route->access))
+        return queue_response(req);
     if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) {
         req->body_max = req->route->max_body;
         const char *cl = head.content_length;
@@ -673,9 +716,30 @@ static void discard(struct http_server *srv)
     free(srv);
 }
 
+/* A table the server can enforce: every READ/ADMIN route is control plane and has
+ * an authorize hook to decide it. */
+static bool routes_enforceable(const struct http_server_options *opts,
+                               const struct http_route *routes, size_t route_count)
+{
+    for (size_t i = 0; i < route_count; i++) {
+        const struct http_route *r = &routes[i];
+        if (r->access == HTTP_ACCESS_PUBLIC)
+            continue;
+        if (r->plane != HTTP_PLANE_CONTROL || !opts->authorize) {
+            log_error("http", "route %s: %s", r->path,
+                      opts->authorize ? "a protected route must be on the control plane"
+                                      : "a protected route needs an authorize hook");
+            return false;
+        }
+    }
+    return true;
+}
+
 struct http_server *http_server_new(const struct http_server_options *opts,
                                     const struct http_route *routes, size_t route_count)
 {
+    if (!routes_enforceable(opts, routes, route_count))
+        return NULL;
     struct http_server *srv = calloc(1, sizeof *srv);
     if (!srv)
         return NULL;
@@ -697,6 +761,8 @@ struct http_server *http_server_new(const struct http_server_options *opts,
     srv->route_count = route_count;
     srv->fallback = opts->fallback;
     srv->fallback_ctx = opts->fallback_ctx;
+    srv->authorize = opts->authorize;
+    srv->authorize_ctx = opts->authorize_ctx;
     atomic_init(&srv->pending_async, 0);
 
     struct sockaddr_storage addr;

@@ -20,7 +20,15 @@
  * in JSON well before that). Connections past server.max_connections_per_ip from one
  * address are closed at accept, without an answer.
  *
- * Routes are tried in order. A GET or HEAD that matches none goes to the optional
+ * Routes are data: a table of `struct http_route` with named fields, each carrying its
+ * own rules — its plane (which of http_policy's rules apply) and its access (who may
+ * call it). The server applies both before the handler runs, so no handler checks
+ * authentication itself: a READ or ADMIN route is answered 401/403 by the server's
+ * authorize hook (api_auth) unless the caller may, before any body is read.
+ *
+ * Routes are tried in order; a path may have several routes, one per set of methods
+ * (GET /api/dlq is a read, POST /api/dlq/... is admin), and a method none of them takes
+ * gets 405 with the union in Allow. A GET or HEAD that matches no path goes to the optional
  * fallback handler (the dashboard's files, web_ui), which answers 404 itself for what it
  * does not know; so the fallback can never shadow a route.
  */
@@ -54,14 +62,26 @@ enum http_plane {
     HTTP_PLANE_DATA,        /* POST /events: called by upstream systems by any DNS name */
 };
 
+/* Who may call a route; applied by the server through options.authorize. */
+enum http_access {
+    HTTP_ACCESS_PUBLIC = 0, /* anyone: POST /events, /health (other rules still apply) */
+    HTTP_ACCESS_READ,       /* the control plane's reads (the token under protect_read_apis) */
+    HTTP_ACCESS_ADMIN,      /* what changes something: the token, or loopback without one */
+};
+
+/* True when the request may go on; otherwise it has answered (401/403) already. */
+typedef bool (*http_authorize_fn)(void *ctx, struct http_request *req, enum http_access access);
+
 struct http_route {
-    const char *path; /* exact path, or a prefix when it ends with '/' and prefix is set */
+    const char *path;  /* the exact path, or with .prefix every path that starts with it */
+    const char *alias; /* an older path answered the same way (may be NULL) */
     bool prefix;
     unsigned methods; /* bitmask of enum http_method */
     size_t max_body;  /* 0 = no body accepted; bodies are read for POST/PUT/PATCH */
     http_handler_fn handler;
     void *ctx;
     enum http_plane plane;
+    enum http_access access; /* READ and ADMIN need plane CONTROL */
 };
 
 struct http_server_options {
@@ -78,6 +98,10 @@ struct http_server_options {
     /* Optional: GET/HEAD requests that match no route (borrowed; NULL = plain 404). */
     http_handler_fn fallback;
     void *fallback_ctx;
+    /* Decides READ and ADMIN routes (borrowed). Required when any route is not PUBLIC:
+     * http_server_new refuses such a table without it. */
+    http_authorize_fn authorize;
+    void *authorize_ctx;
 };
 
 /* Starts listening. `routes` is copied (the handlers' ctx pointers are borrowed).
@@ -94,6 +118,9 @@ int http_server_port(const struct http_server *srv);
 /* Request accessors (valid inside the handler, and until completion). */
 enum http_method http_request_method(const struct http_request *req);
 const char *http_request_path(const struct http_request *req);
+/* The path after the route's own (for a prefix route: "/7/replay" of
+ * "/api/v1/dlq/7/replay"), "" for an exact match. */
+const char *http_request_route_rest(const struct http_request *req);
 const char *http_request_header(const struct http_request *req, const char *name);
 const char *http_request_query(const struct http_request *req, const char *name);
 /* The same with the decoded value's length, so a %00 inside it can be noticed. */

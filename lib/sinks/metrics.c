@@ -24,10 +24,9 @@
 #define SLOT_OTHER 1u
 #define ENDPOINT_FALLBACK 0u
 
-/* Where a received event came from (outcome_received.source); the last one takes any
- * other source and is written only when not zero. */
-static const char *const sources[] = {"http", "esl", "replay", "other"};
-#define SOURCE_COUNT (sizeof sources / sizeof sources[0])
+/* Where a received event came from (outcome_received.source): the kinds added with
+ * metrics_add_source, then "other" for any other source (written only when not zero). */
+#define SOURCE_OTHER "other"
 
 /* Dead-letter reasons delivery uses; anything else is "other". */
 static const char *const reasons[] = {
@@ -48,7 +47,7 @@ static const char *const reasons[] = {
 struct domain_series {
     char *name;
     _Atomic bool active; /* a route names it exactly (see resolve) */
-    _Atomic uint64_t received[SOURCE_COUNT];
+    _Atomic uint64_t received[METRICS_MAX_SOURCES];
     _Atomic uint64_t delivered;
     _Atomic uint64_t failed;
     _Atomic uint64_t retried;
@@ -79,6 +78,9 @@ struct metrics {
     _Atomic size_t endpoint_count;
     struct label_index domain_index;
     struct label_index endpoint_index;
+    /* Source kinds (metrics_add_source, before producers start), then "other". */
+    const char *sources[METRICS_MAX_SOURCES];
+    size_t source_count; /* without "other" */
     _Atomic bool has_default;
     _Atomic uint64_t unlabelled_domains;
     _Atomic uint64_t unlabelled_endpoints;
@@ -203,6 +205,7 @@ struct metrics *metrics_new(size_t max_domains, size_t max_endpoints)
     if (!m)
         return NULL;
     pthread_mutex_init(&m->lock, NULL);
+    m->sources[0] = SOURCE_OTHER;
     m->max_domains = max_domains >= 2 ? max_domains : METRICS_DEFAULT_MAX_DOMAINS;
     m->max_endpoints = max_endpoints >= 1 ? max_endpoints : METRICS_DEFAULT_MAX_ENDPOINTS;
     m->domains = calloc(m->max_domains, sizeof *m->domains);
@@ -216,6 +219,18 @@ struct metrics *metrics_new(size_t max_domains, size_t max_endpoints)
         return NULL;
     }
     return m;
+}
+
+bool metrics_add_source(struct metrics *m, const char *kind)
+{
+    for (size_t i = 0; i < m->source_count; i++)
+        if (strcmp(m->sources[i], kind) == 0)
+            return true;
+    if (m->source_count + 1 >= METRICS_MAX_SOURCES)
+        return false;
+    m->sources[m->source_count++] = kind;
+    m->sources[m->source_count] = SOURCE_OTHER;
+    return true;
 }
 
 void metrics_free(struct metrics *m)
@@ -300,8 +315,8 @@ static void on_received(void *ctx, const struct outcome_received *r)
     struct metrics *m = ctx;
     struct domain_series *s = m->domains[resolve(m, r->domain)];
     size_t src = 0;
-    while (src < SOURCE_COUNT - 1 && !(r->source && strcmp(r->source, sources[src]) == 0))
-        src++;
+    while (src < m->source_count && !(r->source && strcmp(r->source, m->sources[src]) == 0))
+        src++; /* m->source_count: the "other" slot */
     if (!r->duplicate)
         inc(&s->received[src]);
     if (r->latency_us > 0)
@@ -367,16 +382,16 @@ void metrics_each_domain(const struct metrics *m,
         struct metrics_domain_counts c = {
             .domain = s->name,
             .routed = atomic_load_explicit(&s->active, memory_order_relaxed),
-            .received_http = get(&s->received[0]),
-            .received_esl = get(&s->received[1]),
-            .received_replay = get(&s->received[2]),
-            .received_other = get(&s->received[3]),
+            .source_names = (const char *const *)m->sources,
+            .source_count = m->source_count + 1,
             .delivered = get(&s->delivered),
             .failed = get(&s->failed),
             .retried = get(&s->retried),
         };
         for (size_t r = 0; r < REASON_COUNT; r++)
             c.dead_lettered += get(&s->dead_lettered[r]);
+        for (size_t src = 0; src < c.source_count; src++)
+            c.received[src] = get(&s->received[src]);
         fn(ctx, &c);
     }
 }
@@ -400,10 +415,11 @@ static void render_domains(const struct metrics *m, FILE *f, size_t n)
     metrics_text_family(f, name, "counter",
                         "Events stored in JetStream (duplicates excluded), by domain and source.");
     for (size_t i = 0; i < n; i++) {
-        for (size_t src = 0; src < SOURCE_COUNT; src++) {
+        for (size_t src = 0; src <= m->source_count; src++) {
             uint64_t v = get(&m->domains[i]->received[src]);
-            struct metrics_label l[] = {{"domain", m->domains[i]->name}, {"source", sources[src]}};
-            if (v || src < SOURCE_COUNT - 1)
+            struct metrics_label l[] = {{"domain", m->domains[i]->name},
+                                        {"source", m->sources[src]}};
+            if (v || src < m->source_count)
                 metrics_text_sample(f, name, l, 2, v);
         }
     }

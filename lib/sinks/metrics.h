@@ -45,12 +45,17 @@
 #define METRICS_DEFAULT_MAX_ENDPOINTS 4096 /* including the "_other" fallback */
 #define METRICS_LABEL_DEFAULT "_default"
 #define METRICS_LABEL_OTHER "_other"
+#define METRICS_MAX_SOURCES 8 /* kinds of source, including "other" */
 
 struct config;
 struct metrics;
 
 /* 0 = the default caps. NULL when out of memory. */
 struct metrics *metrics_new(size_t max_domains, size_t max_endpoints);
+/* Counts received events of this source kind ("http", "esl", "replay": the value of
+ * outcome_received.source; borrowed, a literal) under their own label; any kind not
+ * added counts as "other". Before any producer starts. False when full. */
+bool metrics_add_source(struct metrics *m, const char *kind);
 /* After every producer has stopped. Accepts NULL. */
 void metrics_free(struct metrics *m);
 
@@ -67,10 +72,11 @@ void metrics_render(const struct metrics *m, FILE *out);
 struct metrics_domain_counts {
     const char *domain; /* the label value; valid while m lives */
     bool routed;        /* a route names this domain now ("_default": a default route exists) */
-    uint64_t received_http;
-    uint64_t received_esl;
-    uint64_t received_replay; /* dead letters replayed */
-    uint64_t received_other;
+    /* Received events by source kind: source_names[i] (the kinds added in order,
+     * then "other"), source_count of them. */
+    const char *const *source_names;
+    size_t source_count;
+    uint64_t received[METRICS_MAX_SOURCES];
     uint64_t delivered;     /* events every endpoint accepted */
     uint64_t failed;        /* delivery attempts where an endpoint failed */
     uint64_t retried;       /* ... of which are retried later */

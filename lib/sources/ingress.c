@@ -39,8 +39,8 @@ struct pending_event {
     int64_t started_us; /* request handled: the ingress latency runs to the ack */
 };
 
-struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub,
-                            const struct outcomes *outcomes)
+static struct ingress *ingress_new(const struct config *cfg, struct nats_link *link,
+                                   struct publisher *pub, const struct outcomes *outcomes)
 {
     struct ingress *ing = calloc(1, sizeof *ing);
     if (!ing)
@@ -49,19 +49,63 @@ struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, st
     ing->link = link;
     ing->pub = pub;
     ing->outcomes = outcomes;
-    atomic_init(&ing->accepting, true);
+    atomic_init(&ing->accepting, false); /* until started */
     return ing;
 }
 
-void ingress_free(struct ingress *ing)
+static void ingress_free(void *impl)
 {
-    free(ing);
+    free(impl);
 }
 
-void ingress_stop_accepting(struct ingress *ing)
+static bool ingress_start(void *impl)
 {
+    struct ingress *ing = impl;
+    atomic_store(&ing->accepting, true);
+    return true;
+}
+
+/* Events already submitted are answered by their ack callbacks (app waits for the
+ * publisher to drain), so there is nothing to flush here. */
+static void ingress_stop(void *impl, int64_t timeout_ms)
+{
+    (void)timeout_ms;
+    struct ingress *ing = impl;
     atomic_store(&ing->accepting, false);
 }
+
+static cJSON *ingress_stats_json(void *impl)
+{
+    struct ingress *ing = impl;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "name", "http");
+    cJSON_AddStringToObject(o, "state", ingress_accepting(ing) ? "accepting" : "stopped");
+    cJSON_AddNumberToObject(o, "received", (double)stats_get(STAT_RECEIVED));
+    cJSON_AddNumberToObject(o, "stored", (double)stats_get(STAT_PUBLISHED));
+    cJSON_AddNumberToObject(o, "duplicates", (double)stats_get(STAT_DUPLICATES));
+    cJSON_AddNumberToObject(o, "rejected", (double)stats_get(STAT_REJECTED));
+    cJSON_AddNumberToObject(o, "unavailable", (double)stats_get(STAT_UNAVAILABLE));
+    return o;
+}
+
+static bool ingress_create(const struct source_env *env, struct source_set *set)
+{
+    struct ingress *ing = ingress_new(env->cfg, env->link, env->pub, env->outcomes);
+    return ing && source_set_add(set, (struct source){&ingress_source_class, ing, "http"});
+}
+
+const struct source_class ingress_source_class = {
+    .kind = "http",
+    .json_key = "ingress",
+    .metric_label = "source",
+    .create = ingress_create,
+    .start = ingress_start,
+    .stop = ingress_stop,
+    .free = ingress_free,
+    .stats_json = ingress_stats_json,
+};
 
 bool ingress_accepting(const struct ingress *ing)
 {
@@ -110,7 +154,7 @@ static void on_published(void *closure, const struct publish_result *res)
             .event_id = pe->event_id,
             .stream_seq = res->stream_seq,
             .duplicate = res->duplicate,
-            .source = "http",
+            .source = ingress_source_class.kind,
             .event = pe->stored,
             .event_len = pe->stored_len,
             .latency_us = clock_mono_us() - pe->started_us,

@@ -10,22 +10,20 @@
 #ifndef EVENTHUB_INGRESS_H
 #define EVENTHUB_INGRESS_H
 
+#include "sources/source.h"
+
 #include <stdbool.h>
 
-struct config;
-struct outcomes;
 struct http_request;
-struct nats_link;
-struct publisher;
 struct ingress;
 
-/* Borrows cfg, link, pub and outcomes (may be NULL: nobody listens). */
-struct ingress *ingress_new(const struct config *cfg, struct nats_link *link, struct publisher *pub,
-                            const struct outcomes *outcomes);
-void ingress_free(struct ingress *ing);
+/* The one HTTP source (kind "http", name "http", key "ingress" in /health and
+ * /api/stats; no figures of its own: the HTTP counters are in /metrics already). It
+ * accepts events from source_set_start; after stop, new events get 503 (graceful
+ * shutdown). The route handler's ctx is its impl: source_set_find(set,
+ * &ingress_source_class). */
+extern const struct source_class ingress_source_class;
 
-/* After this, new events are refused with 503 (graceful shutdown). Any thread. */
-void ingress_stop_accepting(struct ingress *ing);
 bool ingress_accepting(const struct ingress *ing);
 
 /* The http_route handler for POST /events; ctx is the struct ingress. */

@@ -40,7 +40,7 @@ test('a 401 asks for the token; a wrong one is refused; the right one is kept fo
   assert.equal(await page.evaluate((k) => localStorage.getItem(k), TOKEN_KEY), null);
 
   // the token goes out as a Bearer header
-  const req = await page.waitForRequest((r) => r.url().includes('/api/stats'));
+  const req = await page.waitForRequest((r) => r.url().includes('/api/v1/stats'));
   assert.equal(req.headers().authorization, `Bearer ${token}`);
 
   // other tabs' APIs work with it too
@@ -55,8 +55,8 @@ test('a 401 asks for the token; a wrong one is refused; the right one is kept fo
   await page.locator('#auth-dialog').waitFor({ state: 'hidden' });
   // cancelled: the next polls do not force the form again; a header button brings it back
   await page.locator('#signin').waitFor();
-  await page.waitForResponse((r) => r.url().includes('/api/stats') && r.status() === 401);
-  await page.waitForResponse((r) => r.url().includes('/api/stats') && r.status() === 401);
+  await page.waitForResponse((r) => r.url().includes('/api/v1/stats') && r.status() === 401);
+  await page.waitForResponse((r) => r.url().includes('/api/v1/stats') && r.status() === 401);
   assert.equal(await page.locator('#auth-dialog[open]').count(), 0);
   await page.locator('#health-text', { hasText: 'admin token' }).waitFor();
   await page.locator('#signin').click();

@@ -210,7 +210,17 @@ class Metrics(harness.TestCase):
 
         s = self.stats()
         self.assertEqual(set(s), {"version", "uptime_seconds", "totals", "domains", "inflight",
-                                  "nats", "consumer", "esl", "http", "endpoints"})
+                                  "nats", "consumer", "esl", "ingress", "http", "endpoints"})
+        # The sources, through the one source interface: HTTP ingress and (none here)
+        # FreeSWITCH nodes.
+        self.assertEqual(s["esl"], [])
+        self.assertEqual(s["ingress"], [{"name": "http", "state": "accepting", "received": 8,
+                                         "stored": 7, "duplicates": 0, "rejected": 2,
+                                         "unavailable": 0}])
+        # The versioned path answers the same document.
+        v1 = self.eh.request("GET", "/api/v1/stats").json
+        self.assertEqual(set(v1), set(s))
+        self.assertEqual(v1["totals"]["published"], s["totals"]["published"])
         # Nothing here was refused before routing or too slow (test_http_guard.py,
         # test_slow_clients.py make those move).
         self.assertEqual(s["http"], {

@@ -23,6 +23,18 @@ struct text {
     FILE *f;
 };
 
+/* A registry with the source kinds app registers (any other kind counts as "other"). */
+static struct metrics *new_metrics(size_t max_domains, size_t max_endpoints)
+{
+    struct metrics *m = metrics_new(max_domains, max_endpoints);
+    if (m && !(metrics_add_source(m, "http") && metrics_add_source(m, "esl") &&
+               metrics_add_source(m, "replay"))) {
+        metrics_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 static void text_open(struct text *t)
 {
     t->buf = NULL;
@@ -181,7 +193,7 @@ static void test_histogram(void)
 
 static void test_folding(void)
 {
-    struct metrics *m = metrics_new(0, 0);
+    struct metrics *m = new_metrics(0, 0);
     struct config *cfg = load(ROUTES);
     CHECK(m && cfg);
     if (!m || !cfg)
@@ -275,7 +287,7 @@ static void collect(void *ctx, const struct metrics_domain_counts *c)
 
 static void test_deliveries(void)
 {
-    struct metrics *m = metrics_new(0, 0);
+    struct metrics *m = new_metrics(0, 0);
     struct config *cfg = load(ROUTES);
     CHECK(m && cfg);
     if (!m || !cfg)
@@ -362,7 +374,7 @@ static void test_deliveries(void)
 static void test_reload_and_caps(void)
 {
     /* Room for "_default", "_other" and two more; endpoints: the fallback and two. */
-    struct metrics *m = metrics_new(4, 3);
+    struct metrics *m = new_metrics(4, 3);
     struct config *first = load("routes:\n"
                                 "  - domain: a.test\n"
                                 "    endpoints: [http://a.test/]\n");
@@ -417,7 +429,7 @@ static void test_reload_and_caps(void)
  * make two series (" #2"), and no secret reaches the text. */
 static void test_redacted_labels(void)
 {
-    struct metrics *m = metrics_new(0, 0);
+    struct metrics *m = new_metrics(0, 0);
     struct config *cfg = load("routes:\n"
                               "  - domain: a.test\n"
                               "    endpoints:\n"
@@ -507,7 +519,7 @@ static void *hammer(void *arg)
 
 static void test_concurrent(void)
 {
-    struct metrics *m = metrics_new(0, 0);
+    struct metrics *m = new_metrics(0, 0);
     struct config *cfg = load("routes:\n"
                               "  - domain: a.test\n"
                               "    endpoints: [http://a.test/]\n"

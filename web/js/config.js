@@ -1,5 +1,5 @@
-// config — the routes serving now (GET /api/config: secrets come redacted), when and
-// how they were loaded, and the Reload button (POST /api/config/reload): a file that
+// config — the routes serving now (GET /api/v1/config: secrets come redacted), when and
+// how they were loaded, and the Reload button (POST /api/v1/config/reload): a file that
 // does not load answers 400 with "errors" (file:line: key: message), shown as a list;
 // the running routes stay.
 
@@ -19,7 +19,7 @@ export function show() {
 
 export async function poll(force = false) {
   try {
-    const text = await request('/api/config', { raw: true });
+    const text = await request('/api/v1/config', { raw: true });
     st.error = null;
     if (!force && text === st.text) return;
     st.text = text;
@@ -86,7 +86,7 @@ async function reload() {
   box.setAttribute('role', 'status');
   box.replaceChildren('Reloading…');
   try {
-    const r = await request('/api/config/reload', { method: 'POST' });
+    const r = await request('/api/v1/config/reload', { method: 'POST' });
     box.className = 'result result-ok';
     box.replaceChildren(h('strong', null, r.message || 'Routes reloaded.'));
     if (r.restart_required && r.restart_required.length) {

@@ -1,7 +1,7 @@
 // dlq — dead letters: why each event was given up on, and replaying them.
 //
-// GET /api/dlq?domain=&limit= (newest first; "Load older" continues with before=),
-// POST /api/dlq/{seq}/replay for one record, POST /api/dlq/replay?domain= for a
+// GET /api/v1/dlq?domain=&limit= (newest first; "Load older" continues with before=),
+// POST /api/v1/dlq/{seq}/replay for one record, POST /api/v1/dlq/replay?domain= for a
 // domain's records (oldest first, up to 1000 per call, continued with after=). A replay
 // deletes the record, so the list is read again after each one. A listing that ran
 // into the server's scan limits answers "partial": true with fewer records than asked;
@@ -79,7 +79,7 @@ export async function poll(force = false) {
   if (st.busy && !force) return;
   const limit = Math.min(1000, PAGE * st.pages);
   try {
-    const text = await request(`/api/dlq${qs({ domain: $('dlq-domain').value, limit })}`, { raw: true });
+    const text = await request(`/api/v1/dlq${qs({ domain: $('dlq-domain').value, limit })}`, { raw: true });
     st.error = null;
     if (!force && text === st.text) return;
     st.text = text;
@@ -98,7 +98,7 @@ export async function poll(force = false) {
 async function loadOlder() {
   if (st.nextBefore === null) return;
   try {
-    const r = await request(`/api/dlq${qs({ domain: $('dlq-domain').value, limit: PAGE, before: st.nextBefore })}`);
+    const r = await request(`/api/v1/dlq${qs({ domain: $('dlq-domain').value, limit: PAGE, before: st.nextBefore })}`);
     st.records = st.records.concat(r.records || []);
     st.nextBefore = r.truncated && r.next_before !== undefined ? r.next_before : null;
     st.partial = r.partial ? r : null;
@@ -208,7 +208,7 @@ async function replayOne(seq, button) {
   st.busy = true;
   if (button) button.disabled = true;
   try {
-    const r = await request(`/api/dlq/${encodeURIComponent(seq)}/replay`, { method: 'POST' });
+    const r = await request(`/api/v1/dlq/${encodeURIComponent(seq)}/replay`, { method: 'POST' });
     showResult('ok', [
       r.duplicate
         ? `Dead letter ${seq} was already replayed (the stream kept the first copy).`
@@ -241,7 +241,7 @@ async function replayDomain(domain) {
     // a call replays at most `limit` and stops at the server's scan limits; go on from
     // its cursor while it says there is more
     for (let round = 0; round < 50; round++) {
-      const r = await request(`/api/dlq/replay${qs({ domain, limit: 1000, after })}`, { method: 'POST' });
+      const r = await request(`/api/v1/dlq/replay${qs({ domain, limit: 1000, after })}`, { method: 'POST' });
       replayed += r.replayed || 0;
       duplicates += r.duplicates || 0;
       notReplayable += r.not_replayable || 0;

@@ -1,5 +1,5 @@
 // endpoints — the Overview's "Endpoints" panel: one row per delivery endpoint from the
-// "endpoints" array of /api/stats (state, queue, parked records, last error, next try),
+// "endpoints" array of /api/v1/stats (state, queue, parked records, last error, next try),
 // the unhealthy ones first, and the banner's line about them. An answer without the
 // array (an eventhub that does not report endpoints) hides the panel and adds nothing.
 //
@@ -44,7 +44,7 @@ function problemOf(e, growing) {
   return null;
 }
 
-// Once per /api/stats answer: the rows sorted (unhealthy first) with what is wrong
+// Once per /api/v1/stats answer: the rows sorted (unhealthy first) with what is wrong
 // with each, or null when the answer has no "endpoints".
 export function assess(stats) {
   if (!stats || !Array.isArray(stats.endpoints)) {

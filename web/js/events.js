@@ -1,9 +1,9 @@
 // events — "did that call's event reach the tenant?"
 //
 // Two sources behind one set of filters:
-//   recent (live): GET /api/events?type=&domain=&limit=, polled every tick; the list is
+//   recent (live): GET /api/v1/events?type=&domain=&limit=, polled every tick; the list is
 //     rebuilt only when the answer changed, keeping expanded rows and focus;
-//   log files: GET /api/logs/domains, then GET /api/logs?domain=&date= for a UTC day,
+//   log files: GET /api/v1/logs/domains, then GET /api/v1/logs?domain=&date= for a UTC day,
 //     lines grouped by event into one row each (loaded on demand, "Load more" pages).
 // The search box filters what is loaded, client-side, on event_id, call_id and the
 // whole payload.
@@ -22,7 +22,7 @@ const st = {
   search: '',
   expanded: new Set(),
   openGroups: new Set(), // domains whose every row is shown
-  memText: null, // last /api/events answer, as text
+  memText: null, // last /api/v1/events answer, as text
   mem: null,
   memError: null,
   memAt: 0,
@@ -111,7 +111,7 @@ export async function poll(force = false) {
   if (st.source !== 'memory') return; // log files are read on demand
   const params = { type: st.type, domain: domainSelect().value, limit: $('ev-limit').value };
   try {
-    const text = await request(`/api/events${qs(params)}`, { raw: true });
+    const text = await request(`/api/v1/events${qs(params)}`, { raw: true });
     st.memError = null;
     st.memAt = Date.now();
     if (!force && text === st.memText) {
@@ -351,7 +351,7 @@ function logDirName(domain) {
 async function loadLogDomains(wanted) {
   const select = domainSelect();
   try {
-    const r = await request('/api/logs/domains');
+    const r = await request('/api/v1/logs/domains');
     st.logDomains = r.domains || [];
     st.logError = null;
   } catch (e) {
@@ -401,7 +401,7 @@ async function loadLogs(more) {
   const offset = more && st.logNext !== null ? st.logNext : 0;
   const params = { domain: st.logDomain, date: st.logDate, limit: LOG_PAGE, offset };
   try {
-    const r = await request(`/api/logs${qs(params)}`);
+    const r = await request(`/api/v1/logs${qs(params)}`);
     const lines = [];
     for (const map of [r.events_by_domain, r.failed_events_by_domain]) {
       for (const list of Object.values(map || {})) lines.push(...list);

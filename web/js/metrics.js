@@ -1,6 +1,6 @@
 // metrics — reads latency histograms from GET /metrics (Prometheus text format).
 //
-// /api/stats has counters but no latencies, so the latency chart comes from the
+// /api/v1/stats has counters but no latencies, so the latency chart comes from the
 // histograms: every family's buckets are summed over their labels (domains, endpoints),
 // and two successive scrapes give the distribution of what happened in between
 // (like PromQL's histogram_quantile over rate()).

@@ -1,11 +1,11 @@
-// overview — is the pipeline healthy? Polls /health, /api/stats and /metrics on every
+// overview — is the pipeline healthy? Polls /health, /api/v1/stats and /metrics on every
 // tick (whatever tab is open: the header's health pill and the charts need the history),
-// and every few ticks /api/dlq?limit=1 and /api/stream/messages?limit=1 for the
+// and every few ticks /api/v1/dlq?limit=1 and /api/v1/stream/messages?limit=1 for the
 // dead-letter count and the stream's totals.
 //
 // The per-endpoint panel and its banner line are endpoints.js's.
 //
-// Rates are differences of successive /api/stats totals over the time between the two
+// Rates are differences of successive /api/v1/stats totals over the time between the two
 // answers; latencies are the /metrics histograms' differences (see metrics.js).
 
 import { request, getHealth } from './api.js';
@@ -66,10 +66,10 @@ export async function poll() {
   const slow = ticks % SLOW_EVERY_TICKS === 1;
   const [health, statsRes, metricsRes, dlqRes, streamRes] = await Promise.allSettled([
     getHealth(),
-    request('/api/stats'),
+    request('/api/v1/stats'),
     wantMetrics() ? request('/metrics', { raw: true }) : Promise.resolve(null),
-    slow ? request('/api/dlq?limit=1') : Promise.resolve(undefined),
-    slow ? request('/api/stream/messages?limit=1') : Promise.resolve(undefined),
+    slow ? request('/api/v1/dlq?limit=1') : Promise.resolve(undefined),
+    slow ? request('/api/v1/stream/messages?limit=1') : Promise.resolve(undefined),
   ]);
   if (streamRes.status === 'fulfilled' && streamRes.value) {
     streamInfo = { stream: streamRes.value.stream, totals: streamRes.value.totals || {} };

@@ -1,7 +1,7 @@
 // store — what the views share: the domains seen anywhere, and the domain <select>s
 // that list them.
 //
-// Domains come from /api/stats (labels of configured routes), /api/config (routes) and
+// Domains come from /api/v1/stats (labels of configured routes), /api/v1/config (routes) and
 // the events and dead letters loaded; a select keeps its choice when the list changes.
 
 import { h } from './dom.js';
@@ -37,7 +37,7 @@ export function refillDomainSelect(select) {
 }
 
 function refill(select) {
-  if (select.dataset.mode === 'logs') return; // filled by the events view from /api/logs
+  if (select.dataset.mode === 'logs') return; // filled by the events view from /api/v1/logs
   const current = select.value;
   const options = [h('option', { value: '' }, 'All domains')];
   const list = knownDomains();

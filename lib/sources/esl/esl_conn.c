@@ -12,6 +12,8 @@
 #include "config/config.h"
 #include "sources/esl/esl_event.h"
 #include "core/log.h"
+#include "sources/heartbeat.h"
+#include "sources/reconnect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,7 +53,7 @@ struct session {
     int fd;
     char buf[READ_CHUNK];
     size_t len, pos;
-    int64_t last_data_ms;
+    struct heartbeat heartbeat; /* the last data from the peer */
 };
 
 static const char *const state_names[] = {
@@ -209,7 +210,7 @@ static struct esl_frame *next_frame(struct esl_conn *c, struct session *s, int64
         int64_t now = clock_mono_ms();
         if (now >= deadline_ms) {
             fail(c, ESL_STATE_DISCONNECTED, LOG_LEVEL_WARN, "no data for %lld ms while %s",
-                 (long long)(now - s->last_data_ms), waiting_for);
+                 (long long)heartbeat_silence_ms(&s->heartbeat, now), waiting_for);
             return NULL;
         }
         /* (waiting_for names the timeout; a closed or failed socket says so itself.) */
@@ -238,7 +239,7 @@ static struct esl_frame *next_frame(struct esl_conn *c, struct session *s, int64
             }
             s->len = (size_t)got;
             s->pos = 0;
-            s->last_data_ms = clock_mono_ms();
+            heartbeat_seen(&s->heartbeat);
         }
         if (c->handlers.on_idle)
             c->handlers.on_idle(c->handlers.closure);
@@ -366,7 +367,7 @@ static enum end_reason run_session(struct esl_conn *c, int fd, bool *subscribed)
     if (!s)
         return END_RETRY;
     s->fd = fd;
-    s->last_data_ms = clock_mono_ms();
+    heartbeat_start(&s->heartbeat, c->node->heartbeat_timeout_ms);
     enum end_reason reason = END_RETRY;
     esl_parser_reset(c->parser);
 
@@ -399,7 +400,7 @@ static enum end_reason run_session(struct esl_conn *c, int fd, bool *subscribed)
     log_info("esl", "node %s: connected to %s:%d and subscribed (%zu event names)", c->node->name,
              c->node->host, c->node->port, c->node->event_count);
     for (;;) {
-        f = next_frame(c, s, s->last_data_ms + c->node->heartbeat_timeout_ms,
+        f = next_frame(c, s, heartbeat_deadline_ms(&s->heartbeat),
                        "waiting for events (heartbeat timeout: dead peer?)", &reason);
         if (!f)
             break;
@@ -416,7 +417,8 @@ out:
 static void *conn_main(void *arg)
 {
     struct esl_conn *c = arg;
-    int64_t backoff = c->node->reconnect_initial_ms;
+    struct reconnect backoff;
+    reconnect_init(&backoff, c->node->reconnect_initial_ms, c->node->reconnect_max_ms);
     for (;;) {
         set_state(c, ESL_STATE_CONNECTING);
         int fd = connect_to(c);
@@ -426,7 +428,7 @@ static void *conn_main(void *arg)
             reason = run_session(c, fd, &subscribed);
             close(fd);
             if (subscribed) /* it got all the way: start the next backoff afresh */
-                backoff = c->node->reconnect_initial_ms;
+                reconnect_succeeded(&backoff);
         }
         if (reason == END_STOP || stop_requested(c))
             break;
@@ -436,22 +438,9 @@ static void *conn_main(void *arg)
         pthread_mutex_unlock(&c->lock);
         count(c, &c->stats.reconnects);
 
-        /* Exponential backoff with jitter: half fixed, half random. */
-        uint32_t r = 0;
-        if (getrandom(&r, sizeof r, 0) != sizeof r)
-            r = (uint32_t)clock_mono_us();
-        int64_t delay = backoff / 2 + (int64_t)(r % (uint32_t)(backoff / 2 + 1));
-        int64_t until = clock_mono_ms() + delay;
-        bool stop = false;
-        while (!stop && clock_mono_ms() < until) {
-            struct pollfd p = {.fd = c->stop_pipe[0], .events = POLLIN};
-            stop = poll(&p, 1, IDLE_TICK_MS) > 0;
-            if (c->handlers.on_idle)
-                c->handlers.on_idle(c->handlers.closure);
-        }
-        if (stop)
+        if (reconnect_wait(reconnect_next_delay_ms(&backoff), c->stop_pipe[0], IDLE_TICK_MS,
+                           c->handlers.on_idle, c->handlers.closure))
             break;
-        backoff = backoff * 2 > c->node->reconnect_max_ms ? c->node->reconnect_max_ms : backoff * 2;
     }
     set_state(c, ESL_STATE_STOPPED);
     return NULL;

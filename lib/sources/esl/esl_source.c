@@ -25,6 +25,22 @@
 
 #define EXPIRE_EVERY_MS 1000
 
+struct esl_source_stats {
+    const char *name;
+    const char *state;
+    uint64_t events_received;
+    uint64_t signals_published; /* queued for JetStream */
+    uint64_t events_published;  /* queued for JetStream */
+    uint64_t no_domain;         /* events or calls skipped: no tenant domain */
+    uint64_t buffered;          /* waiting in the outbox now */
+    uint64_t dropped;           /* refused by a full outbox */
+    uint64_t stored;            /* acked by JetStream */
+    uint64_t reconnects;
+    uint64_t protocol_errors;
+    uint64_t live_calls;
+    char last_error[200];
+};
+
 struct esl_source {
     const struct config *cfg;
     const struct esl_node *node;
@@ -210,7 +226,7 @@ static void on_call_signal(void *closure, const char *domain, const char *call_i
     struct outcome_received r = {
         .domain = domain,
         .event_id = event_id,
-        .source = "esl",
+        .source = esl_source_class.kind,
         .event = json,
         .event_len = len,
     };
@@ -269,9 +285,12 @@ static void on_idle(void *closure)
     outbox_pump(src->outbox);
 }
 
-struct esl_source *esl_source_start(const struct config *cfg, const struct esl_node *node,
-                                    struct publisher *pub, const struct outcomes *outcomes,
-                                    struct domain_log *domain_logs)
+static void esl_source_free(void *impl);
+
+/* The node's outbox and call tracker; its connection starts in esl_source_start. */
+static struct esl_source *esl_source_new(const struct config *cfg, const struct esl_node *node,
+                                         struct publisher *pub, const struct outcomes *outcomes,
+                                         struct domain_log *domain_logs)
 {
     struct esl_source *src = calloc(1, sizeof *src);
     if (!src)
@@ -296,6 +315,13 @@ struct esl_source *esl_source_start(const struct config *cfg, const struct esl_n
         return NULL;
     }
     call_tracker_set_update_callback(src->tracker, on_call_update, src);
+    return src;
+}
+
+static bool esl_source_start(void *impl)
+{
+    struct esl_source *src = impl;
+    const struct esl_node *node = src->node;
     struct esl_conn_handlers handlers = {
         .on_event = on_event,
         .on_log = node->logs ? on_log : NULL,
@@ -303,24 +329,20 @@ struct esl_source *esl_source_start(const struct config *cfg, const struct esl_n
         .closure = src,
     };
     src->conn = esl_conn_start(node, &handlers);
-    if (!src->conn) {
-        esl_source_free(src);
-        return NULL;
-    }
-    return src;
+    return src->conn != NULL;
 }
 
-void esl_source_stop(struct esl_source *src, int64_t timeout_ms)
+static void esl_source_stop(void *impl, int64_t timeout_ms)
 {
-    if (!src)
-        return;
+    struct esl_source *src = impl;
     esl_conn_stop(src->conn);
     if (src->outbox && !outbox_flush(src->outbox, timeout_ms))
         log_warn("esl", "node %s: events still waiting for JetStream at shutdown", src->node->name);
 }
 
-void esl_source_free(struct esl_source *src)
+static void esl_source_free(void *impl)
 {
+    struct esl_source *src = impl;
     if (!src)
         return;
     esl_conn_free(src->conn);
@@ -329,7 +351,7 @@ void esl_source_free(struct esl_source *src)
     free(src);
 }
 
-void esl_source_get_stats(struct esl_source *src, struct esl_source_stats *out)
+static void esl_source_get_stats(struct esl_source *src, struct esl_source_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->name = src->node->name;
@@ -351,8 +373,9 @@ void esl_source_get_stats(struct esl_source *src, struct esl_source_stats *out)
     out->live_calls = atomic_load(&src->live_calls);
 }
 
-cJSON *esl_source_stats_json(struct esl_source *src)
+static cJSON *esl_source_stats_json(void *impl)
 {
+    struct esl_source *src = impl;
     struct esl_source_stats st;
     esl_source_get_stats(src, &st);
     cJSON *n = cJSON_CreateObject();
@@ -381,3 +404,57 @@ cJSON *esl_source_stats_json(struct esl_source *src)
     cJSON_AddStringToObject(n, "last_error", st.last_error);
     return n;
 }
+
+static const struct source_figure esl_figures[] = {
+    {"eventhub_esl_connected", "gauge", "1 when the FreeSWITCH node's Event Socket is connected."},
+    {"eventhub_esl_reconnects_total", "counter", "Reconnections to the FreeSWITCH node."},
+    {"eventhub_esl_events_received_total", "counter", "Events read from the FreeSWITCH node."},
+    {"eventhub_esl_dropped_total", "counter",
+     "Messages from the node refused by its full outbox (JetStream unreachable too long)."},
+    {"eventhub_esl_buffered", "gauge", "Messages from the node waiting for JetStream."},
+    {"eventhub_esl_live_calls", "gauge", "Calls the node has in progress."},
+};
+
+static void esl_source_read_figures(void *impl, uint64_t *values)
+{
+    struct esl_source_stats st;
+    esl_source_get_stats(impl, &st);
+    const uint64_t v[] = {
+        strcmp(st.state, "connected") == 0,
+        st.reconnects,
+        st.events_received,
+        st.dropped,
+        st.buffered,
+        st.live_calls,
+    };
+    _Static_assert(sizeof v / sizeof v[0] == sizeof esl_figures / sizeof esl_figures[0],
+                   "one value per figure");
+    memcpy(values, v, sizeof v);
+}
+
+static bool esl_source_create(const struct source_env *env, struct source_set *set)
+{
+    const struct config *cfg = env->cfg;
+    for (size_t i = 0; i < cfg->esl_node_count; i++) {
+        const struct esl_node *node = &cfg->esl_nodes[i];
+        struct esl_source *src =
+            esl_source_new(cfg, node, env->pub, env->outcomes, env->domain_logs);
+        if (!src || !source_set_add(set, (struct source){&esl_source_class, src, node->name}))
+            return false;
+    }
+    return true;
+}
+
+const struct source_class esl_source_class = {
+    .kind = "esl",
+    .json_key = "esl",
+    .metric_label = "node",
+    .figures = esl_figures,
+    .figure_count = sizeof esl_figures / sizeof esl_figures[0],
+    .create = esl_source_create,
+    .start = esl_source_start,
+    .stop = esl_source_stop,
+    .free = esl_source_free,
+    .stats_json = esl_source_stats_json,
+    .read_figures = esl_source_read_figures,
+};
