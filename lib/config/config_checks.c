@@ -72,7 +72,7 @@ const char *cfg_url_problem(const char *url, const char *const *schemes, const c
     return NULL;
 }
 
-/* Event names, filters, host names -------------------------------------------------- */
+/* Event names and filters --------------------------------------------------------- */
 
 bool cfg_is_alnum(unsigned char c)
 {

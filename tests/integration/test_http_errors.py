@@ -147,6 +147,39 @@ class HttpErrors(harness.TestCase):
         # Nothing of the refused requests reached the stream.
         self.assertEqual(self.ns.client().stream_info("EVENTS")["state"]["messages"], 0)
 
+    def test_versioned_paths_and_aliases(self):
+        """Every control-plane path answers under /api/v1/ and under its pre-v1 alias,
+        with the same access rule; a path served by two routes (GET and POST
+        /api/v1/dlq) names both methods in Allow."""
+        auth = ("Authorization", "Bearer " + TOKEN)
+        json_ct = ("Content-Type", "application/json")
+        for v1, old in (("/api/v1/stats", "/api/stats"), ("/api/v1/events", "/api/events"),
+                        ("/api/v1/config", "/api/config"),
+                        ("/api/v1/stream/messages?limit=1", "/api/stream/messages?limit=1"),
+                        ("/api/v1/dlq?limit=1", "/api/dlq?limit=1"),
+                        ("/api/v1/logs/domains", "/api/logs/domains")):
+            a = self.send(self.request("GET", v1))
+            b = self.send(self.request("GET", old))
+            with self.subTest(path=v1):
+                self.assertEqual((a.status, b.status), (200, 200), (a, b))
+                self.assertEqual(set(a.json), set(b.json))
+        for path in ("/api/v1/config/reload", "/api/config/reload", "/api/v1/dlq/replay",
+                     "/api/dlq/replay"):
+            with self.subTest(path=path):
+                r = self.send(self.request("POST", path, [json_ct, ("Content-Length", "0")]))
+                self.check(path + " without the token", r, 401, "unauthorized")
+        r = self.send(self.request("POST", "/api/v1/config/reload",
+                                   [json_ct, auth, ("Content-Length", "0")]))
+        self.assertEqual(r.status, 200, r)
+        for path in ("/api/v1/dlq", "/api/dlq/7"):
+            r = self.send(self.request("PUT", path, [json_ct, ("Content-Length", "0")]))
+            self.check("PUT " + path, r, 405, "method_not_allowed")
+            self.assertEqual(r.headers.get("allow"), "GET, POST", r)
+        # /health lists the sources through the one source interface.
+        h = self.send(self.request("GET", "/health")).json
+        self.assertEqual(h["esl"], [])
+        self.assertEqual([(s["name"], s["state"]) for s in h["ingress"]], [("http", "accepting")])
+
     def test_no_smuggling(self):
         """What follows a body with two framings is never read as a request."""
         ev = json.dumps({"domain": "example.com", "event_id": "smuggle"}).encode()
