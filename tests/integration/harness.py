@@ -27,6 +27,7 @@ import http.server
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -441,7 +442,7 @@ class NatsServer:
 
 class Request:
     __slots__ = ("index", "method", "path", "headers", "body", "time", "answer_time", "done_time",
-                 "status", "client")
+                 "status", "client", "abandoned")
 
     def __init__(self, index, method, path, headers, body, t, client):
         self.index = index
@@ -454,6 +455,7 @@ class Request:
         self.done_time = None    # when it was written
         self.status = None
         self.client = client
+        self.abandoned = False  # the client closed the connection while it hung
 
     def header(self, name):
         return self.headers.get(name.lower())
@@ -499,6 +501,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def _client_gone(self):
+        """True when the peer has closed its side (EOF pending on the socket)."""
+        try:
+            r, _, _ = select.select([self.connection], [], [], 0)
+            return bool(r) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _handle(self):
         body = self._read_body()
         rcv = self.server.receiver
@@ -512,6 +522,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         gate = rcv._hang_gate_for(req)
         while gate is not None and not gate.is_set() and not rcv._closing.is_set():
             gate.wait(0.05)
+            if self._client_gone():
+                req.abandoned = True  # the caller gave up (its timeout): no longer open
+                self.close_connection = True
+                return
         payload = b'{"ok":true}' if 200 <= status < 300 else b'{"error":"scripted"}'
         req.answer_time = time.monotonic()
         try:
@@ -626,7 +640,7 @@ class Receiver:
 
     def in_progress(self):
         with self._lock:
-            return [r for r in self._requests if r.done_time is None]
+            return [r for r in self._requests if r.done_time is None and not r.abandoned]
 
     def bodies(self):
         return [r.body for r in self.requests]
