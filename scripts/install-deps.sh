@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential meson ninja-build pkg-config
   libnats-dev nats-server libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev zlib1g-dev
+  libssl-dev  # libcrypto: HMAC-SHA256 of signed webhooks
   python3 curl ca-certificates
   python3-prometheus-client  # test_metrics parses /metrics with a real Prometheus parser
 )
