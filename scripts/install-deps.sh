@@ -3,8 +3,9 @@
 # missing ones. Uses sudo when not root. Set EVENTHUB_DEPS_EXTRA for optional extras.
 #   --dev      also the lint tools (clang-format, cppcheck), and clang with its runtimes
 #              (libFuzzer, the sanitizers: make fuzz)
-#   --browser  also the dashboard's browser tests: Debian's Chromium, node/npm when absent,
-#              and `npm ci` in tests/browser (playwright-core from the npm registry)
+#   --browser  also the dashboard's browser tests and the webhook verifier: Debian's
+#              Chromium, node/npm when absent, and `npm ci` in tests/browser
+#              (playwright-core) and tests/webhooks (standardwebhooks), from the npm registry
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,13 +29,18 @@ for arg in "$@"; do
   esac
 done
 
-# The browser tests' node packages, from tests/browser/package-lock.json (after apt).
+# The node packages of the tests (after apt): tests/browser (playwright-core, the
+# dashboard's browser tests) and tests/webhooks (standardwebhooks, the verifier of
+# signed webhooks), each from its package-lock.json.
 browser_npm() {
   [[ $browser -eq 1 ]] || return 0
-  local lock=tests/browser/package-lock.json stamp=tests/browser/node_modules/.package-lock.json
-  if [[ -f $stamp && ! $lock -nt $stamp ]]; then return 0; fi
-  echo "npm ci in tests/browser"
-  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  local dir
+  for dir in tests/browser tests/webhooks; do
+    local lock=$dir/package-lock.json stamp=$dir/node_modules/.package-lock.json
+    if [[ -f $stamp && ! $lock -nt $stamp ]]; then continue; fi
+    echo "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 }
 
 missing=()

@@ -10,6 +10,8 @@
 
 #include "config/config_ctx.h"
 
+#include "core/webhook_signature.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,9 @@ static void free_route(struct route *r)
         free(e->url);
         free(e->display_url);
         free(e->label);
+        for (size_t k = 0; k < e->signing_key_count; k++)
+            webhook_key_clear(&e->signing_keys[k]);
+        free(e->signing_keys);
     }
     free(r->endpoints);
     cfg_free_strings(r->event_kinds, r->event_kind_count);

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct webhook_key;
+
 struct endpoint {
     char *url;          /* http:// or https:// */
     char *display_url;  /* url with its secrets taken out (redact.h): what every API answer,
@@ -44,15 +46,20 @@ struct endpoint {
     int64_t timeout_ms; /* total request timeout; defaults to delivery.timeout_ms */
     char **headers;     /* "Name: value" lines added to each request */
     size_t header_count;
-    int max_concurrent;     /* calls in flight to this endpoint at most, 1..10000; defaults to
-                               delivery.endpoint_max_concurrent */
-    double rate_per_s;      /* rate_limit ("100/s", "30/m", "0.5/h") in calls per second;
-                               0 = unlimited */
-    char key[17];           /* 16 lower-case hex digits: FNV-1a 64 over the route's domain, '\0',
-                               label, '\0' (no secret goes in); the lane's name in NATS
-                               (consumer, subject) */
-    int line;               /* where it was defined */
-    bool timeout_inherited; /* no timeout of its own: timeout_ms is delivery.timeout */
+    int max_concurrent; /* calls in flight to this endpoint at most, 1..10000; defaults to
+                           delivery.endpoint_max_concurrent */
+    double rate_per_s;  /* rate_limit ("100/s", "30/m", "0.5/h") in calls per second;
+                           0 = unlimited */
+    char key[17];       /* 16 lower-case hex digits: FNV-1a 64 over the route's domain, '\0',
+                           label, '\0' (no secret goes in); the lane's name in NATS
+                           (consumer, subject) */
+    /* secret / secrets: the Standard Webhooks keys (whsec_..., new first), decoded; never
+     * shown. sign: keys are set and delivery.signature_headers is standard. */
+    struct webhook_key *signing_keys;
+    size_t signing_key_count;
+    bool sign;
+    int line;                      /* where it was defined */
+    bool timeout_inherited;        /* no timeout of its own: timeout_ms is delivery.timeout */
     bool max_concurrent_inherited; /* no max_concurrent of its own: it is
                                       delivery.endpoint_max_concurrent */
 };
@@ -214,6 +221,8 @@ struct config {
                                             the longest that wait grows to */
         int retry_window;                /* delivery.retry_window, default 256: a lane consumer's
                                             max_ack_pending */
+        bool signature_headers;          /* delivery.signature_headers: standard (default) signs
+                                            calls to endpoints with a secret; none does not */
     } delivery;
 
     struct {

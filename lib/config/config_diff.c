@@ -203,6 +203,8 @@ void config_adopt_running_settings(struct config *fresh, const struct config *ru
                 e->timeout_ms = running->delivery.timeout_ms;
             if (e->max_concurrent_inherited)
                 e->max_concurrent = running->delivery.endpoint_max_concurrent;
+            /* delivery.signature_headers takes effect at restart; secrets at reload */
+            e->sign = e->signing_key_count > 0 && running->delivery.signature_headers;
         }
 }
 

@@ -91,6 +91,7 @@ static void finalize(struct cfg_ctx *ctx)
         }
         for (size_t j = 0; j < r->endpoint_count; j++) {
             struct endpoint *e = &r->endpoints[j];
+            e->sign = e->signing_key_count > 0 && cfg->delivery.signature_headers;
             if (e->timeout_ms < 0) {
                 e->timeout_ms = cfg->delivery.timeout_ms;
                 e->timeout_inherited = true;
@@ -126,6 +127,7 @@ struct config *config_load_string(const char *yaml, size_t len, const char *name
     ctx.root.base = cfg;
     cfg->path = cfg_strdup(&ctx, ctx.name);
     cfg_apply_defaults(&ctx);
+    cfg->delivery.signature_headers = true; /* a custom field: its default is set here */
 
     if (!cfg_yaml_load(&ctx, yaml ? yaml : "", yaml ? len : 0, &doc))
         goto out;

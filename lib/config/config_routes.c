@@ -1,6 +1,7 @@
 /*
  * config_routes — maps the `routes:` list: each route is {domain, endpoints}, each
- * endpoint a URL string or {url, timeout, headers, max_concurrent, rate_limit}. Shapes
+ * endpoint a URL string or {url, timeout, headers, max_concurrent, rate_limit, secret or
+ * secrets (Standard Webhooks keys, decoded here: core/webhook_signature)}. Shapes
  * are checked here, where the node and its line are at hand (required keys, non-empty
  * endpoint lists, header names and values, max_concurrent's range, the rate_limit
  * syntax); URLs, domains, defaults and duplicates are checked by config_validate.c.
@@ -22,14 +23,18 @@
 #include "config/config_yaml.h"
 #include "core/redact.h"
 
+#include "core/webhook_signature.h"
+
+#include <openssl/crypto.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ENDPOINT_MAX_CONCURRENT 10000 /* routes[].endpoints[].max_concurrent, at most */
-#define RATE_MAX_PER_S 1000000.0      /* routes[].endpoints[].rate_limit, at most */
-#define RATE_MAX_DIGITS 18            /* digits of its number: the mantissa fits in 64 bits */
+#define ENDPOINT_MAX_CONCURRENT 10000            /* routes[].endpoints[].max_concurrent, at most */
+#define RATE_MAX_PER_S 1000000.0                 /* routes[].endpoints[].rate_limit, at most */
+#define ENDPOINT_MAX_SECRETS WEBHOOK_MAX_SECRETS /* routes[].endpoints[].secrets, at most */
+#define RATE_MAX_DIGITS 18 /* digits of its number: the mantissa fits in 64 bits */
 
 static bool header_token(const char *s)
 {
@@ -172,11 +177,64 @@ static void map_rate_limit(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t 
     free(s);
 }
 
+/* One whsec_ secret (after ${ENV}) into e's next key; the message never quotes it. */
+static void add_signing_key(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
+                            const char *path)
+{
+    char *secret = cfg_scalar(ctx, node, path);
+    if (!secret)
+        return;
+    char why[160];
+    if (!webhook_key_decode(secret, &e->signing_keys[e->signing_key_count], why, sizeof why))
+        cfg_error(ctx, cfg_line(node), path, "%s", why);
+    else
+        e->signing_key_count++;
+    OPENSSL_cleanse(secret, strlen(secret));
+    free(secret);
+}
+
+/* secret: one whsec_ secret; secrets: [new, old, ...] for rotation (each signs). */
+static void map_secrets(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
+                        const char *path, bool list)
+{
+    if (e->signing_keys) {
+        cfg_error(ctx, cfg_line(node), path, "give either secret or secrets, not both");
+        return;
+    }
+    size_t n = 1;
+    if (list) {
+        if (node->type != YAML_SEQUENCE_NODE) {
+            cfg_error(ctx, cfg_line(node), path, "expected a list of whsec_ secrets, got %s",
+                      cfg_kind(node));
+            return;
+        }
+        n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+        if (n == 0 || n > ENDPOINT_MAX_SECRETS) {
+            cfg_error(ctx, cfg_line(node), path, "must list 1 to %d secrets", ENDPOINT_MAX_SECRETS);
+            return;
+        }
+    }
+    e->signing_keys = calloc(n, sizeof *e->signing_keys);
+    if (!e->signing_keys) {
+        cfg_oom(ctx);
+        return;
+    }
+    if (!list) {
+        add_signing_key(ctx, e, node, path);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_index_path(ipath, path, i);
+        add_signing_key(ctx, e, cfg_node(ctx, node->data.sequence.items.start[i]), ipath);
+    }
+}
+
 static void map_endpoint(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *node,
                          const char *path)
 {
     static const char *const keys[] = {"url",        "timeout", "headers", "max_concurrent",
-                                       "rate_limit", NULL};
+                                       "rate_limit", "secret",  "secrets", NULL};
     e->line = cfg_line(node);
     if (node->type == YAML_SCALAR_NODE && !cfg_is_null(node)) {
         e->url = cfg_scalar(ctx, node, path);
@@ -210,6 +268,8 @@ static void map_endpoint(struct cfg_ctx *ctx, struct endpoint *e, yaml_node_t *n
             map_max_concurrent(ctx, e, v, child);
         } else if (strcmp(key, "rate_limit") == 0) {
             map_rate_limit(ctx, e, v, child);
+        } else if (strcmp(key, "secret") == 0 || strcmp(key, "secrets") == 0) {
+            map_secrets(ctx, e, v, child, strcmp(key, "secrets") == 0);
         } else {
             cfg_unknown_key(ctx, keys, cfg_line(k), key, child);
         }

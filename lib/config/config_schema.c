@@ -69,6 +69,8 @@ static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, struct c
                         yaml_node_t *value, const char *path);
 static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                         yaml_node_t *value, const char *path);
+static void map_signature_headers(struct cfg_ctx *ctx, const struct cfg_field *f,
+                                  struct cfg_rec *rec, yaml_node_t *value, const char *path);
 static void map_esl(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                     yaml_node_t *value, const char *path);
 static void map_esl_events(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
@@ -195,6 +197,7 @@ static const struct cfg_field delivery_fields[] = {
     F_NUM(CFG_T_DURATION, "max_retry_age", delivery.max_retry_age_ms, DAY, 1, MAXD, 0),
     F_SECTION("breaker", breaker_fields),
     F_NUM(CFG_T_INT, "retry_window", delivery.retry_window, 256, 1, 65536, 0),
+    F_CUSTOM("signature_headers", delivery.signature_headers, map_signature_headers),
     F_END,
 };
 
@@ -683,6 +686,18 @@ static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, struct c
     (void)rec;
     map_choice(ctx, value, path, names, values, &v);
     ctx->cfg->nats.storage = (enum storage_kind)v;
+}
+
+static void map_signature_headers(struct cfg_ctx *ctx, const struct cfg_field *f,
+                                  struct cfg_rec *rec, yaml_node_t *value, const char *path)
+{
+    static const char *const names[] = {"standard", "none", NULL};
+    static const int values[] = {1, 0};
+    int v = ctx->cfg->delivery.signature_headers;
+    (void)f;
+    (void)rec;
+    map_choice(ctx, value, path, names, values, &v);
+    ctx->cfg->delivery.signature_headers = v != 0;
 }
 
 static void map_backoff(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,

@@ -49,6 +49,12 @@ static cJSON *route_view(const struct route *r)
         else
             cJSON_AddNullToObject(ep, "rate_per_s");
         add_headers(ep, e);
+        if (e->signing_key_count > 0) { /* how many, never what */
+            cJSON *secrets = cJSON_AddArrayToObject(ep, "secrets");
+            for (size_t k = 0; secrets && k < e->signing_key_count; k++)
+                cJSON_AddItemToArray(secrets, cJSON_CreateString(REDACTED));
+        }
+        cJSON_AddBoolToObject(ep, "signed", e->sign);
         cJSON_AddItemToArray(eps, ep);
     }
     return o;

@@ -2,6 +2,8 @@
 #include "delivery/webhook_call.h"
 
 #include "config/config.h"
+#include "core/clock.h"
+#include "core/webhook_signature.h"
 #include "eventhub_version.h"
 
 #include <stdbool.h>
@@ -126,6 +128,34 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
     return grown ? grown : list;
 }
 
+/* Standard Webhooks: webhook-id (the event_id, the same on every retry),
+ * webhook-timestamp (this attempt) and one v1 signature per secret over the exact body. */
+static struct curl_slist *add_signature_headers(struct curl_slist *h,
+                                                const struct webhook_request *rq, bool *ok)
+{
+    const struct endpoint *e = rq->endpoint;
+    int64_t now_s = clock_wall_ms() / 1000;
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)now_s);
+    char sigs[WEBHOOK_SIGNATURES_MAX];
+    size_t used = 0;
+    for (size_t k = 0; k < e->signing_key_count && used + WEBHOOK_SIGNATURE_LEN + 2 <= sizeof sigs;
+         k++) {
+        if (used)
+            sigs[used++] = ' ';
+        if (!webhook_sign(&e->signing_keys[k], rq->event_id, now_s, rq->body, rq->body_len,
+                          sigs + used)) {
+            *ok = false;
+            return h;
+        }
+        used += WEBHOOK_SIGNATURE_LEN;
+    }
+    sigs[used] = '\0';
+    h = add_header(h, "webhook-id", rq->event_id, ok);
+    h = add_header(h, "webhook-timestamp", ts, ok);
+    return add_header(h, "webhook-signature", sigs, ok);
+}
+
 int webhook_call_start(struct webhook_pool *pool, const struct webhook_request *rq)
 {
     struct call *c = call_get(pool);
@@ -144,6 +174,8 @@ int webhook_call_start(struct webhook_pool *pool, const struct webhook_request *
     h = add_header(h, "X-Delivery-Attempt", attempt, &ok);
     h = add_header(h, "X-Domain", rq->domain, &ok);
     h = curl_slist_append(h, "Expect:");
+    if (rq->endpoint->sign)
+        h = add_signature_headers(h, rq, &ok);
     for (size_t i = 0; h && i < rq->endpoint->header_count; i++) {
         struct curl_slist *grown = curl_slist_append(h, rq->endpoint->headers[i]);
         if (!grown)

@@ -1992,12 +1992,62 @@ static void test_example(void)
     free(text);
 }
 
+#define SIGNED_ROUTE(secret_lines)                                                                 \
+    "routes:\n"                                                                                    \
+    "  - domain: a.example\n"                                                                      \
+    "    endpoints:\n"                                                                             \
+    "      - url: http://127.0.0.1:9/hook\n" secret_lines
+
+static void test_webhook_secrets(void)
+{
+    struct config *cfg =
+        LOAD_OK(SIGNED_ROUTE("        secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"));
+    if (cfg) {
+        const struct endpoint *e = &cfg->routes[0].endpoints[0];
+        CHECK_INT(e->signing_key_count, 1);
+        CHECK(e->sign);
+        CHECK(cfg->delivery.signature_headers);
+        config_unref(cfg);
+    }
+    cfg = LOAD_OK("delivery:\n  signature_headers: none\n" SIGNED_ROUTE(
+        "        secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, "
+        "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA]\n"));
+    if (cfg) {
+        CHECK_INT(cfg->routes[0].endpoints[0].signing_key_count, 2);
+        CHECK(!cfg->routes[0].endpoints[0].sign); /* keys kept, calls not signed */
+        config_unref(cfg);
+    }
+    setenv("EVENTHUB_TEST_HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 1);
+    cfg = LOAD_OK(SIGNED_ROUTE("        secret: ${EVENTHUB_TEST_HOOK_SECRET}\n"));
+    CHECK(cfg && cfg->routes[0].endpoints[0].signing_key_count == 1);
+    config_unref(cfg);
+    EXPECT_ERROR(SIGNED_ROUTE("        secret: s3cret-without-prefix\n"),
+                 "t.yaml:5: routes[0].endpoints[0].secret: a secret is written whsec_<base64>");
+    EXPECT_ERROR(SIGNED_ROUTE("        secret: whsec_c2hvcnQ=\n"),
+                 "routes[0].endpoints[0].secret: the key is 5 bytes; it must be 24 to 64");
+    EXPECT_ERROR(SIGNED_ROUTE("        secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, x]\n"),
+                 "routes[0].endpoints[0].secrets[1]: a secret is written whsec_<base64>");
+    EXPECT_ERROR(SIGNED_ROUTE("        secrets: []\n"), "must list 1 to 8 secrets");
+    EXPECT_ERROR(SIGNED_ROUTE("        secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+                              "        secrets: [whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw]\n"),
+                 "give either secret or secrets, not both");
+    EXPECT_ERROR("delivery:\n  signature_headers: sometimes\n" SIGNED_ROUTE(""),
+                 "delivery.signature_headers");
+    /* The message never repeats the secret. */
+    char *errors = NULL;
+    const char *yaml = SIGNED_ROUTE("        secret: whsec_Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4!!\n");
+    CHECK(load(yaml, &errors) == NULL);
+    CHECK(errors && !strstr(errors, "Zm9vYmFy"));
+    free(errors);
+}
+
 int main(void)
 {
     log_set_level(LOG_LEVEL_WARN);
     test_defaults();
     test_refcount();
     test_go_forwarder();
+    test_webhook_secrets();
     test_endpoint_objects();
     test_endpoint_display();
     test_endpoint_limits();

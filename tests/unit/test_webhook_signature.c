@@ -3,7 +3,7 @@
  * (libraries/go/webhook_test.go, TestWebhookSign), rotation (each secret signs alone),
  * what changes the signature, and the secrets that are refused.
  */
-#include "delivery/webhook_signature.h"
+#include "core/webhook_signature.h"
 #include "unit.h"
 
 #include <stdio.h>

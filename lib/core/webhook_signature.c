@@ -1,5 +1,5 @@
 /* webhook_signature — see webhook_signature.h. */
-#include "delivery/webhook_signature.h"
+#include "core/webhook_signature.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

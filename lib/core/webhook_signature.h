@@ -23,6 +23,9 @@
 #define WEBHOOK_KEY_MAX 64
 /* "v1," + base64 of 32 bytes (44) + NUL */
 #define WEBHOOK_SIGNATURE_LEN (3 + 44)
+/* Secrets of one endpoint, at most, and the webhook-signature value they make. */
+#define WEBHOOK_MAX_SECRETS 8
+#define WEBHOOK_SIGNATURES_MAX (WEBHOOK_MAX_SECRETS * (WEBHOOK_SIGNATURE_LEN + 1))
 
 struct webhook_key {
     unsigned char bytes[WEBHOOK_KEY_MAX];
