@@ -77,6 +77,17 @@ static size_t string_member(const char *data, size_t len, const char *key, char 
 }
 
 /* Validates the text and the members eventhub reads (domain, event_id). */
+/* An event id: 1-128 printable ASCII bytes, no space, quote or backslash. */
+static bool usable_id(const char *id, size_t n)
+{
+    bool ok = n > 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        ok = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+    }
+    return ok;
+}
+
 static enum event_status check_object(const char *data, size_t len, struct event_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -110,11 +121,7 @@ static enum event_status check_object(const char *data, size_t len, struct event
 
     n = string_member(data, len, "event_id", info->event_id, sizeof info->event_id);
     if (n != MEMBER_ABSENT) {
-        bool ok = n != MEMBER_NOT_STRING && n != MEMBER_TOO_LONG && n > 0;
-        for (size_t i = 0; ok && i < n; i++) {
-            unsigned char c = (unsigned char)info->event_id[i];
-            ok = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
-        }
+        bool ok = n != MEMBER_NOT_STRING && n != MEMBER_TOO_LONG && usable_id(info->event_id, n);
         if (!ok) {
             info->event_id[0] = '\0';
             snprintf(info->detail, sizeof info->detail,
@@ -130,13 +137,39 @@ static enum event_status check_object(const char *data, size_t len, struct event
 enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_ms,
                                 struct event_info *info, char **stored, size_t *stored_len)
 {
+    return event_prepare_keyed(body, len, now_wall_ms, NULL, info, stored, stored_len);
+}
+
+enum event_status event_prepare_keyed(const char *body, size_t len, int64_t now_wall_ms,
+                                      const char *idempotency_key, struct event_info *info,
+                                      char **stored, size_t *stored_len)
+{
     enum event_status st = check_object(body, len, info);
     if (st != EVENT_OK)
         return st;
+    if (idempotency_key) {
+        size_t klen = strlen(idempotency_key);
+        if (klen > EVENT_ID_MAX || !usable_id(idempotency_key, klen)) {
+            snprintf(info->detail, sizeof info->detail,
+                     "the Idempotency-Key header must be 1-128 printable ASCII characters "
+                     "without spaces, quotes or backslashes");
+            return EVENT_ERR_EVENT_ID;
+        }
+        if (info->has_event_id && strcmp(info->event_id, idempotency_key) != 0) {
+            snprintf(info->detail, sizeof info->detail,
+                     "the body's event_id and the Idempotency-Key header differ; send one, "
+                     "or the same value in both");
+            return EVENT_ERR_EVENT_ID;
+        }
+        if (!info->has_event_id) {
+            memcpy(info->event_id, idempotency_key, klen + 1);
+            info->from_idempotency_key = true;
+        }
+    }
     struct json_member m;
     bool has_received_at = json_scan_find(body, len, "received_at", &m);
 
-    if (!info->has_event_id)
+    if (!info->has_event_id && !info->from_idempotency_key)
         event_new_uuid(info->event_id);
 
     char extra[256];

@@ -37,8 +37,9 @@ enum event_status {
 struct event_info {
     char domain[EVENT_DOMAIN_MAX + 1];
     char event_id[EVENT_ID_MAX + 1];
-    bool has_event_id;
-    char detail[160]; /* human explanation when status != EVENT_OK */
+    bool has_event_id;         /* the body carried it */
+    bool from_idempotency_key; /* it came from the Idempotency-Key header */
+    char detail[160];          /* human explanation when status != EVENT_OK */
 };
 
 /*
@@ -48,6 +49,16 @@ struct event_info {
  */
 enum event_status event_prepare(const char *body, size_t len, int64_t now_wall_ms,
                                 struct event_info *info, char **stored, size_t *stored_len);
+
+/*
+ * The same, for a request that may carry an Idempotency-Key header (NULL: none): when
+ * the body has no event_id, the key becomes it (the same rule as event_id; a retried
+ * POST is then stored once), appended to the stored bytes like a generated one. A body
+ * event_id that differs from the key is refused (EVENT_ERR_EVENT_ID).
+ */
+enum event_status event_prepare_keyed(const char *body, size_t len, int64_t now_wall_ms,
+                                      const char *idempotency_key, struct event_info *info,
+                                      char **stored, size_t *stored_len);
 
 /* Validates a stored message and extracts domain and event_id (may be absent). */
 enum event_status event_inspect(const char *data, size_t len, struct event_info *info);

@@ -222,7 +222,9 @@ void ingress_handle(void *ctx, struct http_request *req)
     struct event_info info;
     char *stored = NULL;
     size_t stored_len = 0;
-    enum event_status st = event_prepare(body, len, clock_wall_ms(), &info, &stored, &stored_len);
+    enum event_status st =
+        event_prepare_keyed(body, len, clock_wall_ms(), http_request_header(req, "Idempotency-Key"),
+                            &info, &stored, &stored_len);
     if (st == EVENT_ERR_NOMEM) {
         unavailable(req, "out_of_memory", "try again later");
         return;

@@ -161,6 +161,32 @@ class Fidelity(harness.TestCase):
                          "duplicate delivered: %r" % (self.rcv.requests_for("dup-1"),))
         self.assertIn(b'"n":1', self.rcv.requests_for("dup-1")[0].body)
 
+    def test_idempotency_key_becomes_the_event_id(self):
+        ev = {"domain": "example.com", "n": 1}
+        key = {"Idempotency-Key": "order-4711"}
+        first = self.assert_accepted(self.eh.post_event(ev, headers=key))
+        self.assertEqual((first["event_id"], first["duplicate"]), ("order-4711", False))
+        # The upstream retries the same POST: stored once, delivered once.
+        second = self.assert_accepted(self.eh.post_event(ev, headers=key))
+        self.assertEqual((second["event_id"], second["duplicate"]), ("order-4711", True))
+        self.assertEqual(second["stream_seq"], first["stream_seq"])
+        self.rcv.wait_for(1, timeout=10, pred=lambda r: r.event_id == "order-4711")
+        self.wait_consumer_idle(self.ns)
+        (call,) = self.rcv.requests_for("order-4711")
+        self.assertEqual(json.loads(call.body)["event_id"], "order-4711")
+        # A bad key, or one that contradicts the body's event_id: 400, nothing stored.
+        before = self.ns.client().stream_info("EVENTS")["state"]["messages"]
+        for headers, body in (({"Idempotency-Key": "has space"}, ev),
+                              ({"Idempotency-Key": "k" * 129}, ev),
+                              ({"Idempotency-Key": "a"}, dict(ev, event_id="b"))):
+            r = self.eh.post_event(body, headers=headers)
+            self.assert_error_body(r, 400)
+            self.assertEqual(r.json["error"], "invalid_event_id", r)
+        same = self.assert_accepted(self.eh.post_event(dict(ev, event_id="c"),
+                                                       headers={"Idempotency-Key": "c"}))
+        self.assertEqual(same["event_id"], "c")
+        self.assertEqual(self.ns.client().stream_info("EVENTS")["state"]["messages"], before + 1)
+
     def test_subject_encoding(self):
         long_domain = "a" * 251 + ".com"
         cases = [

@@ -193,8 +193,36 @@ static void test_with_attempt_escaped_key(void)
     free(out);
 }
 
+static void test_idempotency_key(void)
+{
+    struct event_info info;
+    char *out = NULL;
+    size_t len = 0;
+    const char *body = "{\"domain\":\"a.example\"}";
+    CHECK_INT(event_prepare_keyed(body, strlen(body), T, "order-1", &info, &out, &len), EVENT_OK);
+    CHECK_STR(info.event_id, "order-1");
+    CHECK(info.from_idempotency_key && !info.has_event_id);
+    CHECK(out && strstr(out, "\"event_id\":\"order-1\""));
+    free(out);
+    out = NULL;
+    CHECK_INT(event_prepare_keyed(body, strlen(body), T, "bad key", &info, &out, &len),
+              EVENT_ERR_EVENT_ID);
+    CHECK(out == NULL && strstr(info.detail, "Idempotency-Key"));
+    CHECK_INT(event_prepare_keyed(body, strlen(body), T, "", &info, &out, &len),
+              EVENT_ERR_EVENT_ID);
+    const char *with_id = "{\"domain\":\"a.example\",\"event_id\":\"x\"}";
+    CHECK_INT(event_prepare_keyed(with_id, strlen(with_id), T, "y", &info, &out, &len),
+              EVENT_ERR_EVENT_ID);
+    CHECK_INT(event_prepare_keyed(with_id, strlen(with_id), T, "x", &info, &out, &len), EVENT_OK);
+    /* the body's own event_id is kept and not appended twice */
+    const char *first = out ? strstr(out, "\"event_id\"") : NULL;
+    CHECK(first && !strstr(first + 1, "\"event_id\""));
+    free(out);
+}
+
 int main(void)
 {
+    test_idempotency_key();
     test_prepare_keeps_bytes();
     test_prepare_keeps_sender_ids();
     test_prepare_errors();
