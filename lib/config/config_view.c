@@ -53,8 +53,8 @@ static cJSON *route_view(const struct route *r)
             cJSON *secrets = cJSON_AddArrayToObject(ep, "secrets");
             for (size_t k = 0; secrets && k < e->signing_key_count; k++)
                 cJSON_AddItemToArray(secrets, cJSON_CreateString(REDACTED));
+            cJSON_AddBoolToObject(ep, "signed", e->sign);
         }
-        cJSON_AddBoolToObject(ep, "signed", e->sign);
         cJSON_AddItemToArray(eps, ep);
     }
     return o;

@@ -12,9 +12,10 @@
  *
  * The first handler call (the head is complete) runs the checks in this order:
  * framing and head sizes (400/414/431/501, every route), the Host rule (421, all but
- * the data plane), 404/405, the control plane's browser rules (403/415), then the
- * body ceiling (413). Each connection is tracked by http_deadline from libmicrohttpd's
- * connection notifications (the socket context) to the request-completed one.
+ * the data plane), 404/405, the control plane's browser rules (403/415), the route's
+ * access (401/403, the authorize hook), then the body ceiling (413). Each connection is tracked by
+ * http_deadline from libmicrohttpd's connection notifications (the socket context) to the
+ * request-completed one.
  */
 #include "http/http_server.h"
 
@@ -131,7 +132,10 @@ static bool path_matches(const char *pattern, bool prefix, const char *path, siz
     if (!pattern)
         return false;
     *len = strlen(pattern);
-    return prefix ? strncmp(path, pattern, *len) == 0 : strcmp(path, pattern) == 0;
+    if (!prefix)
+        return strcmp(path, pattern) == 0;
+    /* a prefix ends at a segment: /api/v1/dlq takes /api/v1/dlq/7, not /api/v1/dlqX */
+    return strncmp(path, pattern, *len) == 0 && (path[*len] == '\0' || path[*len] == '/');
 }
 
 /* The first route of `path` that takes `method`; else the first of `path` (a 405), or
@@ -576,8 +580,11 @@ static enum MHD_Result on_head(struct http_server *srv, struct http_request *req
         return refuse(req, &v);
     /* The route's access, before any body is read; the hook has answered a refusal. */
     if (req->route->access != HTTP_ACCESS_PUBLIC &&
-        !srv->authorize(srv->authorize_ctx, req, req->route->access))
+        !srv->authorize(srv->authorize_ctx, req, req->route->access)) {
+        if (req->status == 0) /* a hook that refused without answering: fail closed */
+            return reject(req, 403, "forbidden", "not allowed");
         return queue_response(req);
+    }
     if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) {
         req->body_max = req->route->max_body;
         const char *cl = head.content_length;

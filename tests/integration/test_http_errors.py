@@ -175,6 +175,9 @@ class HttpErrors(harness.TestCase):
             r = self.send(self.request("PUT", path, [json_ct, ("Content-Length", "0")]))
             self.check("PUT " + path, r, 405, "method_not_allowed")
             self.assertEqual(r.headers.get("allow"), "GET, POST", r)
+        # A prefix route ends at a segment: /api/v1/dlqX is no dead-letter path.
+        r = self.send(self.request("GET", "/api/v1/dlqX", [auth]))
+        self.check("GET /api/v1/dlqX", r, 404, "not_found")
         # /health lists the sources through the one source interface.
         h = self.send(self.request("GET", "/health")).json
         self.assertEqual(h["esl"], [])

@@ -214,9 +214,7 @@ class Metrics(harness.TestCase):
         # The sources, through the one source interface: HTTP ingress and (none here)
         # FreeSWITCH nodes.
         self.assertEqual(s["esl"], [])
-        self.assertEqual(s["ingress"], [{"name": "http", "state": "accepting", "received": 8,
-                                         "stored": 7, "duplicates": 0, "rejected": 2,
-                                         "unavailable": 0}])
+        self.assertEqual(s["ingress"], [{"name": "http", "state": "accepting"}])
         # The versioned path answers the same document.
         v1 = self.eh.request("GET", "/api/v1/stats").json
         self.assertEqual(set(v1), set(s))

@@ -201,12 +201,43 @@ static void test_paths_are_versioned(void)
     config_unref(cfg);
 }
 
+/* A hook that refuses without answering. */
+static bool refuse_silently(void *ctx, struct http_request *req, enum http_access access)
+{
+    (void)ctx;
+    (void)req;
+    (void)access;
+    return false;
+}
+
+static void test_silent_refusal_fails_closed(void)
+{
+    static int reached;
+    struct http_route route = {.path = "/api/v1/x",
+                               .methods = HTTP_GET,
+                               .handler = count_call,
+                               .ctx = &reached,
+                               .access = HTTP_ACCESS_READ};
+    struct http_server_options opts = {.address = "127.0.0.1",
+                                       .max_connections = 4,
+                                       .connection_timeout_ms = 5000,
+                                       .authorize = refuse_silently};
+    struct http_server *srv = http_server_new(&opts, &route, 1);
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    CHECK_INT(request(http_server_port(srv), "GET", "/api/v1/x", NULL), 403);
+    CHECK_INT(reached, 0);
+    http_server_free(srv);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     walk_table(YAML, true);
     walk_table(YAML_WITH("false"), false);
     test_paths_are_versioned();
+    test_silent_refusal_fails_closed();
     curl_global_cleanup();
     return unit_done();
 }

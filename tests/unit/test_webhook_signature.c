@@ -65,8 +65,7 @@ static void test_refused_secrets(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        char what[160];
-        snprintf(what, sizeof what, "refused #%zu: %s", i, err);
+        char what[256];
         bool ok = webhook_key_decode(bad[i], &key, err, sizeof err);
         snprintf(what, sizeof what, "secret #%zu refused (%s)", i, err);
         unit_check(!ok && err[0] != '\0' && key.len == 0, what, __FILE__, __LINE__);

@@ -497,6 +497,10 @@ void esl_conn_free(struct esl_conn *c)
 
 void esl_conn_get_stats(struct esl_conn *c, struct esl_conn_stats *out)
 {
+    if (!c) { /* not started (or its start failed) */
+        *out = (struct esl_conn_stats){.state = ESL_STATE_STOPPED};
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     *out = c->stats;
     pthread_mutex_unlock(&c->lock);
