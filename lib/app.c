@@ -121,13 +121,13 @@ static void on_config_file_changed(void *closure)
 static void shutdown_app(struct app *app)
 {
     const struct config *cfg = app->cfg;
-    config_watch_stop(app->watch); /* no file-change reload from here on */
-    app->watch = NULL;
     if (app->health)
         health_set_shutting_down(app->health);
-    /* Sources first: HTTP refuses new events (503), FreeSWITCH stops reading; then
-     * what they queued reaches JetStream. */
+    /* Sources first, at once: HTTP refuses new events (503), FreeSWITCH stops reading;
+     * then what they queued reaches JetStream. */
     source_set_stop(app->sources, cfg->nats.publish_timeout_ms);
+    config_watch_stop(app->watch); /* no file-change reload from here on (it can wait) */
+    app->watch = NULL;
     if (app->pub) {
         /* After close no publish can start, so the drain sees all there will be. */
         publisher_close(app->pub);

@@ -31,7 +31,11 @@ class Shutdown(harness.TestCase):
         done = threading.Event()
 
         def prober():
-            time.sleep(0.05)  # let the signal land before the first probe
+            # Probe once eventhub has taken the signal (its "draining" line): a POST that
+            # raced the signal itself may rightly be stored.
+            harness.wait_until(lambda: any("received: draining" in line
+                                           for line in self.eh.log_lines()), 10,
+                               "eventhub to take the signal")
             while not done.is_set():
                 try:
                     r = self.eh.post_event({"domain": "example.com", "n": "during-drain"}, timeout=5)
