@@ -422,8 +422,10 @@ static bool start_http(struct app *app)
     struct config *cfg = app->cfg;
     struct http_route routes[APP_MAX_ROUTES];
     size_t route_count = app_routes(app, cfg, routes, APP_MAX_ROUTES);
-    if (route_count > APP_MAX_ROUTES)
+    if (route_count > APP_MAX_ROUTES) {
+        log_error("app", "%zu routes, more than APP_MAX_ROUTES (%d)", route_count, APP_MAX_ROUTES);
         return false;
+    }
     struct http_server_options hopts = {
         .address = cfg->server.address,
         .port = cfg->server.port,

@@ -55,7 +55,7 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-static int hex_value(unsigned char c)
+int json_scan_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -73,7 +73,7 @@ static long hex4(const unsigned char *s, size_t len, size_t i)
         return -1;
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hex_value(s[i + k]);
+        int h = json_scan_hex_value(s[i + k]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

@@ -70,4 +70,7 @@ size_t json_scan_string(const char *json, size_t start, size_t len, char *out, s
  */
 size_t json_utf8_sequence(const unsigned char *s, size_t left);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int json_scan_hex_value(unsigned char c);
+
 #endif

@@ -8,6 +8,9 @@
  * has a received_at; event_inspect() must accept the stored bytes, and the delivery
  * body built from them must parse too and have a delivery_attempt. event_prepare() and
  * event_inspect() must agree on the raw input. json_scan's answers must stay inside the input.
+ * The same body with an Idempotency-Key (the input's first line, the rest as the body):
+ * accepted only with a usable key that the body's event_id does not contradict, and
+ * then stored under that id.
  */
 #include "core/event.h"
 #include "core/json_scan.h"
@@ -71,8 +74,33 @@ static void check_scan(const char *s, size_t len)
         check(err.at <= len && err.what && err.what[0]);
 }
 
+/* The first line of the input as an Idempotency-Key, the rest as the body. */
+static void check_keyed(const char *data, size_t size)
+{
+    const char *nl = memchr(data, '\n', size);
+    if (!nl || (size_t)(nl - data) > 200)
+        return;
+    char key[201];
+    memcpy(key, data, (size_t)(nl - data));
+    key[nl - data] = '\0';
+    const char *body = nl + 1;
+    size_t len = size - (size_t)(nl - data) - 1;
+    struct event_info info;
+    char *stored = NULL;
+    size_t stored_len = 0;
+    enum event_status st = event_prepare_keyed(body, len, NOW_MS, key, &info, &stored, &stored_len);
+    if (st != EVENT_OK) {
+        check(stored == NULL);
+        return;
+    }
+    check(strcmp(info.event_id, key) == 0); /* the key, or the same id in the body */
+    check_event_text(stored, stored_len, &info);
+    free(stored);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_keyed((const char *)data, size);
     const char *body = (const char *)data;
     check_scan(body, size);
 

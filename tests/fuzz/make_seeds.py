@@ -32,6 +32,9 @@ def put(target, name, data):
 # ---- event: POST /events bodies ----
 
 EVENTS = {
+    # The first line is an Idempotency-Key (fuzz_event's keyed path), the rest the body.
+    "keyed.json": 'order-4711\n{"domain":"example.com","call_id":"c-1"}',
+    "keyed-same-id.json": 'e-1\n{"domain":"example.com","event_id":"e-1"}',
     # A UTF-8 byte order mark before the object: cJSON skips it, json_scan does not.
     "00-utf8-bom.json": b'\xef\xbb\xbf{"domain":"example.com"}',
     "readme.json": '{"domain":"example.com","call_id":"c-1","from_number":"0914315989",'
@@ -114,6 +117,16 @@ calls:
 routes:
   - domain: example.com
     endpoints: [http://127.0.0.1:9000/webhook]
+""",
+    "signed.yaml": """delivery:
+  signature_headers: standard
+routes:
+  - domain: example.com
+    endpoints:
+      - url: https://hooks.example/a
+        secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+      - url: https://hooks.example/b
+        secrets: [${FUZZ_SECRET}, whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA]
 """,
     "lanes.yaml": """nats:
   stream:

@@ -27,6 +27,7 @@
  */
 #include "sources/esl/esl_event.h"
 #include "core/json_print.h"
+#include "core/json_scan.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -83,17 +84,6 @@ const char *esl_event_get(const struct esl_event *ev, const char *name)
 
 /* ---- text/event-plain ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX in place from the first '%' (pct) to end; NUL-terminates. */
 static void url_decode(char *pct, char *end)
 {
@@ -101,8 +91,8 @@ static void url_decode(char *pct, char *end)
     const char *r = pct;
     while (r < end) {
         int hi, lo;
-        if (*r == '%' && end - r >= 3 && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
-            (hi | lo) != 0) {
+        if (*r == '%' && end - r >= 3 && (hi = json_scan_hex_value((unsigned char)r[1])) >= 0 &&
+            (lo = json_scan_hex_value((unsigned char)r[2])) >= 0 && (hi | lo) != 0) {
             *w++ = (char)(hi << 4 | lo);
             r += 3;
         } else {
