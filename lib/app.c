@@ -94,11 +94,13 @@ static bool on_nats_ready(void *closure)
 }
 
 /* The reloader's apply step, on the reloading thread (reloads are serialized): the
- * validated config's routes serve from now on; events in flight keep their table. */
+ * validated config's routes and ingress keys serve from now on; events in flight keep
+ * their table. */
 static void apply_routes(void *closure, struct config *fresh)
 {
     struct app *app = closure;
-    metrics_set_routes(app->metrics, fresh); /* label values before delivery uses them */
+    metrics_set_routes(app->metrics, fresh);     /* label values before delivery uses them */
+    source_set_reconfigure(app->sources, fresh); /* the ingress keys */
     pthread_mutex_lock(&app->lock);
     if (app->delivery) /* NULL once shutdown has begun */
         delivery_set_config(app->delivery, fresh);
@@ -337,7 +339,8 @@ size_t app_routes(const struct app *app, const struct config *cfg, struct http_r
          .handler = ingress_handle,
          .ctx = CTX(ingress),
          .plane = HTTP_PLANE_DATA,
-         .access = HTTP_ACCESS_PUBLIC},
+         .access = HTTP_ACCESS_PUBLIC, /* but ingress.api_keys, through the gate */
+         .gate = ingress_gate},
         {.path = "/health",
          .methods = HTTP_GET | HTTP_HEAD,
          .handler = health_handle,

@@ -102,6 +102,7 @@ void config_api_handle_get(void *ctx, struct http_request *req)
         }
         cJSON_AddBoolToObject(o, "watch_config", s.running->server.watch_config);
         config_view_add_routes(o, s.active);
+        config_view_add_ingress(o, s.active);
         cJSON_AddItemToObject(o, "settings", config_view_settings(s.running));
     }
     reloader_snapshot_clear(&s);

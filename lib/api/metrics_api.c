@@ -146,14 +146,14 @@ static void render_stats(FILE *f)
     const char *name = "eventhub_ingress_rejected_total";
     metrics_text_family(f, name, "counter",
                         "POST /events answered with an error, by status: 400 invalid event, "
-                        "413 over the NATS max payload, 415 not JSON, 503 not stored.");
+                        "401 no or unknown API key, 403 domain outside the key's scope, 413 over "
+                        "the NATS max payload, 415 not JSON, 503 not stored.");
     static const struct {
         const char *status;
         enum stat_counter counter;
-    } by_status[] = {{"400", STAT_REJECTED_400},
-                     {"413", STAT_REJECTED_413},
-                     {"415", STAT_REJECTED_415},
-                     {"503", STAT_UNAVAILABLE}};
+    } by_status[] = {{"400", STAT_REJECTED_400}, {"401", STAT_REJECTED_401},
+                     {"403", STAT_REJECTED_403}, {"413", STAT_REJECTED_413},
+                     {"415", STAT_REJECTED_415}, {"503", STAT_UNAVAILABLE}};
     for (size_t i = 0; i < sizeof by_status / sizeof by_status[0]; i++) {
         struct metrics_label l = {"status", by_status[i].status};
         metrics_text_sample(f, name, &l, 1, stats_get(by_status[i].counter));

@@ -48,6 +48,12 @@ static void free_esl_node(struct esl_node *e)
     free(e->logs);
 }
 
+static void free_api_key(struct api_key *k)
+{
+    free(k->name);
+    cfg_free_strings(k->domains, k->domain_count);
+}
+
 static void config_free(struct config *cfg)
 {
     if (!cfg)
@@ -91,6 +97,9 @@ static void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->esl_node_count; i++)
         free_esl_node(&cfg->esl_nodes[i]);
     free(cfg->esl_nodes);
+    for (size_t i = 0; i < cfg->ingress.api_key_count; i++)
+        free_api_key(&cfg->ingress.api_keys[i]);
+    free(cfg->ingress.api_keys);
     if (cfg->priv)
         free(cfg->priv->slots);
     free(cfg->priv);

@@ -118,6 +118,17 @@ struct esl_node {
 
 enum storage_kind { STORAGE_FILE = 0, STORAGE_MEMORY };
 
+/* One ingress.api_keys entry: a bearer token an upstream sends with POST /events, and
+ * the domains it may post for (api_keys.h looks them up and applies the scope). */
+struct api_key {
+    char *name;               /* [A-Za-z0-9_.-], 1..64, unique: what history, logs, the
+                                 stored message and /metrics record; never the key */
+    unsigned char digest[32]; /* SHA-256 of the key text; the text itself is not kept */
+    char **domains;           /* exact names or "*.suffix" patterns; NULL = every domain */
+    size_t domain_count;
+    int line;
+};
+
 struct config {
     char *path; /* file it was loaded from (as given) */
 
@@ -235,6 +246,14 @@ struct config {
         int max_age_days;       /* log.max_age_days, default 30: older files are deleted */
         int max_backups;        /* log.max_backups, default 30: rotated files kept per day */
     } log;
+
+    struct {
+        /* ingress.api_keys: when any is set, POST /events needs "Authorization: Bearer
+         * <key>" of one of them (401 without, 403 for a domain outside its scope). They
+         * reload with the routes. */
+        struct api_key *api_keys;
+        size_t api_key_count;
+    } ingress;
 
     struct esl_node *esl_nodes; /* esl: [...] in file order; may be empty */
     size_t esl_node_count;

@@ -13,6 +13,7 @@
  *   config_checks.c    the shape of one value (URLs, event names, filters);
  *   config_index.c     the domain -> route index;
  *   config_routes.c    the mapper for `routes:`, endpoint display URLs, labels and keys;
+ *   config_api_keys.c  the mapper for `ingress.api_keys:` (api_keys.c: lookup, scope);
  *   config_schema.c    the descriptor tables and the mapper for everything else;
  *   config_validate.c  every range and cross-field rule, in one pass after mapping;
  *   config_load.c      this file.

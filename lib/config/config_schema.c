@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "config/config_checks.h"
+#include "config/config_api_keys.h"
 #include "config/config_routes.h"
 #include "config/config_yaml.h"
 
@@ -255,6 +256,11 @@ static const struct cfg_field calls_fields[] = {
     F_END,
 };
 
+static const struct cfg_field ingress_fields[] = {
+    F_CUSTOM("api_keys", ingress.api_keys, cfg_map_api_keys),
+    F_END,
+};
+
 static const struct cfg_field api_fields[] = {
     F_NUM(CFG_T_INT, "workers", api.workers, 4, 3, 64, 0),
     F_NUM(CFG_T_INT, "max_concurrent_scans", api.max_concurrent_scans, 2, 1, 62, 0),
@@ -269,11 +275,12 @@ static const struct cfg_field root_fields[] = {
     F_SECTION("server", server_fields),
     F_SECTION("nats", nats_fields),
     F_SECTION("delivery", delivery_fields),
-        F_SECTION("log", log_fields),
+    F_SECTION("log", log_fields),
     F_SECTION("history", history_fields),
     F_LIST("esl", esl_nodes, map_esl, cfg_esl_fields),
     F_SECTION("calls", calls_fields),
     F_SECTION("api", api_fields),
+    F_SECTION("ingress", ingress_fields),
     F_CUSTOM("routes", routes, cfg_map_routes),
     F_END,
 };

@@ -222,6 +222,27 @@ static void add_log_and_history(cJSON *root, const struct config *cfg)
     }
 }
 
+void config_view_add_ingress(cJSON *obj, const struct config *cfg)
+{
+    cJSON *o = cJSON_AddObjectToObject(obj, "ingress");
+    cJSON *list = o ? cJSON_AddArrayToObject(o, "api_keys") : NULL;
+    for (size_t i = 0; list && i < cfg->ingress.api_key_count; i++) {
+        const struct api_key *k = &cfg->ingress.api_keys[i];
+        cJSON *item = cJSON_CreateObject();
+        if (!item)
+            break;
+        cJSON_AddStringToObject(item, "name", k->name ? k->name : "");
+        cJSON_AddStringToObject(item, "key", REDACTED); /* only its digest is kept anyway */
+        if (k->domain_count > 0)
+            cJSON_AddItemToObject(
+                item, "domains",
+                cJSON_CreateStringArray((const char *const *)k->domains, (int)k->domain_count));
+        else
+            cJSON_AddNullToObject(item, "domains");
+        cJSON_AddItemToArray(list, item);
+    }
+}
+
 static const char *publish_name(enum esl_publish p)
 {
     return p == ESL_PUBLISH_BOTH ? "both" : p == ESL_PUBLISH_EVENTS ? "events" : "signals";

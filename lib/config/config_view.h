@@ -9,7 +9,8 @@
  * userinfo, query values and fragment (the endpoints' display_url and redact.h: the
  * rule every other place that shows a URL follows too), nats.token / user / password /
  * credentials (only which kind of authentication is configured), server.admin_token
- * (only whether one is set) and the FreeSWITCH passwords. The settings are an
+ * (only whether one is set), the ingress API keys (their names and scopes only) and
+ * the FreeSWITCH passwords. The settings are an
  * allow-list: a key added to the config is not shown until it is added here.
  *
  * Pure functions; any thread. Durations are integers in milliseconds (keys ending in
@@ -30,6 +31,10 @@ struct config;
  * them, the default route included). Out of memory leaves members out.
  */
 void config_view_add_routes(cJSON *obj, const struct config *cfg);
+
+/* Adds "ingress": {"api_keys": [{"name", "key": "***", "domains": [...] or null (every
+ * domain)}]}: the keys reload with the routes, so `cfg` is the active config. */
+void config_view_add_ingress(cJSON *obj, const struct config *cfg);
 
 /* {"server": {...}, "nats": {...}, "delivery": {...}, "log": {...}, "esl": [...],
  * "calls": {...}, "history": {...}}; NULL when out of memory. */

@@ -22,8 +22,9 @@ struct outcome_received {
     const char *event_id;
     uint64_t stream_seq; /* 0 when unknown (ESL events are acked later) */
     bool duplicate;
-    const char *source; /* "http" or "esl" */
-    const char *event;  /* the stored event's JSON text, or NULL */
+    const char *source;  /* "http" or "esl" */
+    const char *api_key; /* the ingress API key's name it came with, or NULL */
+    const char *event;   /* the stored event's JSON text, or NULL */
     size_t event_len;
     int64_t latency_us; /* request → JetStream ack; 0 when not measured */
 };

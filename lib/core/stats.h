@@ -30,6 +30,8 @@ enum stat_counter {
     STAT_PARKED,   /* endpoint deliveries parked in the retry stream (delivery.h) */
     /* STAT_REJECTED by status (GET /metrics: eventhub_ingress_rejected_total{status}) */
     STAT_REJECTED_400,        /* not a valid event */
+    STAT_REJECTED_401,        /* no API key, or not a configured one (ingress.api_keys) */
+    STAT_REJECTED_403,        /* a domain outside the API key's scope */
     STAT_REJECTED_413,        /* larger than the NATS server's max payload */
     STAT_REJECTED_415,        /* not application/json */
     STAT_HTTP_BODY_TOO_LARGE, /* any route: body over its ceiling, 413 before the handler */

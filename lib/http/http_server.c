@@ -13,9 +13,9 @@
  * The first handler call (the head is complete) runs the checks in this order:
  * framing and head sizes (400/414/431/501, every route), the Host rule (421, all but
  * the data plane), 404/405, the control plane's browser rules (403/415), the route's
- * access (401/403, the authorize hook), then the body ceiling (413). Each connection is tracked by
- * http_deadline from libmicrohttpd's connection notifications (the socket context) to the
- * request-completed one.
+ * access (401/403, the authorize hook), the route's own gate (POST /events' keys), then
+ * the body ceiling (413). Each connection is tracked by http_deadline from libmicrohttpd's
+ * connection notifications (the socket context) to the request-completed one.
  */
 #include "http/http_server.h"
 
@@ -582,6 +582,11 @@ static enum MHD_Result on_head(struct http_server *srv, struct http_request *req
     if (req->route->access != HTTP_ACCESS_PUBLIC &&
         !srv->authorize(srv->authorize_ctx, req, req->route->access)) {
         if (req->status == 0) /* a hook that refused without answering: fail closed */
+            return reject(req, 403, "forbidden", "not allowed");
+        return queue_response(req);
+    }
+    if (req->route->gate && !req->route->gate(req->route->ctx, req)) {
+        if (req->status == 0)
             return reject(req, 403, "forbidden", "not allowed");
         return queue_response(req);
     }

@@ -71,6 +71,9 @@ enum http_access {
 
 /* True when the request may go on; otherwise it has answered (401/403) already. */
 typedef bool (*http_authorize_fn)(void *ctx, struct http_request *req, enum http_access access);
+/* A route's own check of the head (ctx is the route's), before any body is read: true
+ * to go on; otherwise it has answered already (a refusal without an answer is a 403). */
+typedef bool (*http_gate_fn)(void *ctx, struct http_request *req);
 
 struct http_route {
     const char *path;  /* the exact path, or with .prefix every path that starts with it */
@@ -82,6 +85,7 @@ struct http_route {
     void *ctx;
     enum http_plane plane;
     enum http_access access; /* READ and ADMIN need plane CONTROL */
+    http_gate_fn gate;       /* optional, after access: e.g. POST /events' API keys */
 };
 
 struct http_server_options {

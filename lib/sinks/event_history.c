@@ -13,6 +13,7 @@
 #include "core/clock.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define INITIAL_BUCKETS 64
@@ -453,6 +454,8 @@ void event_history_received(struct event_history *h, const struct outcome_receiv
             ev->payload = payload;
             payload = NULL;
         }
+        if (!ev->api_key[0] && r->api_key)
+            snprintf(ev->api_key, sizeof ev->api_key, "%s", r->api_key);
         account(h, ev);
         enforce_bounds(h, ev, &garbage);
     }

@@ -11,6 +11,7 @@
 #ifndef EVENTHUB_EVENT_HISTORY_INTERNAL_H
 #define EVENTHUB_EVENT_HISTORY_INTERNAL_H
 
+#include "config/api_keys.h"
 #include "core/event.h"
 #include "sinks/event_history.h"
 
@@ -75,7 +76,8 @@ struct eh_event {
     char event_id[EVENT_ID_MAX + 1]; /* "" when the event has none */
     uint64_t stream_seq;             /* 0 = not known yet */
     int64_t received_ms, updated_ms;
-    int delivery_attempt; /* 0 while pending */
+    char api_key[API_KEY_NAME_MAX + 1]; /* the ingress API key it came with; "" = none */
+    int delivery_attempt;               /* 0 while pending */
     int max_deliver;
     bool will_retry;
     struct eh_payload *payload;                              /* NULL when not known */

@@ -23,6 +23,7 @@ struct snap_event {
     char event_id[EVENT_ID_MAX + 1];
     uint64_t stream_seq;
     int64_t received_ms, updated_ms;
+    char api_key[API_KEY_NAME_MAX + 1];
     enum eh_status status;
     int delivery_attempt, max_deliver;
     bool will_retry;
@@ -66,6 +67,7 @@ static void snap_take(struct snap_event *s, const struct eh_event *ev)
     memcpy(s->event_id, ev->event_id, sizeof s->event_id);
     s->stream_seq = ev->stream_seq;
     s->received_ms = ev->received_ms;
+    memcpy(s->api_key, ev->api_key, sizeof s->api_key);
     s->updated_ms = ev->updated_ms;
     s->status = ev->status;
     s->delivery_attempt = ev->delivery_attempt;
@@ -230,6 +232,7 @@ static cJSON *event_json(const struct snap_event *e, const char *domain)
         cJSON_AddNullToObject(o, "stream_seq");
     add_time(o, "received_at", e->received_ms);
     add_time(o, "updated_at", e->updated_ms);
+    add_text_or_null(o, "api_key", e->api_key[0] ? e->api_key : NULL);
     cJSON_AddStringToObject(o, "status", eh_status_name(e->status));
     cJSON_AddNumberToObject(o, "delivery_attempt", e->delivery_attempt);
     cJSON_AddNumberToObject(o, "max_deliver", e->max_deliver);

@@ -38,6 +38,8 @@ static void on_received(void *ctx, const struct outcome_received *r)
     cJSON *o = line_start("received", r->domain, r->event_id, r->stream_seq);
     cJSON_AddBoolToObject(o, "duplicate", r->duplicate);
     cJSON_AddStringToObject(o, "source", r->source);
+    if (r->api_key)
+        cJSON_AddStringToObject(o, "api_key", r->api_key);
     if (r->event && r->event_len > 0) {
         char *copy = malloc(r->event_len + 1);
         if (copy) {

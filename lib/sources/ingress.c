@@ -11,6 +11,7 @@
 #include "nats/publisher.h"
 #include "core/stats.h"
 #include "core/json_print.h"
+#include "sources/ingress_keys.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,6 +26,7 @@ struct ingress {
     struct nats_link *link;
     struct publisher *pub;
     const struct outcomes *outcomes;
+    struct ingress_keys *keys; /* ingress.api_keys in force and their counters */
     _Atomic bool accepting;
 };
 
@@ -36,7 +38,8 @@ struct pending_event {
     char domain[EVENT_DOMAIN_MAX + 1];
     char *stored; /* kept for the outcome sinks (NULL when none listens) */
     size_t stored_len;
-    int64_t started_us; /* request handled: the ingress latency runs to the ack */
+    int64_t started_us;           /* request handled: the ingress latency runs to the ack */
+    struct ingress_caller caller; /* its API key (released: name and counter only) */
 };
 
 static struct ingress *ingress_new(const struct config *cfg, struct nats_link *link,
@@ -50,12 +53,32 @@ static struct ingress *ingress_new(const struct config *cfg, struct nats_link *l
     ing->pub = pub;
     ing->outcomes = outcomes;
     atomic_init(&ing->accepting, false); /* until started */
+    ing->keys = ingress_keys_new(cfg);
+    if (!ing->keys) {
+        free(ing);
+        return NULL;
+    }
     return ing;
 }
 
 static void ingress_free(void *impl)
 {
-    free(impl);
+    struct ingress *ing = impl;
+    if (ing)
+        ingress_keys_free(ing->keys);
+    free(ing);
+}
+
+static void ingress_reconfigure(void *impl, struct config *fresh)
+{
+    struct ingress *ing = impl;
+    ingress_keys_reconfigure(ing->keys, fresh);
+}
+
+static void ingress_render_metrics(void *impl, FILE *out)
+{
+    struct ingress *ing = impl;
+    ingress_keys_render(ing->keys, out);
 }
 
 static bool ingress_start(void *impl)
@@ -102,6 +125,8 @@ const struct source_class ingress_source_class = {
     .stop = ingress_stop,
     .free = ingress_free,
     .stats_json = ingress_stats_json,
+    .render_metrics = ingress_render_metrics,
+    .reconfigure = ingress_reconfigure,
 };
 
 bool ingress_accepting(const struct ingress *ing)
@@ -146,9 +171,11 @@ static void on_published(void *closure, const struct publish_result *res)
                  pe->event_id, (unsigned long long)res->stream_seq,
                  res->duplicate ? "true" : "false");
         http_request_complete(pe->req, 202, body);
+        ingress_keys_count(pe->ing->keys, &pe->caller, KEY_ACCEPTED);
         struct outcome_received r = {
             .domain = pe->domain,
             .event_id = pe->event_id,
+            .api_key = pe->caller.name[0] ? pe->caller.name : NULL,
             .stream_seq = res->stream_seq,
             .duplicate = res->duplicate,
             .source = ingress_source_class.kind,
@@ -169,6 +196,7 @@ static void on_published(void *closure, const struct publish_result *res)
     };
     stats_inc(STAT_PUBLISH_ERRORS);
     stats_inc(STAT_UNAVAILABLE);
+    ingress_keys_count(pe->ing->keys, &pe->caller, KEY_REFUSED);
     char detail[240];
     if (res->outcome == PUBLISH_TIMEOUT)
         /* The event may still have been stored: the sender must retry with this
@@ -197,19 +225,83 @@ static void on_published(void *closure, const struct publish_result *res)
     free(pe);
 }
 
-void ingress_handle(void *ctx, struct http_request *req)
+/* 401: no key, or one that is not configured (never saying which keys exist). */
+static void unauthorized(struct http_request *req, enum ingress_auth auth)
+{
+    bool missing = auth == INGRESS_AUTH_MISSING;
+    count_rejected(STAT_REJECTED_401);
+    static struct log_ratelimit rl;
+    int suppressed = 0;
+    if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
+        log_info("ingress", "POST /events refused with 401: %s (%d similar suppressed)",
+                 missing ? "no API key" : "not a configured API key", suppressed);
+    http_request_add_header(req, "WWW-Authenticate",
+                            missing ? "Bearer realm=\"eventhub\""
+                                    : "Bearer realm=\"eventhub\", error=\"invalid_token\"");
+    http_respond_error(req, 401, "unauthorized",
+                       missing ? "POST /events requires an API key: send "
+                                 "\"Authorization: Bearer <key>\""
+                               : "the API key is not valid (unknown, revoked or mistyped)");
+}
+
+bool ingress_gate(void *ctx, struct http_request *req)
 {
     struct ingress *ing = ctx;
-
-    if (!atomic_load(&ing->accepting)) {
-        unavailable(req, "shutting_down", "eventhub is shutting down; retry on another instance");
-        return;
+    struct ingress_caller caller;
+    enum ingress_auth auth =
+        ingress_keys_check(ing->keys, http_request_header(req, "Authorization"), &caller);
+    ingress_caller_release(&caller);
+    if (auth == INGRESS_AUTH_MISSING || auth == INGRESS_AUTH_UNKNOWN) {
+        unauthorized(req, auth);
+        return false;
     }
+    return true;
+}
+
+static void forbidden_domain(struct http_request *req, const struct ingress_caller *caller,
+                             const char *domain)
+{
+    count_rejected(STAT_REJECTED_403);
+    char detail[256];
+    snprintf(detail, sizeof detail, "the API key \"%s\" may not post events for domain \"%.80s\"",
+             caller->name, domain);
+    static struct log_ratelimit rl;
+    int suppressed = 0;
+    if (log_ratelimit_ok(&rl, 5, 10000, &suppressed))
+        log_warn("ingress", "POST /events refused with 403: %s (%d similar suppressed)", detail,
+                 suppressed);
+    http_respond_error(req, 403, "forbidden_domain", detail);
+}
+
+/* Hands the stored bytes to JetStream, with the caller's key name as a header. */
+static int submit(struct ingress *ing, const char *subject, const char *event_id,
+                  const char *stored, size_t stored_len, struct pending_event *pe)
+{
+    if (!pe->caller.name[0])
+        return publisher_submit(ing->pub, subject, event_id, NULL, stored, stored_len, on_published,
+                                pe);
+    natsMsg *msg = NULL;
+    natsStatus s = natsMsg_Create(&msg, subject, NULL, stored, (int)stored_len);
+    if (s == NATS_OK)
+        s = natsMsgHeader_Set(msg, INGRESS_API_KEY_HEADER, pe->caller.name);
+    if (s != NATS_OK) {
+        natsMsg_Destroy(msg);
+        return -ENOMEM;
+    }
+    return publisher_submit_msg(ing->pub, msg, event_id, on_published, pe);
+}
+
+/* What became of a request once its key is known. */
+enum handled { HANDED_ON, REFUSED_FORBIDDEN, REFUSED_OTHER };
+
+static enum handled handle_event(struct ingress *ing, struct http_request *req,
+                                 struct ingress_caller *caller)
+{
     if (!is_json_content_type(http_request_header(req, "Content-Type"))) {
         count_rejected(STAT_REJECTED_415);
         http_respond_error(req, 415, "unsupported_media_type",
                            "Content-Type must be application/json");
-        return;
+        return REFUSED_OTHER;
     }
 
     size_t len;
@@ -224,13 +316,18 @@ void ingress_handle(void *ctx, struct http_request *req)
                             &info, &stored, &stored_len);
     if (st == EVENT_ERR_NOMEM) {
         unavailable(req, "out_of_memory", "try again later");
-        return;
+        return REFUSED_OTHER;
     }
     if (st != EVENT_OK) {
         count_rejected(STAT_REJECTED_400);
         log_debug("ingress", "rejected event: %s", info.detail);
         http_respond_error(req, 400, event_status_name(st), info.detail);
-        return;
+        return REFUSED_OTHER;
+    }
+    if (!ingress_caller_allows(caller, info.domain)) {
+        free(stored);
+        forbidden_domain(req, caller, info.domain);
+        return REFUSED_FORBIDDEN;
     }
 
     char subject[EVENT_SUBJECT_MAX];
@@ -238,7 +335,7 @@ void ingress_handle(void *ctx, struct http_request *req)
         free(stored);
         count_rejected(STAT_REJECTED_400);
         http_respond_error(req, 400, "invalid_domain", "the domain cannot form a subject");
-        return;
+        return REFUSED_OTHER;
     }
     if (!nats_link_ready(ing->link)) {
         free(stored);
@@ -246,7 +343,7 @@ void ingress_handle(void *ctx, struct http_request *req)
         snprintf(detail, sizeof detail, "NATS is %s; the event was not stored",
                  nats_link_state(ing->link));
         unavailable(req, "nats_unavailable", detail);
-        return;
+        return REFUSED_OTHER;
     }
 
     /* JetStream refuses messages over the server's max payload; that is the sender's
@@ -260,19 +357,22 @@ void ingress_handle(void *ctx, struct http_request *req)
                  "the event is larger than the NATS server's max payload (%lld bytes)",
                  (long long)max_payload);
         http_respond_error(req, 413, "payload_too_large", detail);
-        return;
+        return REFUSED_OTHER;
     }
 
     struct pending_event *pe = malloc(sizeof *pe);
     if (!pe) {
         free(stored);
         unavailable(req, "out_of_memory", "try again later");
-        return;
+        return REFUSED_OTHER;
     }
     pe->ing = ing;
     pe->req = req;
     snprintf(pe->event_id, sizeof pe->event_id, "%s", info.event_id);
     snprintf(pe->domain, sizeof pe->domain, "%s", info.domain);
+    pe->caller = *caller;
+    pe->caller.key = NULL; /* the callback needs only the name and the counter */
+    pe->caller.ring = NULL;
     /* With outcome sinks, the pending event owns the stored bytes (the ack callback
      * hands them on and frees them); otherwise they are freed once given to nats.c. */
     bool keep = outcomes_active(ing->outcomes);
@@ -280,33 +380,58 @@ void ingress_handle(void *ctx, struct http_request *req)
     pe->stored = keep ? stored : NULL;
     pe->stored_len = keep ? stored_len : 0;
 
-    /* Suspend first: the ack may arrive before publisher_submit returns (and free pe). */
+    /* Suspend first: the ack may arrive before submit returns (and free pe). */
     http_request_suspend(req);
-    int rc = publisher_submit(ing->pub, subject, info.event_id, NULL, stored, stored_len,
-                              on_published, pe);
+    int rc = submit(ing, subject, info.event_id, stored, stored_len, pe);
     if (!keep)
         free(stored);
-    if (rc != 0) {
-        int status = 503;
-        const char *error = "nats_unavailable";
-        const char *detail = "the event could not be handed to JetStream";
-        if (rc == -EAGAIN) {
-            error = "overloaded";
-            detail = "too many events waiting for JetStream; retry shortly";
-        } else if (rc == -ESHUTDOWN) {
-            error = "shutting_down";
-            detail = "eventhub is shutting down; retry on another instance";
-        } else if (rc == -EMSGSIZE) {
-            status = 413;
-            error = "payload_too_large";
-            detail = "the event is larger than the NATS server's max payload";
-        }
-        if (status == 503)
-            stats_inc(STAT_UNAVAILABLE);
-        else
-            count_rejected(STAT_REJECTED_413);
-        free(pe->stored);
-        free(pe);
-        http_request_complete_error(req, status, error, detail);
+    if (rc == 0)
+        return HANDED_ON; /* on_published answers and counts */
+    int status = 503;
+    const char *error = "nats_unavailable";
+    const char *detail = "the event could not be handed to JetStream";
+    if (rc == -EAGAIN) {
+        error = "overloaded";
+        detail = "too many events waiting for JetStream; retry shortly";
+    } else if (rc == -ESHUTDOWN) {
+        error = "shutting_down";
+        detail = "eventhub is shutting down; retry on another instance";
+    } else if (rc == -EMSGSIZE) {
+        status = 413;
+        error = "payload_too_large";
+        detail = "the event is larger than the NATS server's max payload";
     }
+    if (status == 503)
+        stats_inc(STAT_UNAVAILABLE);
+    else
+        count_rejected(STAT_REJECTED_413);
+    free(pe->stored);
+    free(pe);
+    http_request_complete_error(req, status, error, detail);
+    return REFUSED_OTHER;
+}
+
+void ingress_handle(void *ctx, struct http_request *req)
+{
+    struct ingress *ing = ctx;
+
+    if (!atomic_load(&ing->accepting)) {
+        unavailable(req, "shutting_down", "eventhub is shutting down; retry on another instance");
+        return;
+    }
+    /* Checked again (the gate did before the body): a reload may have revoked the key
+     * while the body was on its way. */
+    struct ingress_caller caller;
+    enum ingress_auth auth =
+        ingress_keys_check(ing->keys, http_request_header(req, "Authorization"), &caller);
+    if (auth == INGRESS_AUTH_MISSING || auth == INGRESS_AUTH_UNKNOWN) {
+        unauthorized(req, auth);
+        return;
+    }
+    enum handled h = handle_event(ing, req, &caller);
+    ingress_caller_release(&caller);
+    if (h == REFUSED_FORBIDDEN)
+        ingress_keys_count(ing->keys, &caller, KEY_FORBIDDEN);
+    else if (h == REFUSED_OTHER)
+        ingress_keys_count(ing->keys, &caller, KEY_REFUSED);
 }

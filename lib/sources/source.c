@@ -141,4 +141,14 @@ void source_set_render_metrics(const struct source_set *set, FILE *out)
 {
     for (size_t c = 0; set && c < set->class_count; c++)
         render_class(set, set->classes[c], out);
+    for (size_t i = 0; set && i < set->count; i++)
+        if (set->items[i].cls->render_metrics)
+            set->items[i].cls->render_metrics(set->items[i].impl, out);
+}
+
+void source_set_reconfigure(const struct source_set *set, struct config *fresh)
+{
+    for (size_t i = 0; set && i < set->count; i++)
+        if (set->items[i].cls->reconfigure)
+            set->items[i].cls->reconfigure(set->items[i].impl, fresh);
 }

@@ -16,7 +16,8 @@
  *
  * Threads: the set is built, started, stopped and freed on the main thread; its JSON
  * and metrics are read from the API workers while it runs (the set does not change
- * then, and each class's stats_json/read_figures is thread-safe).
+ * then, and each class's stats_json/read_figures is thread-safe); a reload hands its
+ * config to the sources from the reloader's thread (reconfigure).
  */
 #ifndef EVENTHUB_SOURCE_H
 #define EVENTHUB_SOURCE_H
@@ -73,6 +74,13 @@ struct source_class {
     struct cJSON *(*stats_json)(void *impl);
     /* Fills values[figure_count] in the order of `figures`. Any thread. */
     void (*read_figures)(void *impl, uint64_t *values);
+    /* Optional: families of its own whose labels are not one per source (ingress: one
+     * sample per API key). Any thread. */
+    void (*render_metrics)(void *impl, FILE *out);
+    /* Optional: a reload's config (the reloader's thread). What a source may take from
+     * it is what reloads with the routes (the ingress keys); every other setting keeps
+     * the value it started with. It takes its own reference if it keeps one. */
+    void (*reconfigure)(void *impl, struct config *fresh);
 };
 
 struct source {
@@ -103,7 +111,9 @@ const struct source_class *source_set_class(const struct source_set *set, size_t
 /* Adds one array per class (key json_key) of its sources' stats_json to `obj`. */
 void source_set_add_json(const struct source_set *set, struct cJSON *obj);
 /* Appends every class's figures in the text format: a family per figure, a sample per
- * source. */
+ * source; then each source's own families (render_metrics). */
 void source_set_render_metrics(const struct source_set *set, FILE *out);
+/* Gives a reload's config to every source that takes one (reconfigure). Accepts NULL. */
+void source_set_reconfigure(const struct source_set *set, struct config *fresh);
 
 #endif
