@@ -5,10 +5,11 @@
  *
  * The input is the file. A rejected file must come with messages, each naming the
  * file ("fuzz.yaml:LINE: ..." or "fuzz.yaml: ..."). An accepted one is then used as
- * the service uses it: routes looked up, the /api/config view built (it must print as
- * JSON that parses back), and diffed against a running config in both directions, as
- * a hot reload does.
+ * the service uses it: routes and ingress keys looked up, the /api/config view built (it must print
+ * as JSON that parses back), and diffed against a running config in both directions, as a hot
+ * reload does.
  */
+#include "config/api_keys.h"
 #include "config/config.h"
 #include "config/config_diff.h"
 #include "config/config_view.h"
@@ -75,8 +76,22 @@ static void use(struct config *cfg)
     }
     (void)config_max_endpoint_timeout_ms(cfg);
 
+    /* Ingress keys: the lookup, each key's scope for the same domains, and each key
+     * allows no empty domain. */
+    static const char token[] = "crm-0123456789abcdef";
+    const struct api_key *found = api_keys_find(cfg, token, sizeof token - 1);
+    check(!found || (found >= cfg->ingress.api_keys &&
+                     found < cfg->ingress.api_keys + cfg->ingress.api_key_count));
+    check(api_keys_required(cfg) == (cfg->ingress.api_key_count > 0));
+    for (size_t k = 0; k < cfg->ingress.api_key_count; k++) {
+        check(!api_key_allows(&cfg->ingress.api_keys[k], ""));
+        for (size_t i = 0; i < sizeof domains / sizeof domains[0]; i++)
+            (void)api_key_allows(&cfg->ingress.api_keys[k], domains[i]);
+    }
+
     cJSON *view = cJSON_CreateObject();
     config_view_add_routes(view, cfg);
+    config_view_add_ingress(view, cfg);
     check_json(view);
     check_json(config_view_settings(cfg));
 

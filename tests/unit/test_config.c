@@ -6,6 +6,7 @@
  * config.yaml.example (loads, sets every key to its real default, documents every key, and its
  * commented esl: block loads once uncommented).
  */
+#include "config/api_keys.h"
 #include "config/config.h"
 #include "config/config_checks.h"
 #include "config/config_ctx.h"
@@ -2041,6 +2042,88 @@ static void test_webhook_secrets(void)
     free(errors);
 }
 
+#define KEYS(lines) "ingress:\n  api_keys:\n" lines
+
+static void test_api_keys(void)
+{
+    struct config *cfg = LOAD_OK(KEYS("    - name: crm\n"
+                                      "      key: crm-0123456789abcdef\n"
+                                      "      domains: [acme.example, \"*.tenants.example\"]\n"
+                                      "    - name: pbx.1\n"
+                                      "      key: pbx-0123456789abcdef\n"));
+    if (cfg) {
+        CHECK_INT(cfg->ingress.api_key_count, 2);
+        CHECK(api_keys_required(cfg));
+        const char t1[] = "crm-0123456789abcdef", t2[] = "pbx-0123456789abcdef";
+        const struct api_key *crm = api_keys_find(cfg, t1, sizeof t1 - 1);
+        const struct api_key *pbx = api_keys_find(cfg, t2, sizeof t2 - 1);
+        CHECK(crm && strcmp(crm->name, "crm") == 0);
+        CHECK(pbx && strcmp(pbx->name, "pbx.1") == 0);
+        CHECK(!api_keys_find(cfg, t1, sizeof t1 - 2)); /* a prefix is not the key */
+        CHECK(!api_keys_find(cfg, "crm-0123456789abcdeF", 20));
+        CHECK(!api_keys_find(cfg, "", 0));
+        /* Scope: exact (any case), "*.suffix" at any depth, never the bare suffix or a
+         * name that only ends like it. */
+        CHECK(api_key_allows(crm, "acme.example"));
+        CHECK(api_key_allows(crm, "ACME.example"));
+        CHECK(api_key_allows(crm, "eu.tenants.example"));
+        CHECK(api_key_allows(crm, "a.b.Tenants.Example"));
+        CHECK(!api_key_allows(crm, "tenants.example"));
+        CHECK(!api_key_allows(crm, "eviltenants.example"));
+        CHECK(!api_key_allows(crm, "x.example"));
+        CHECK(!api_key_allows(crm, "acme.example.evil"));
+        CHECK(!api_key_allows(crm, "sub.acme.example"));
+        CHECK(!api_key_allows(crm, ""));
+        CHECK(api_key_allows(pbx, "anything.example"));
+        config_unref(cfg);
+    }
+    cfg = LOAD_OK("routes: []\n");
+    CHECK(cfg && !api_keys_required(cfg) && !api_keys_find(cfg, "x", 1));
+    config_unref(cfg);
+    cfg = LOAD_OK(KEYS("    - {name: all, key: all-0123456789abcdef, domains: [\"*\"]}\n"));
+    CHECK(cfg && api_key_allows(&cfg->ingress.api_keys[0], "x.example"));
+    config_unref(cfg);
+
+    CHECK(api_key_pattern_problem("*.example.net") == NULL);
+    CHECK(api_key_pattern_problem("example.net") == NULL);
+    CHECK(api_key_pattern_problem("*") == NULL);
+    CHECK(api_key_pattern_problem("*example.net") != NULL);
+    CHECK(api_key_pattern_problem("a.*.net") != NULL);
+    CHECK(api_key_pattern_problem("*.") != NULL);
+    CHECK(api_key_pattern_problem("a b") != NULL);
+
+    EXPECT_ERROR(KEYS("    - name: crm\n      key: short\n"),
+                 "t.yaml:4: ingress.api_keys[0].key: must be 16 to 4096 characters long (it is 5)");
+    EXPECT_ERROR(KEYS("    - name: crm\n      key: \"has a space 0123456789\"\n"),
+                 "ingress.api_keys[0].key: may hold only visible ASCII");
+    EXPECT_ERROR(KEYS("    - key: crm-0123456789abcdef\n"),
+                 "ingress.api_keys[0]: missing required key \"name\"");
+    EXPECT_ERROR(KEYS("    - name: crm\n"), "ingress.api_keys[0]: missing required key \"key\"");
+    EXPECT_ERROR(KEYS("    - {name: \"c r m\", key: crm-0123456789abcdef}\n"),
+                 "ingress.api_keys[0].name: may hold only letters");
+    EXPECT_ERROR(KEYS("    - {name: crm, key: crm-0123456789abcdef}\n"
+                      "    - {name: CRM, key: pbx-0123456789abcdef}\n"),
+                 "ingress.api_keys[1].name: duplicate name \"CRM\"");
+    EXPECT_ERROR(KEYS("    - {name: a, key: same-0123456789abcdef}\n"
+                      "    - {name: b, key: same-0123456789abcdef}\n"),
+                 "ingress.api_keys[1].key: the same key as ingress.api_keys[0]");
+    EXPECT_ERROR(KEYS("    - {name: a, key: a-0123456789abcdefg, domains: []}\n"),
+                 "must list at least one domain");
+    EXPECT_ERROR(KEYS("    - {name: a, key: a-0123456789abcdefg, domains: [\"a.*.net\"]}\n"),
+                 "ingress.api_keys[0].domains[0]");
+    EXPECT_ERROR(KEYS("    - {name: a, key: a-0123456789abcdefg, scope: [x]}\n"),
+                 "ingress.api_keys[0].scope");
+    EXPECT_ERROR("ingress:\n  api_keys: a-key\n", "ingress.api_keys: expected a list");
+    /* The message never repeats a key. */
+    char *errors = NULL;
+    CHECK(load(KEYS("    - {name: a, key: \"dup-0123456789abcdef\"}\n"
+                    "    - {name: b, key: \"dup-0123456789abcdef\"}\n"
+                    "    - {name: c, key: \"tiny-key\"}\n"),
+               &errors) == NULL);
+    CHECK(errors && !strstr(errors, "dup-0123") && !strstr(errors, "tiny-key"));
+    free(errors);
+}
+
 int main(void)
 {
     log_set_level(LOG_LEVEL_WARN);
@@ -2048,6 +2131,7 @@ int main(void)
     test_refcount();
     test_go_forwarder();
     test_webhook_secrets();
+    test_api_keys();
     test_endpoint_objects();
     test_endpoint_display();
     test_endpoint_limits();
