@@ -21,6 +21,8 @@
 #   NOISY_BACKLOG (50000), NOISY_RATE (200), NOISY_DURATION (30), NOISY_DRAIN (30 s),
 #   NOISY_BAD (1), NOISY_HEALTHY (1), NOISY_WIDE_BAD (10), NOISY_WIDE_HEALTHY (90;
 #   0 skips the wide variant), NOISY_SINKS (1), NOISY_DELAY_MS (2500).
+#   SIGNED=1: every sink endpoint has a secret, so every call carries webhook-id,
+#   webhook-timestamp and an HMAC-SHA256 webhook-signature (the cost of signing).
 # Exit status: 0 when every run succeeded (some events accepted, none lost; for noisy:
 # every healthy event delivered), 1 if a run failed, 2 on usage errors.
 set -euo pipefail
@@ -31,6 +33,8 @@ BENCH=${BENCH:-$BUILD/cmd/bench/bench}
 EVENTHUB=${EVENTHUB:-$BUILD/cmd/eventhub/eventhub}
 NATS_SERVER=${NATS_SERVER:-nats-server}
 DOMAIN=bench.example.com
+SIGNED=${SIGNED:-}
+BENCH_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 START_TIMEOUT_S=15
 
 usage() {
@@ -174,12 +178,18 @@ show_log() {
 }
 
 # shellcheck disable=SC2317 # the route printers are invoked by name
-# Prints a YAML flow list of the URLs of sinks SINK_PORT..SINK_PORT+$1-1.
+# Prints a YAML flow list of the URLs of sinks SINK_PORT..SINK_PORT+$1-1 (with SIGNED,
+# endpoint objects with a Standard Webhooks secret: every call is signed).
 sink_urls() {
     local i sep=
     printf '['
     for i in $(seq 0 $(($1 - 1))); do
-        printf '%s"http://127.0.0.1:%d/webhook"' "$sep" $((SINK_PORT + i))
+        if [ -n "$SIGNED" ]; then
+            printf '%s{url: "http://127.0.0.1:%d/webhook", secret: "%s"}' "$sep" \
+                $((SINK_PORT + i)) "$BENCH_SECRET"
+        else
+            printf '%s"http://127.0.0.1:%d/webhook"' "$sep" $((SINK_PORT + i))
+        fi
         sep=', '
     done
     printf ']'

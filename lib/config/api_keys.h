@@ -3,10 +3,10 @@
  * by the bearer token a request carries, and each key's domain scope.
  *
  * A key is kept only as its SHA-256 digest (the loader hashes the configured text and
- * wipes it), so a config — and anything that prints one — holds nothing that can be
- * replayed. A lookup hashes the token it is given and compares it with every key's
- * digest in constant time (CRYPTO_memcmp), always all of them: how long it takes says
- * nothing about which key, or how much of one, matched.
+ * wipes its own copy), so a loaded config — and anything that prints one — holds
+ * nothing that can be replayed. A lookup hashes the token it is given and compares it with every
+ * key's digest in constant time (CRYPTO_memcmp), always all of them: how long it takes says nothing
+ * about which key, or how much of one, matched.
  *
  * Scope: a key's `domains` are exact names ("acme.example.net") or suffix patterns
  * ("*.example.net": any name that ends in ".example.net" with at least one character

@@ -13,6 +13,8 @@ static const char *name_problem(const char *name)
 {
     if (strlen(name) > API_KEY_NAME_MAX)
         return "is longer than 64 characters";
+    if (strcmp(name, "_other") == 0) /* the metrics series of names past the cap */
+        return "\"_other\" is reserved";
     for (const char *p = name; *p; p++) {
         unsigned char c = (unsigned char)*p;
         bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -454,7 +454,7 @@ void event_history_received(struct event_history *h, const struct outcome_receiv
             ev->payload = payload;
             payload = NULL;
         }
-        if (!ev->api_key[0] && r->api_key)
+        if (!ev->api_key[0] && r->api_key && !r->duplicate)
             snprintf(ev->api_key, sizeof ev->api_key, "%s", r->api_key);
         account(h, ev);
         enforce_bounds(h, ev, &garbage);

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 struct ingress {
@@ -262,8 +263,9 @@ static void forbidden_domain(struct http_request *req, const struct ingress_call
                              const char *domain)
 {
     count_rejected(STAT_REJECTED_403);
-    char detail[256];
-    snprintf(detail, sizeof detail, "the API key \"%s\" may not post events for domain \"%.80s\"",
+    char detail[API_KEY_NAME_MAX + EVENT_DOMAIN_MAX + 64]; /* the whole domain: no cut
+                                                              inside a UTF-8 sequence */
+    snprintf(detail, sizeof detail, "the API key \"%s\" may not post events for domain \"%s\"",
              caller->name, domain);
     static struct log_ratelimit rl;
     int suppressed = 0;
@@ -273,12 +275,27 @@ static void forbidden_domain(struct http_request *req, const struct ingress_call
     http_respond_error(req, 403, "forbidden_domain", detail);
 }
 
+/* The Nats-Msg-Id of an event: "<event_id> <domain, lower-cased>". JetStream's
+ * duplicate window is stream-wide, so the domain is part of it: one tenant's event_id
+ * never stands for (and so never silently drops, or reveals) another tenant's event
+ * with the same id. An event_id has no space, so the first one splits it
+ * unambiguously. */
+#define MSG_ID_MAX (EVENT_ID_MAX + 1 + EVENT_DOMAIN_MAX)
+
+static void event_msg_id(const struct event_info *info, char out[MSG_ID_MAX + 1])
+{
+    size_t n = (size_t)snprintf(out, MSG_ID_MAX + 1, "%s ", info->event_id);
+    for (const char *d = info->domain; *d && n < MSG_ID_MAX; d++)
+        out[n++] = (char)(*d >= 'A' && *d <= 'Z' ? *d - 'A' + 'a' : *d);
+    out[n] = '\0';
+}
+
 /* Hands the stored bytes to JetStream, with the caller's key name as a header. */
-static int submit(struct ingress *ing, const char *subject, const char *event_id,
-                  const char *stored, size_t stored_len, struct pending_event *pe)
+static int submit(struct ingress *ing, const char *subject, const char *msg_id, const char *stored,
+                  size_t stored_len, struct pending_event *pe)
 {
     if (!pe->caller.name[0])
-        return publisher_submit(ing->pub, subject, event_id, NULL, stored, stored_len, on_published,
+        return publisher_submit(ing->pub, subject, msg_id, NULL, stored, stored_len, on_published,
                                 pe);
     natsMsg *msg = NULL;
     natsStatus s = natsMsg_Create(&msg, subject, NULL, stored, (int)stored_len);
@@ -288,7 +305,7 @@ static int submit(struct ingress *ing, const char *subject, const char *event_id
         natsMsg_Destroy(msg);
         return -ENOMEM;
     }
-    return publisher_submit_msg(ing->pub, msg, event_id, on_published, pe);
+    return publisher_submit_msg(ing->pub, msg, msg_id, on_published, pe);
 }
 
 /* What became of a request once its key is known. */
@@ -348,8 +365,12 @@ static enum handled handle_event(struct ingress *ing, struct http_request *req,
 
     /* JetStream refuses messages over the server's max payload; that is the sender's
      * problem (413), not an outage (503) to retry for ever. */
+    char msg_id[MSG_ID_MAX + 1];
+    event_msg_id(&info, msg_id);
+    /* The headers count too: Nats-Msg-Id, Eventhub-Api-Key, the framing. */
+    size_t header_bytes = strlen(msg_id) + strlen(caller->name) + 96;
     int64_t max_payload = natsConnection_GetMaxPayload(nats_link_conn(ing->link));
-    if (max_payload > 0 && (int64_t)stored_len + EVENT_ID_MAX + 64 > max_payload) {
+    if (max_payload > 0 && (int64_t)(stored_len + header_bytes) > max_payload) {
         free(stored);
         count_rejected(STAT_REJECTED_413);
         char detail[160];
@@ -382,7 +403,7 @@ static enum handled handle_event(struct ingress *ing, struct http_request *req,
 
     /* Suspend first: the ack may arrive before submit returns (and free pe). */
     http_request_suspend(req);
-    int rc = submit(ing, subject, info.event_id, stored, stored_len, pe);
+    int rc = submit(ing, subject, msg_id, stored, stored_len, pe);
     if (!keep)
         free(stored);
     if (rc == 0)

@@ -2,6 +2,7 @@
 #include "sources/ingress_keys.h"
 
 #include "config/config.h"
+#include "core/log.h"
 #include "core/metrics_text.h"
 #include "http/api_auth.h"
 
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define SERIES_OTHER INGRESS_KEY_SERIES_MAX /* the slot past the named ones */
 
@@ -58,7 +58,7 @@ static int series_for(struct ingress_keys *k, const char *name)
     size_t n = atomic_load_explicit(&k->series_count, memory_order_relaxed);
     int slot = SERIES_OTHER;
     for (size_t i = 0; i < n; i++)
-        if (strcasecmp(k->series[i].name, name) == 0)
+        if (strcmp(k->series[i].name, name) == 0)
             slot = (int)i;
     if (slot == SERIES_OTHER && n < INGRESS_KEY_SERIES_MAX) {
         snprintf(k->series[n].name, sizeof k->series[n].name, "%s", name);
@@ -115,8 +115,11 @@ void ingress_keys_free(struct ingress_keys *k)
 void ingress_keys_reconfigure(struct ingress_keys *k, struct config *fresh)
 {
     struct keyring *next = ring_new(k, fresh, fresh);
-    if (!next)
-        return; /* out of memory: the keys in force stay (logged by the caller's reload) */
+    if (!next) {
+        log_error("ingress", "out of memory: the reloaded API keys are NOT in force; the "
+                             "previous ones still are (reload again)");
+        return;
+    }
     pthread_mutex_lock(&k->lock);
     struct keyring *old = k->ring;
     k->ring = next;

@@ -13,6 +13,8 @@ Ingress API keys (ingress.api_keys): who may post events, and for which domains.
 - Keys reload with the routes: a rotated key is refused and its successor accepted
   without a restart; a reload with a broken key changes nothing.
 - The keys never appear in /api/config, in /metrics or in eventhub's log.
+- An event_id is one tenant's: the same id posted for two domains is two events
+  (the Nats-Msg-Id is "<event_id> <domain>"), a retry for the same domain is one.
 """
 
 import json
@@ -203,6 +205,23 @@ class IngressKeys(harness.TestCase):
         self.eh.write_config(base_config(self.ns.url, self.routes))
         self.assertEqual(self.reload().status, 200)
         self.assert_accepted(self.post("acme.example", event_id="open"))
+
+    def test_event_ids_are_per_domain(self):
+        # JetStream's duplicate window is stream-wide: a key scoped to one tenant must
+        # not be able to pre-empt (and so drop, or detect) another tenant's event_id.
+        a = self.assert_accepted(self.post("acme.example", CRM_KEY, event_id="call-77"))
+        b = self.assert_accepted(self.post("other.example", PBX_KEY, event_id="call-77"))
+        self.assertFalse(a["duplicate"] or b["duplicate"], (a, b))
+        self.assertNotEqual(a["stream_seq"], b["stream_seq"])
+        # The same tenant retrying (any case of its domain) is still stored once.
+        again = self.assert_accepted(self.post("ACME.example", CRM_KEY, event_id="call-77"))
+        self.assertEqual((again["duplicate"], again["stream_seq"]), (True, a["stream_seq"]))
+        wait_until(lambda: len(self.rcv.requests_for("call-77")) == 2, timeout=10,
+                   what="both tenants' call-77")
+        domains = sorted(r.json()["domain"] for r in self.rcv.requests_for("call-77"))
+        self.assertEqual(domains, ["acme.example", "other.example"])
+        (m,) = [m for m in self.stream_messages("acme.example") if m["data"]["event_id"] == "call-77"]
+        self.assertEqual(m["headers"].get("Nats-Msg-Id"), "call-77 acme.example", m)
 
     def test_keys_never_shown(self):
         self.assert_accepted(self.post("acme.example", CRM_KEY))

@@ -2099,6 +2099,8 @@ static void test_api_keys(void)
     EXPECT_ERROR(KEYS("    - key: crm-0123456789abcdef\n"),
                  "ingress.api_keys[0]: missing required key \"name\"");
     EXPECT_ERROR(KEYS("    - name: crm\n"), "ingress.api_keys[0]: missing required key \"key\"");
+    EXPECT_ERROR(KEYS("    - {name: _other, key: crm-0123456789abcdef}\n"),
+                 "ingress.api_keys[0].name: \"_other\" is reserved");
     EXPECT_ERROR(KEYS("    - {name: \"c r m\", key: crm-0123456789abcdef}\n"),
                  "ingress.api_keys[0].name: may hold only letters");
     EXPECT_ERROR(KEYS("    - {name: crm, key: crm-0123456789abcdef}\n"
