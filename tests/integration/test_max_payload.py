@@ -160,7 +160,7 @@ class MaxPayload(harness.TestCase):
         # The events themselves stay in the event stream under their stream_seq.
         for eid, j in big.items():
             self.assertEqual(self.ns.client().get_msg("EVENTS", j["stream_seq"])["headers"]
-                             .get("Nats-Msg-Id"), [eid])
+                             .get("Nats-Msg-Id"), [eid + " example.com"])
         dl_logs = self.eh.find_log(lambda l: l.get("subsystem") == "dead_letter"
                                    and "cannot store" in l.get("msg", ""))
         self.assertEqual(dl_logs, [], "dead-letter publishes failed")
