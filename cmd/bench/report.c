@@ -165,6 +165,14 @@ void report_print_human(const struct bench_report *r, FILE *out)
         fprintf(out, "rss pid %-15ld max %.1f MB, final %.1f MB (%llu samples%s)\n", o->pid,
                 (double)r->rss.max_kb / 1024.0, (double)r->rss.final_kb / 1024.0,
                 (unsigned long long)r->rss.samples, r->rss.vanished ? ", process exited" : "");
+    if (r->have_rss && r->rss.have_cpu) {
+        double cpu = r->rss.cpu_user_s + r->rss.cpu_sys_s;
+        fprintf(out, "cpu pid %-15ld user %.2f s, sys %.2f s", o->pid, r->rss.cpu_user_s,
+                r->rss.cpu_sys_s);
+        if (r->lg->accepted > 0)
+            fprintf(out, ", %.1f us per accepted event", 1e6 * cpu / (double)r->lg->accepted);
+        fprintf(out, "\n");
+    }
 }
 
 static cJSON *latency_json(const struct hist *h)
@@ -306,6 +314,18 @@ int report_print_json(const struct bench_report *r, FILE *out)
             cJSON_AddNumberToObject(m, "max", (double)r->rss.max_kb / 1024.0);
             cJSON_AddNumberToObject(m, "final", (double)r->rss.final_kb / 1024.0);
             cJSON_AddBoolToObject(m, "process_exited", r->rss.vanished);
+        }
+    }
+    if (r->have_rss && r->rss.have_cpu) {
+        /* The measured process's CPU time over the run (eventhub's, from bench.sh). */
+        cJSON *c = cJSON_AddObjectToObject(j, "pid_cpu_s");
+        if (c != NULL) {
+            double used = r->rss.cpu_user_s + r->rss.cpu_sys_s;
+            cJSON_AddNumberToObject(c, "user", r->rss.cpu_user_s);
+            cJSON_AddNumberToObject(c, "sys", r->rss.cpu_sys_s);
+            cJSON_AddNumberToObject(c, "us_per_accepted_event",
+                                    r->lg->accepted > 0 ? 1e6 * used / (double)r->lg->accepted
+                                                        : 0.0);
         }
     }
     char *text = cJSON_PrintUnformatted(j);

@@ -11,11 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PERIOD_NS 100000000L
 
 struct rss_sampler {
     char path[64];
+    char stat_path[64];
+    bool have_cpu_start;
+    unsigned long long utime_start, stime_start;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -39,6 +43,24 @@ static long long read_rss_kb(const char *path)
     }
     fclose(f);
     return kb;
+}
+
+/* utime and stime (clock ticks) from /proc/PID/stat; false if unreadable. The command
+ * name (field 2) may hold spaces and parentheses, so fields are counted after the
+ * last ')'. */
+static bool read_cpu_ticks(const char *path, unsigned long long *utime, unsigned long long *stime)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    char line[1024];
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    const char *p = ok ? strrchr(line, ')') : NULL;
+    /* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+     * cmajflt utime(14) stime(15) */
+    return p != NULL && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                               utime, stime) == 2;
 }
 
 static bool sample(struct rss_sampler *s)
@@ -87,6 +109,8 @@ struct rss_sampler *rss_start(long pid)
     if (s == NULL)
         return NULL;
     snprintf(s->path, sizeof(s->path), "/proc/%ld/status", pid);
+    snprintf(s->stat_path, sizeof(s->stat_path), "/proc/%ld/stat", pid);
+    s->have_cpu_start = read_cpu_ticks(s->stat_path, &s->utime_start, &s->stime_start);
     if (read_rss_kb(s->path) < 0) {
         fprintf(stderr, "bench: --pid %ld: cannot read VmRSS from %s\n", pid, s->path);
         free(s);
@@ -117,6 +141,13 @@ void rss_stop(struct rss_sampler *s, struct rss_result *out)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    unsigned long long utime, stime;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (s->have_cpu_start && hz > 0 && read_cpu_ticks(s->stat_path, &utime, &stime)) {
+        s->res.have_cpu = true;
+        s->res.cpu_user_s = (double)(utime - s->utime_start) / (double)hz;
+        s->res.cpu_sys_s = (double)(stime - s->stime_start) / (double)hz;
+    }
     *out = s->res;
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);

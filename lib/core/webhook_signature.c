@@ -64,11 +64,26 @@ bool webhook_key_decode(const char *secret, struct webhook_key *key, char *err, 
     memcpy(key->bytes, out, len);
     key->len = len;
     OPENSSL_cleanse(out, sizeof out);
+    pthread_once(&hmac_once, fetch_hmac);
+    EVP_MAC_CTX *mac = hmac_impl ? EVP_MAC_CTX_new(hmac_impl) : NULL;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!mac || EVP_MAC_init(mac, key->bytes, key->len, params) != 1) {
+        EVP_MAC_CTX_free(mac);
+        webhook_key_clear(key);
+        snprintf(err, err_cap, "libcrypto could not set up HMAC-SHA256");
+        return false;
+    }
+    key->mac = mac;
     return true;
 }
 
 void webhook_key_clear(struct webhook_key *key)
 {
+    EVP_MAC_CTX_free(key->mac);
     OPENSSL_cleanse(key, sizeof *key);
 }
 
@@ -80,15 +95,10 @@ bool webhook_sign(const struct webhook_key *key, const char *id, int64_t timesta
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0;
     bool ok = false;
-    pthread_once(&hmac_once, fetch_hmac);
-    EVP_MAC_CTX *ctx = hmac_impl ? EVP_MAC_CTX_new(hmac_impl) : NULL;
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (ctx && EVP_MAC_init(ctx, key->bytes, key->len, params) == 1 &&
-        EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
+    /* A copy of the keyed context: the key's own context is never written, so
+     * signing threads share it. */
+    EVP_MAC_CTX *ctx = key->mac ? EVP_MAC_CTX_dup(key->mac) : NULL;
+    if (ctx && EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) == 1 &&
         EVP_MAC_update(ctx, (const unsigned char *)ts, (size_t)ts_len) == 1 &&
         EVP_MAC_update(ctx, body, body_len) == 1 &&
         EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1 && mac_len == 32) {

@@ -6,6 +6,7 @@
 #include "core/webhook_signature.h"
 #include "unit.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,50 @@ static void test_every_input_counts(void)
     CHECK_INT(second.len, 36);
     CHECK(webhook_sign(&second, "e-1", 1700000000, "a\0b", 3, other));
     CHECK(strcmp(base, other) != 0);
+    webhook_key_clear(&second);
+    webhook_key_clear(&key);
+}
+
+/* The key's prepared HMAC context is shared: signing never changes it, whether the
+ * same thread signs again or several threads sign at once. */
+struct signer {
+    const struct webhook_key *key;
+    int mismatches;
+};
+
+static void *sign_many(void *arg)
+{
+    struct signer *s = arg;
+    const char *payload = "{\"test\": 2432232314}";
+    for (int i = 0; i < 2000; i++) {
+        char sig[WEBHOOK_SIGNATURE_LEN + 1];
+        if (!webhook_sign(s->key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, payload,
+                          strlen(payload), sig) ||
+            strcmp(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=") != 0)
+            s->mismatches++;
+    }
+    return NULL;
+}
+
+static void test_shared_key(void)
+{
+    struct webhook_key key;
+    char err[160];
+    CHECK(webhook_key_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &key, err, sizeof err));
+    struct signer signers[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        signers[t] = (struct signer){.key = &key};
+        CHECK(pthread_create(&threads[t], NULL, sign_many, &signers[t]) == 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK_INT(signers[t].mismatches, 0);
+    }
+    webhook_key_clear(&key);
+    /* A cleared key signs nothing. */
+    char sig[WEBHOOK_SIGNATURE_LEN + 1];
+    CHECK(!webhook_sign(&key, "id", 1, "x", 1, sig) && sig[0] == '\0');
 }
 
 static void test_refused_secrets(void)
@@ -77,11 +122,13 @@ static void test_refused_secrets(void)
     CHECK(!webhook_key_decode("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRY=", &key, err, sizeof err));
     CHECK(webhook_key_decode("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX", &key, err, sizeof err) &&
           key.len == 24);
+    webhook_key_clear(&key);
     CHECK(webhook_key_decode("whsec_"
                              "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyM"
                              "zQ1Njc4OTo7PD0+Pw==",
                              &key, err, sizeof err) &&
           key.len == 64 && key.bytes[63] == 63);
+    webhook_key_clear(&key);
     CHECK(!webhook_key_decode(
         "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+"
         "P0A=",
@@ -93,5 +140,6 @@ int main(void)
     test_published_vector();
     test_every_input_counts();
     test_refused_secrets();
+    test_shared_key();
     return unit_done();
 }
