@@ -78,9 +78,12 @@
 
 /* Does a later value at the same priority replace the earlier one? */
 static const bool field_latest_wins[F_COUNT] = {
-    [F_DOMAIN] = true,  [F_SIP_CALL_ID] = true, [F_CAUSE] = true,  [F_DISPOSITION] = true,
-    [T_CREATED] = true, [T_ANSWERED] = true,    [T_HUNGUP] = true,
+    [F_DOMAIN] = true,    [F_SIP_CALL_ID] = true, [F_CAUSE] = true,     [F_DISPOSITION] = true,
+    [F_RANG_DEST] = true, [F_BILLSEC] = true,     [F_DURATION] = true,  [F_EXTRA + 0] = true,
+    [F_EXTRA + 1] = true, [F_EXTRA + 2] = true,   [F_EXTRA + 3] = true, [T_CREATED] = true,
+    [T_ANSWERED] = true,  [T_HUNGUP] = true,
 };
+_Static_assert(CALL_EXTRA_COUNT == 4, "field_latest_wins lists every extra member");
 
 enum ct_kind { K_CREATE, K_PROGRESS, K_ANSWER, K_BRIDGE, K_HANGUP, K_COMPLETE };
 
@@ -112,10 +115,18 @@ static const struct {
 
 enum ct_role { ROLE_PEER, ROLE_PARENT, ROLE_CHILD }; /* what the other leg is to this one */
 
-enum { LEG_SEEN = 1, LEG_COMPLETE = 2 };
+enum {
+    LEG_SEEN = 1,
+    LEG_COMPLETE = 2,
+    LEG_OUTBOUND = 4,  /* Call-Direction outbound: FreeSWITCH placed it */
+    LEG_DIALOG = 8,    /* joined its parent through their shared SIP dialog */
+    LEG_CANCELLED = 16 /* ended ORIGINATOR_CANCEL */
+};
 
 struct ct_leg {
     struct ct_leg *hnext;  /* hash chain */
+    struct ct_leg *snext;  /* SIP dialog index chain (when sip is set) */
+    char *sip;             /* the SIP Call-ID it is indexed under; NULL: not indexed */
     struct ct_leg *cnext;  /* next leg of the call (insertion order), or next tombstone */
     struct ct_call *call;  /* NULL once the call has ended (a tombstone) */
     struct ct_leg *parent; /* the leg that placed this one, same call; NULL for a root */
@@ -130,14 +141,21 @@ struct call_tracker {
     call_update_fn on_update;
     void *update_closure;
     char *node;
+    struct tzfile *zone;      /* NULL: UTC */
+    struct ct_record_env env; /* borrows node and zone */
+    char *extra_headers[CALL_EXTRA_COUNT];
     char *default_domain;
     int64_t max_age_ms;
     size_t max_calls;
-    struct tzfile *zone; /* NULL: UTC */
 
     struct ct_leg **buckets;
     size_t bucket_mask;
     size_t nlegs; /* including tombstones */
+
+    /* SIP Call-ID -> the first leg seen in that dialog (tombstones included) */
+    struct ct_leg **sip_buckets;
+    size_t sip_mask;
+    size_t nsip;
 
     struct ct_call *oldest, *newest;
     size_t ncalls;
@@ -237,6 +255,77 @@ static void table_remove(struct call_tracker *t, struct ct_leg *leg)
     t->nlegs--;
 }
 
+/* ---- the SIP dialog index ---------------------------------------------------------- */
+
+static struct ct_leg *sip_find(const struct call_tracker *t, const char *sip)
+{
+    for (struct ct_leg *l = t->sip_buckets[hash_id(sip) & t->sip_mask]; l; l = l->snext)
+        if (strcmp(l->sip, sip) == 0)
+            return l;
+    return NULL;
+}
+
+static void sip_unlink(struct call_tracker *t, struct ct_leg *leg)
+{
+    if (!leg->sip)
+        return;
+    struct ct_leg **pp = &t->sip_buckets[hash_id(leg->sip) & t->sip_mask];
+    while (*pp && *pp != leg)
+        pp = &(*pp)->snext;
+    if (*pp)
+        *pp = leg->snext;
+    free(leg->sip);
+    leg->sip = NULL;
+    leg->snext = NULL;
+    t->nsip--;
+}
+
+static void sip_grow(struct call_tracker *t)
+{
+    size_t n = (t->sip_mask + 1) * 2;
+    struct ct_leg **b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i <= t->sip_mask; i++) {
+        struct ct_leg *l = t->sip_buckets[i];
+        while (l) {
+            struct ct_leg *next = l->snext;
+            l->snext = b[hash_id(l->sip) & (n - 1)];
+            b[hash_id(l->sip) & (n - 1)] = l;
+            l = next;
+        }
+    }
+    free(t->sip_buckets);
+    t->sip_buckets = b;
+    t->sip_mask = n - 1;
+}
+
+/* Indexes leg under sip (a finished dialog's leg under the same Call-ID gives way). */
+static void sip_add(struct call_tracker *t, struct ct_leg *leg, const char *sip)
+{
+    if (leg->sip)
+        return;
+    struct ct_leg *old = sip_find(t, sip);
+    if (old && old->call)
+        return;
+    if (old)
+        sip_unlink(t, old);
+    if (!(leg->sip = strdup(sip)))
+        return;
+    if (t->nsip > t->sip_mask)
+        sip_grow(t);
+    struct ct_leg **bucket = &t->sip_buckets[hash_id(sip) & t->sip_mask];
+    leg->snext = *bucket;
+    *bucket = leg;
+    t->nsip++;
+}
+
+static void leg_free(struct call_tracker *t, struct ct_leg *leg)
+{
+    sip_unlink(t, leg);
+    free(leg);
+}
+
 /* A new leg, appended to call's legs; NULL when out of memory. */
 static struct ct_leg *leg_new(struct call_tracker *t, const char *uuid, struct ct_call *call)
 {
@@ -284,7 +373,7 @@ static void legs_bury(struct call_tracker *t, struct ct_leg *legs)
             t->tomb_tail = NULL;
         t->ntombs--;
         table_remove(t, old);
-        free(old);
+        leg_free(t, old);
     }
 }
 
@@ -506,6 +595,32 @@ static void event_links(struct call_tracker *t, struct ct_leg *leg, const struct
     leg_link(t, leg, get(ev, "variable_other_loopback_from_uuid"), ROLE_PEER);
 }
 
+/*
+ * Channels of one SIP dialog on this node (a hairpin: FreeSWITCH calling its own
+ * profile) share variable_sip_call_id without naming each other: the outbound channel
+ * (the dialog's caller side) becomes the parent of the inbound one. The first leg seen
+ * with a Call-ID is indexed under it.
+ */
+static void event_dialog(struct call_tracker *t, struct ct_leg *leg, const char *sip)
+{
+    if (!sip || strlen(sip) > CT_VALUE_MAX)
+        return;
+    struct ct_leg *o = sip_find(t, sip);
+    if (!o || !o->call) {
+        sip_add(t, leg, sip);
+        return;
+    }
+    if (o == leg)
+        return;
+    bool leg_out = leg->flags & LEG_OUTBOUND, o_out = o->flags & LEG_OUTBOUND;
+    enum ct_role r = leg_out && !o_out ? ROLE_CHILD : o_out && !leg_out ? ROLE_PARENT : ROLE_PEER;
+    leg_link(t, leg, o->uuid, r);
+    if (r == ROLE_CHILD && o->parent == leg)
+        o->flags |= LEG_DIALOG;
+    else if (r == ROLE_PARENT && leg->parent == o)
+        leg->flags |= LEG_DIALOG;
+}
+
 /* ---- what an event says about its call -------------------------------------------- */
 
 static int64_t event_time(const struct esl_event *ev, const char *header, bool use_event_date)
@@ -516,8 +631,19 @@ static int64_t event_time(const struct esl_event *ev, const char *header, bool u
     return us;
 }
 
-static void event_record(struct ct_call *c, const struct esl_event *ev, enum ct_kind kind,
-                         bool is_root)
+/* A whole number of seconds as FreeSWITCH writes it ("0", "62"), or NULL. */
+static const char *seconds_value(const char *v)
+{
+    if (!v || strlen(v) > 12)
+        return NULL;
+    for (const char *p = v; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+    return v;
+}
+
+static void event_record(const struct call_tracker *t, struct ct_call *c,
+                         const struct esl_event *ev, enum ct_kind kind, bool is_root)
 {
     uint8_t p = (uint8_t)((is_root ? 2 : 1) << 4);
     const char *flipped = get(ev, "variable_channel_cid_flipped");
@@ -535,6 +661,13 @@ static void event_record(struct ct_call *c, const struct esl_event *ev, enum ct_
     call_set_str(c, F_HOTLINE, get(ev, "variable_hotline"), p);
     if (!is_root && kind == K_ANSWER) /* the leg that picked up */
         call_set_str(c, F_RECEIVE_DEST, dest, p);
+    /* Another destination ringing (an agent): a missed call's receive_dest. */
+    if (!is_root && (kind == K_CREATE || kind == K_PROGRESS) && dest &&
+        !(c->s[F_TO] && strcmp(dest, c->s[F_TO]) == 0))
+        call_set_str(c, F_RANG_DEST, dest, p);
+    for (int i = 0; i < CALL_EXTRA_COUNT; i++)
+        if (t->extra_headers[i])
+            call_set_str(c, (enum ct_field)(F_EXTRA + i), get(ev, t->extra_headers[i]), p);
 
     char domain[CT_DOMAIN_CAP];
     int src = esl_event_domain_source(ev, domain, sizeof domain);
@@ -544,6 +677,10 @@ static void event_record(struct ct_call *c, const struct esl_event *ev, enum ct_
     if (kind == K_HANGUP || kind == K_COMPLETE) {
         const char *cause = get(ev, "Hangup-Cause");
         call_set_str(c, F_CAUSE, cause ? cause : get(ev, "variable_hangup_cause"), p);
+    }
+    if (kind == K_COMPLETE) { /* FreeSWITCH's CDR figures of this leg */
+        call_set_str(c, F_BILLSEC, seconds_value(get(ev, "variable_billsec")), p);
+        call_set_str(c, F_DURATION, seconds_value(get(ev, "variable_duration")), p);
     }
     call_set_str(c, F_DISPOSITION, get(ev, "variable_sip_hangup_disposition"), p);
 
@@ -591,7 +728,7 @@ static void live_emit(struct call_tracker *t, const struct ct_call *c, const cha
         return;
     char buf[CT_DOMAIN_CAP];
     const char *domain = call_domain(t, c, buf);
-    char *json = ct_record_build(c, call_id, domain, t->node, t->zone, k);
+    char *json = ct_record_build(c, call_id, domain, &t->env, k);
     if (json)
         t->on_update(t->update_closure, domain, call_id, json);
 }
@@ -647,6 +784,22 @@ static bool call_ended(const struct ct_call *c)
  * Takes the call out of the tracker, then hands its signal to on_signal (so the
  * callback sees a consistent tracker). `complete`: its end was seen.
  */
+/*
+ * Did the caller cancel? The root's own cause says so (ORIGINATOR_CANCEL), or, in a
+ * SIP hairpin, the other side of the root's dialog does: the root sent the CANCEL
+ * (its own cause then reads NO_ANSWER) and the channel that received it ended
+ * ORIGINATOR_CANCEL.
+ */
+static bool dialog_cancelled(const struct ct_call *c)
+{
+    const struct ct_leg *root = call_root(c);
+    for (const struct ct_leg *l = c->legs; l; l = l->cnext)
+        if ((l->flags & (LEG_DIALOG | LEG_CANCELLED)) == (LEG_DIALOG | LEG_CANCELLED) &&
+            l->parent == root)
+            return true;
+    return false;
+}
+
 static void call_finish(struct call_tracker *t, struct ct_call *c, bool complete)
 {
     char call_id[CT_ID_MAX + 1], buf[CT_DOMAIN_CAP];
@@ -656,10 +809,11 @@ static void call_finish(struct call_tracker *t, struct ct_call *c, bool complete
     const char *state = answered ? "answered" : "missed";
     if (!complete)
         state = "unknown";
-    const struct ct_record_kind k = {
-        "end", state, ct_status_of(c->s[F_CAUSE], answered, complete), false, NULL,
-    };
-    char *json = ct_record_build(c, call_id, domain, t->node, t->zone, &k);
+    const char *status = ct_status_of(c->s[F_CAUSE], answered, complete);
+    if (complete && !answered && dialog_cancelled(c))
+        status = "cancelled";
+    const struct ct_record_kind k = {"end", state, status, false, NULL};
+    char *json = ct_record_build(c, call_id, domain, &t->env, &k);
 
     age_unlink(t, c);
     legs_bury(t, c->legs);
@@ -688,10 +842,20 @@ struct call_tracker *call_tracker_new(const struct call_tracker_options *opts,
     t->max_calls = opts->max_calls > 0 ? opts->max_calls : CT_DEFAULT_MAX_CALLS;
     t->bucket_mask = 1023;
     t->buckets = calloc(t->bucket_mask + 1, sizeof *t->buckets);
+    t->sip_mask = 255;
+    t->sip_buckets = calloc(t->sip_mask + 1, sizeof *t->sip_buckets);
     int zone_err = 0;
-    bool ok = t->buckets && ((t->zone = tzfile_load(opts->timezone, &zone_err)) || !zone_err);
+    bool ok = t->buckets && t->sip_buckets &&
+              ((t->zone = tzfile_load(opts->timezone, &zone_err)) || !zone_err);
     if (ok && opts->node)
         ok = (t->node = strdup(opts->node)) != NULL;
+    t->env = (struct ct_record_env){.node = t->node, .zone = t->zone, .format = opts->format};
+    for (int i = 0; ok && i < CALL_EXTRA_COUNT; i++) {
+        if (!opts->extra_headers[i])
+            continue;
+        ok = (t->extra_headers[i] = strdup(opts->extra_headers[i])) != NULL;
+        t->env.extra[i] = true;
+    }
     if (ok && opts->default_domain) {
         char d[CT_DOMAIN_CAP];
         ok = hostname_normalize(opts->default_domain, strlen(opts->default_domain), d, sizeof d) &&
@@ -724,11 +888,14 @@ void call_tracker_free(struct call_tracker *t)
     while (t->tomb_head) {
         struct ct_leg *l = t->tomb_head;
         t->tomb_head = l->cnext;
-        free(l);
+        leg_free(t, l);
     }
     free(t->buckets);
+    free(t->sip_buckets);
     tzfile_free(t->zone);
     free(t->node);
+    for (int i = 0; i < CALL_EXTRA_COUNT; i++)
+        free(t->extra_headers[i]);
     free(t->default_domain);
     free(t);
 }
@@ -749,13 +916,31 @@ void call_tracker_on_event(struct call_tracker *t, const struct esl_event *ev, i
     struct ct_leg *leg = leg_find(t, uuid);
     if (leg && !leg->call)
         return; /* late or replayed event of a finished call */
+    const char *sip = get(ev, "variable_sip_call_id");
+    if (!leg && kind != K_CREATE && sip) {
+        /* First seen mid-call (after a reconnect) in a SIP dialog whose call has
+         * already been described: part of that call. (A new call that reuses a
+         * Call-ID starts with CHANNEL_CREATE.) */
+        const struct ct_leg *o = strlen(sip) <= CT_VALUE_MAX ? sip_find(t, sip) : NULL;
+        if (o && !o->call)
+            return;
+    }
     if (!leg && !(leg = call_new(t, uuid, now_ms)))
         return;
     leg->flags |= LEG_SEEN;
+    const char *dir = get(ev, "Call-Direction");
+    if (dir && strcmp(dir, "outbound") == 0)
+        leg->flags |= LEG_OUTBOUND;
     event_links(t, leg, ev);
+    event_dialog(t, leg, sip);
     struct ct_call *c = leg->call;
     const bool is_root = call_root(c) == leg;
-    event_record(c, ev, kind, is_root);
+    event_record(t, c, ev, kind, is_root);
+    if (kind == K_HANGUP || kind == K_COMPLETE) {
+        const char *cause = get(ev, "Hangup-Cause");
+        if (cause && strcmp(cause, "ORIGINATOR_CANCEL") == 0)
+            leg->flags |= LEG_CANCELLED;
+    }
     const enum ct_live live = event_live(c, kind, event_kinds[k].live, is_root);
     if (live > c->live)
         c->live = (uint8_t)live;

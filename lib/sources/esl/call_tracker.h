@@ -31,8 +31,30 @@
 struct esl_event;
 struct call_tracker;
 
+/* The shape of call signals and live records (see call_tracker_record.c). */
+enum call_signal_format {
+    CALL_SIGNAL_SEED,  /* the default: every member of the event upstream systems POST, each a
+                          string, "" when unknown */
+    CALL_SIGNAL_TYPED, /* duration/billsec as numbers, null when unknown, hotline and
+                          receive_dest only when they say something */
+};
+
+/* Members filled from channel variables the operator names (calls.fields), in this
+ * order in call_tracker_options.extra_headers. */
+enum call_extra_field {
+    CALL_EXTRA_NETWORK,
+    CALL_EXTRA_PROVIDER,
+    CALL_EXTRA_ACTUAL_HOTLINE,
+    CALL_EXTRA_CRM_CONTACT_ID,
+    CALL_EXTRA_COUNT
+};
+
 struct call_tracker_options {
-    const char *node;           /* the FreeSWITCH node name, copied into signals */
+    const char *node; /* the FreeSWITCH node name, copied into signals */
+    enum call_signal_format format;
+    /* the event header (a channel variable: "variable_network") each extra member is read
+     * from; NULL: the member is always "" (null in the typed form) */
+    const char *extra_headers[CALL_EXTRA_COUNT];
     const char *default_domain; /* used when no domain can be resolved; may be NULL */
     const char *timezone;       /* TZ name for time_* fields ("Asia/Ho_Chi_Minh"); NULL = UTC */
     int64_t max_call_age_ms;    /* expire calls older than this (default 4 h) */

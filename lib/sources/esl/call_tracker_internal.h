@@ -13,6 +13,8 @@
 #ifndef EVENTHUB_CALL_TRACKER_INTERNAL_H
 #define EVENTHUB_CALL_TRACKER_INTERNAL_H
 
+#include "sources/esl/call_tracker.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,7 +35,11 @@ enum ct_field {
     F_RECEIVE_DEST,
     F_CAUSE,
     F_DISPOSITION,
-    F_STR_COUNT,
+    F_RANG_DEST, /* the last other destination that rang (a missed call's receive_dest) */
+    F_BILLSEC,   /* FreeSWITCH's own variable_billsec / variable_duration, at hangup */
+    F_DURATION,
+    F_EXTRA, /* CALL_EXTRA_COUNT members from operator-named headers */
+    F_STR_COUNT = F_EXTRA + CALL_EXTRA_COUNT,
     T_CREATED = F_STR_COUNT,
     T_ANSWERED,
     T_HUNGUP,
@@ -73,17 +79,26 @@ struct ct_record_kind {
     const char *merged_into; /* adds "merged_into" when set */
 };
 
+/* What every record of a tracker shares. */
+struct ct_record_env {
+    const char *node;          /* may be NULL */
+    const struct tzfile *zone; /* NULL: UTC */
+    enum call_signal_format format;
+    bool extra[CALL_EXTRA_COUNT]; /* the member is configured (typed form: null otherwise) */
+};
+
 /* From the customer's side: connected, or why not; "unknown" when the end was not seen. */
 const char *ct_status_of(const char *cause, bool answered, bool complete);
 
-/* receive_dest as records show it: only when it differs from to_number; else NULL. */
+/* An answering leg's destination when it differs from to_number; else NULL (the typed
+ * form's receive_dest, and what makes an answer "bridged"). */
 const char *ct_receive_dest(const struct ct_call *c);
 
 /*
  * The record's JSON text (a new string: free with free()), or NULL when out of memory.
- * Borrows everything; `domain`, `node` and `zone` may be NULL (null, null, UTC).
+ * Borrows everything; `domain` may be NULL (null, or "" in the seed form).
  */
 char *ct_record_build(const struct ct_call *c, const char *call_id, const char *domain,
-                      const char *node, const struct tzfile *zone, const struct ct_record_kind *k);
+                      const struct ct_record_env *env, const struct ct_record_kind *k);
 
 #endif
