@@ -91,6 +91,8 @@ static void config_free(struct config *cfg)
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(*strings[i]);
     free(cfg->delivery.backoff_ms);
+    for (size_t i = 0; i < CONFIG_CALLS_FIELDS; i++)
+        free(cfg->calls.field_headers[i]);
     for (size_t i = 0; i < cfg->route_count; i++)
         free_route(&cfg->routes[i]);
     free(cfg->routes);

@@ -35,6 +35,10 @@
 
 struct webhook_key;
 
+/* calls.fields: the call-signal members an operator fills from channel variables. */
+#define CONFIG_CALLS_FIELDS 4
+extern const char *const config_calls_field_names[CONFIG_CALLS_FIELDS];
+
 struct endpoint {
     char *url;          /* http:// or https:// */
     char *display_url;  /* url with its secrets taken out (redact.h): what every API answer,
@@ -266,6 +270,10 @@ struct config {
         char *bucket;            /* calls.bucket, default "CALLS": JetStream key-value
                                     bucket of call records */
         int64_t retention_ms;    /* calls.retention, default 30d */
+        bool typed_signals;      /* calls.signal_format: seed (default, false) | typed */
+        /* calls.fields: the event header each member is read from, NULL = none; in the
+           order of config_calls_field_names (call_tracker's enum call_extra_field) */
+        char *field_headers[CONFIG_CALLS_FIELDS];
     } calls;
 
     struct {

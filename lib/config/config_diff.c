@@ -145,6 +145,13 @@ static void compare_custom(struct walk *w, const char *path, const struct cfg_fi
                           b->server.allowed_hosts, b->server.allowed_host_count);
     } else if (f->offset == OFF(nats.storage)) {
         same = a->nats.storage == b->nats.storage;
+    } else if (f->offset == OFF(delivery.signature_headers)) {
+        same = a->delivery.signature_headers == b->delivery.signature_headers;
+    } else if (f->offset == OFF(calls.typed_signals)) {
+        same = a->calls.typed_signals == b->calls.typed_signals;
+    } else if (f->offset == OFF(calls.field_headers)) {
+        for (size_t i = 0; i < CONFIG_CALLS_FIELDS; i++)
+            same = same && str_eq(a->calls.field_headers[i], b->calls.field_headers[i]);
     } else if (f->offset == OFF(delivery.backoff_ms)) {
         same = a->delivery.backoff_count == b->delivery.backoff_count &&
                (a->delivery.backoff_count == 0 ||

@@ -74,6 +74,10 @@ static void map_signature_headers(struct cfg_ctx *ctx, const struct cfg_field *f
                                   struct cfg_rec *rec, yaml_node_t *value, const char *path);
 static void map_esl(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                     yaml_node_t *value, const char *path);
+static void map_signal_format(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                              yaml_node_t *value, const char *path);
+static void map_calls_fields(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                             yaml_node_t *value, const char *path);
 static void map_esl_events(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
                            yaml_node_t *value, const char *path);
 static void map_esl_filters(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
@@ -253,6 +257,8 @@ static const struct cfg_field calls_fields[] = {
     F_NUM(CFG_T_INT, "max_calls", calls.max_calls, 100000, 1, 10000000, 0),
     F_STR("bucket", calls.bucket, "CALLS", 0),
     F_NUM(CFG_T_DURATION, "retention", calls.retention_ms, 30 * DAY, 0, MAXD, 0),
+    F_CUSTOM("signal_format", calls.typed_signals, map_signal_format),
+    F_CUSTOM("fields", calls.field_headers, map_calls_fields),
     F_END,
 };
 
@@ -693,6 +699,87 @@ static void map_storage(struct cfg_ctx *ctx, const struct cfg_field *f, struct c
     (void)rec;
     map_choice(ctx, value, path, names, values, &v);
     ctx->cfg->nats.storage = (enum storage_kind)v;
+}
+
+/* The order of call_tracker's enum call_extra_field (esl_source passes them on). */
+const char *const config_calls_field_names[CONFIG_CALLS_FIELDS] = {
+    "network",
+    "provider",
+    "actual_hotline",
+    "crm_contact_id",
+};
+
+static void map_signal_format(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                              yaml_node_t *value, const char *path)
+{
+    static const char *const names[] = {"seed", "typed", NULL};
+    static const int values[] = {0, 1};
+    int v = ctx->cfg->calls.typed_signals;
+    (void)f;
+    (void)rec;
+    map_choice(ctx, value, path, names, values, &v);
+    ctx->cfg->calls.typed_signals = v != 0;
+}
+
+/* An event header name as FreeSWITCH writes them: letters, digits, '-', '_', '.'. */
+static bool header_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* calls.fields: {network: variable_network, ...}: only the four members, each naming
+ * the event header it is read from. */
+static void map_calls_fields(struct cfg_ctx *ctx, const struct cfg_field *f, struct cfg_rec *rec,
+                             yaml_node_t *value, const char *path)
+{
+    (void)f;
+    (void)rec;
+    if (cfg_is_null(value))
+        return;
+    if (value->type != YAML_MAPPING_NODE) {
+        cfg_error(ctx, cfg_line(value), path,
+                  "expected a mapping of member: header (network: variable_network), got %s",
+                  cfg_kind(value));
+        return;
+    }
+    for (yaml_node_pair_t *p = value->data.mapping.pairs.start; p < value->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = cfg_node(ctx, p->key), *v = cfg_node(ctx, p->value);
+        const char *key =
+            k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+        char kpath[CFG_PATH_MAX];
+        snprintf(kpath, sizeof kpath, "%s.%.60s", path, key);
+        size_t i = 0;
+        while (i < CONFIG_CALLS_FIELDS && strcmp(key, config_calls_field_names[i]) != 0)
+            i++;
+        if (i == CONFIG_CALLS_FIELDS) {
+            cfg_error(ctx, cfg_line(k ? k : value), kpath,
+                      "unknown member; calls.fields names network, provider, actual_hotline "
+                      "or crm_contact_id");
+            continue;
+        }
+        if (ctx->cfg->calls.field_headers[i]) {
+            cfg_error(ctx, cfg_line(k), kpath, "set twice");
+            continue;
+        }
+        char *h = v ? cfg_scalar(ctx, v, kpath) : NULL;
+        if (h && !header_name_ok(h)) {
+            cfg_error(ctx, cfg_line(v), kpath,
+                      "expected an event header name (variable_network), got \"%.60s\"", h);
+            free(h);
+            h = NULL;
+        }
+        ctx->cfg->calls.field_headers[i] = h;
+    }
 }
 
 static void map_signature_headers(struct cfg_ctx *ctx, const struct cfg_field *f,

@@ -271,6 +271,12 @@ static void add_esl_and_calls(cJSON *root, const struct config *cfg)
         add_num(c, "max_calls", cfg->calls.max_calls);
         add_num(c, "max_call_age_ms", (double)cfg->calls.max_call_age_ms);
         add_num(c, "retention_ms", (double)cfg->calls.retention_ms);
+        cJSON_AddStringToObject(c, "signal_format", cfg->calls.typed_signals ? "typed" : "seed");
+        cJSON *fields = cJSON_AddObjectToObject(c, "fields");
+        for (size_t i = 0; fields && i < CONFIG_CALLS_FIELDS; i++)
+            if (cfg->calls.field_headers[i])
+                cJSON_AddStringToObject(fields, config_calls_field_names[i],
+                                        cfg->calls.field_headers[i]);
     }
 }
 

@@ -3,7 +3,8 @@
  *
  * Byte 0 picks the tracker's options: the time zone (bits 0-1), a default domain
  * (bit 2), live records on or off (bit 3), max_calls 1..16 (bits 4-7). Byte 1 picks
- * how the rest is read:
+ * the signal form (bit 1: typed; else seed, with two calls.fields members read from
+ * headers the captures carry) and how the rest is read (bit 0):
  *  - odd: as an Event Socket stream (a capture: tests/unit/fixtures/esl), decoded by
  *    the real esl_parser / esl_event, each event fed with the clock a step further;
  *  - even: as a program of channel events built from a few legs. Per event: an op
@@ -318,7 +319,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .timezone = zones[opt & 3],
         .max_call_age_ms = MAX_AGE_MS,
         .max_calls = (size_t)(opt >> 4) + 1,
+        .format = mode & 2 ? CALL_SIGNAL_TYPED : CALL_SIGNAL_SEED,
     };
+    if (!(mode & 2)) {
+        o.extra_headers[CALL_EXTRA_NETWORK] = "variable_sofia_profile_name";
+        o.extra_headers[CALL_EXTRA_CRM_CONTACT_ID] = "variable_hotline";
+    }
     static struct seen seen; /* static: ~5 KB */
     memset(&seen, 0, sizeof seen);
     struct call_tracker *t = call_tracker_new(&o, on_signal, &seen);

@@ -431,7 +431,8 @@ TRACKER_HEADERS = re.compile(
     rb"Caller-(Caller-ID|Orig-Caller-ID|Callee-ID|Destination)-Number|"
     rb"Caller-Channel-(Created|Answered|Hangup)-Time|Event-Date-Timestamp|Hangup-Cause|"
     rb"variable_(other_loopback_leg_uuid|loopback_leg|originator|other_loopback_from_uuid|"
-    rb"channel_cid_flipped|sip_call_id|hotline|hangup_cause|sip_hangup_disposition|"
+    rb"channel_cid_flipped|sip_call_id|hotline|hangup_cause|sip_hangup_disposition|billsec|"
+    rb"duration|sofia_profile_name|"
     rb"domain_name|dialed_domain|requested_domain_name|sip_req_host|sip_to_host|"
     rb"sip_from_host|presence_id)): ")
 
@@ -480,7 +481,7 @@ def main():
     # ESL: each capture cut into pieces of whole frames (~8 KiB), with the mode byte
     # (0: 1 MiB cap, fed at once; 0x0e: fed in 7-byte pieces; 0x01: a 256-byte cap).
     for fn in sorted(os.listdir(os.path.join(FIXTURES, "esl"))):
-        if not fn.endswith(".txt"):
+        if not fn.endswith(".txt") or fn.endswith(".commands.txt"):
             continue
         with open(os.path.join(FIXTURES, "esl", fn), "rb") as f:
             frames = esl_frames(f.read())

@@ -18,12 +18,15 @@ JSON = "answered-call.json.txt"
 BUSY = "busy-call.plain.txt"
 
 # What the call signal of each capture must say (besides event_id / call_id).
+# The seed form (the default): every value a string, "" when unknown. (duration is
+# FreeSWITCH's own: 2 in the plain capture, 3 in the JSON one.)
 ANSWERED = {"domain": "example.com", "from_number": "0914315989", "to_number": "0987654321",
-            "state": "answered", "status": "completed", "billsec": 2, "duration": 2,
+            "hotline": "", "receive_dest": "0987654321", "sip_call_id": "",
+            "state": "answered", "status": "completed", "billsec": "2",
             "hangup_cause": "NORMAL_CLEARING", "node": "fs1", "live": False}
 BUSY_SIGNAL = {"domain": "example.com", "from_number": "0914315989", "to_number": "0987654321",
                "state": "missed", "status": "busy-line", "hangup_cause": "USER_BUSY",
-               "node": "fs1", "live": False}
+               "billsec": "0", "duration": "1", "time_answered": "", "node": "fs1", "live": False}
 
 RAW_EXTRA = ("domain", "event_id", "received_at", "esl_node")
 

@@ -10,6 +10,7 @@ endpoint recovers, it gets every event of its backlog.
 """
 
 import socket
+import time
 
 import harness
 from harness import base_config
@@ -102,7 +103,11 @@ class Isolation(harness.TestCase):
         try:
             self.check_healthy_domain_unaffected(bad.url("/h"), bad)
             # Its own concurrency limit holds: never more calls open than max_concurrent.
-            self.assertLessEqual(len(bad.in_progress()), 32)
+            # A call that arrived more than the 1 s timeout ago has been given up by
+            # eventhub even if the receiver has not noticed the closed socket yet.
+            now = time.monotonic()
+            open_calls = [r for r in bad.in_progress() if now - r.time < 0.95]
+            self.assertLessEqual(len(open_calls), 32)
         finally:
             bad.release()
 

@@ -1698,6 +1698,41 @@ static void test_calls(void)
     EXPECT_ERROR("calls:\n  max_calls: 10000001\n",
                  "t.yaml:2: calls.max_calls: 10000001 is out of range (1..10000000)");
     EXPECT_ERROR("calls:\n  bucket: \"\"\n", "t.yaml:2: calls.bucket: must not be empty");
+
+    /* The signal form and the operator-named members. */
+    cfg = LOAD_OK("");
+    if (cfg) {
+        CHECK(!cfg->calls.typed_signals); /* seed by default */
+        for (int i = 0; i < CONFIG_CALLS_FIELDS; i++)
+            CHECK(cfg->calls.field_headers[i] == NULL);
+    }
+    config_unref(cfg);
+    cfg = LOAD_OK("calls:\n"
+                  "  signal_format: typed\n"
+                  "  fields:\n"
+                  "    network: variable_network\n"
+                  "    crm_contact_id: variable_crm-contact.id\n");
+    if (cfg) {
+        CHECK(cfg->calls.typed_signals);
+        CHECK_STR(config_calls_field_names[0], "network");
+        CHECK_STR(cfg->calls.field_headers[0], "variable_network");
+        CHECK(cfg->calls.field_headers[1] == NULL);
+        CHECK(cfg->calls.field_headers[2] == NULL);
+        CHECK_STR(config_calls_field_names[3], "crm_contact_id");
+        CHECK_STR(cfg->calls.field_headers[3], "variable_crm-contact.id");
+    }
+    config_unref(cfg);
+    EXPECT_ERROR("calls:\n  signal_format: json\n",
+                 "t.yaml:2: calls.signal_format: expected seed or typed, got \"json\"");
+    EXPECT_ERROR("calls:\n  fields: [network]\n",
+                 "t.yaml:2: calls.fields: expected a mapping of member: header");
+    EXPECT_ERROR("calls:\n  fields:\n    carrier: variable_carrier\n",
+                 "t.yaml:3: calls.fields.carrier: unknown member; calls.fields names network, "
+                 "provider, actual_hotline or crm_contact_id");
+    EXPECT_ERROR("calls:\n  fields:\n    network: \"variable network\"\n",
+                 "t.yaml:3: calls.fields.network: expected an event header name");
+    EXPECT_ERROR("calls:\n  fields:\n    provider: \"\"\n",
+                 "t.yaml:3: calls.fields.provider: expected an event header name");
     EXPECT_ERROR("calls:\n  bucket: \"KV.calls\"\n",
                  "t.yaml:2: calls.bucket: \"KV.calls\" is not a key-value bucket name");
     EXPECT_ERROR("calls:\n  bucket: \"a b\"\n",

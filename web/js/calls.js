@@ -8,6 +8,14 @@ import { addDomains, registerDomainSelect } from './store.js';
 
 const PAGE = 50;
 
+// duration/billsec: a string in the seed form ("62", "" when unknown), a number or null
+// in the typed form.
+function seconds(v) {
+  if (v === null || v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
 const st = { offset: 0, calls: [], text: null, error: null, search: '' };
 
 export function init() {
@@ -76,7 +84,7 @@ function render() {
         h('td', { 'data-label': 'Direction' }, c.direction || '—'),
         h('td', { 'data-label': 'Started' }, c.time_started || '—'),
         h('td', { 'data-label': 'Duration', class: 'num' },
-          c.duration !== null && c.duration !== undefined ? fmtDuration(c.duration) : c.live ? 'in progress' : '—'),
+          seconds(c.duration) !== null ? fmtDuration(seconds(c.duration)) : c.live ? 'in progress' : '—'),
         h('td', { 'data-label': 'Status' }, c.status || (c.live ? '' : '—')),
         h('td', { 'data-label': 'Hangup cause' }, c.hangup_cause || '—'),
         h('td', { 'data-label': 'Node' }, c.node || '—'),

@@ -35,10 +35,10 @@
  * Times. The instants come from the events' microsecond clocks:
  * Caller-Channel-Created-Time / -Answered-Time / -Hangup-Time, or Event-Date-Timestamp
  * of the CREATE / ANSWER / HANGUP(_COMPLETE) event when those are 0. duration and
- * billsec are the exact elapsed microseconds truncated to whole seconds (FreeSWITCH's
- * own variable_duration subtracts whole epoch seconds, so it says 2 or 3 for the same
- * 2.5 s call depending on where the second boundary falls). time_* are printed in
- * options.timezone (tzfile.h).
+ * billsec are FreeSWITCH's own CDR figures, variable_duration / variable_billsec of
+ * CHANNEL_HANGUP_COMPLETE (the root's win, as for every field), else FreeSWITCH's rule
+ * over the instants (call_tracker_record.c). time_* are printed in options.timezone
+ * (tzfile.h).
  *
  * Live records. Each call holds `live`, the furthest live state it has reached (a
  * merge keeps the further of the two), and `announced` / `live_sent`, the leg whose
@@ -51,8 +51,13 @@
  * at most one record per state, in order, the callback never sees a half-applied
  * event, and without an update callback the cost is three small fields per call.
  *
- * Memory: about 600 bytes for a live two-leg call (one 152-byte call, two 80-byte
- * legs, a few short strings); nothing of the events is kept.
+ * SIP dialogs. A second table maps each SIP Call-ID to the first leg seen with it
+ * (event_dialog): another channel with the same Call-ID on this node is the other side
+ * of a hairpin and joins that leg's call. Finished legs keep their entry while they
+ * are tombstones, so the late end of a hairpin already described is recognised.
+ *
+ * Memory: about 770 bytes for a live two-leg SIP call (one ~220-byte call, two ~100-byte
+ * legs, its Call-ID indexed once, a few short strings); nothing of the events is kept.
  */
 #include "sources/esl/call_tracker.h"
 

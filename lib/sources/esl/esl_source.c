@@ -307,7 +307,11 @@ static struct esl_source *esl_source_new(const struct config *cfg, const struct 
         .timezone = cfg->calls.timezone,
         .max_call_age_ms = cfg->calls.max_call_age_ms,
         .max_calls = (size_t)cfg->calls.max_calls,
+        .format = cfg->calls.typed_signals ? CALL_SIGNAL_TYPED : CALL_SIGNAL_SEED,
     };
+    _Static_assert(CONFIG_CALLS_FIELDS == CALL_EXTRA_COUNT, "calls.fields: one header per member");
+    for (size_t i = 0; i < CONFIG_CALLS_FIELDS; i++)
+        topts.extra_headers[i] = cfg->calls.field_headers[i];
     src->tracker = src->outbox ? call_tracker_new(&topts, on_call_signal, src) : NULL;
     if (!src->tracker) {
         log_error("esl", "node %s: cannot set up call tracking", node->name);
