@@ -428,6 +428,47 @@ static void test_hairpin_joined_late(void)
     sink_clear(&s);
 }
 
+/* Two inbound channels with one SIP Call-ID (a phone that reuses Call-IDs, or a caller
+ * who copies the Call-ID of a call it saw) are two calls, never merged; only an
+ * outbound and an inbound channel of one dialog are. */
+static void inbound_leg(struct call_tracker *t, const char *uuid, const char *event)
+{
+    struct esl_header h[] = {
+        {"Event-Name", event},
+        {"Unique-ID", uuid},
+        {"Call-Direction", "inbound"},
+        {"Caller-Caller-ID-Number", "0901"},
+        {"Caller-Destination-Number", "1900"},
+        {"variable_domain_name", "a.example"},
+        {"variable_sip_call_id", "same-call-id@192.0.2.7"},
+        {"Caller-Channel-Created-Time", "1795257000900000"},
+        {"Caller-Channel-Hangup-Time", "1795257003050000"},
+        {"Hangup-Cause", "NORMAL_CLEARING"},
+    };
+    struct esl_event ev = {.headers = h, .header_count = sizeof h / sizeof h[0]};
+    call_tracker_on_event(t, &ev, 1);
+}
+
+static void test_inbound_twins_stay_apart(void)
+{
+    struct sink s = {0};
+    struct call_tracker *t = seed_tracker(&s);
+    inbound_leg(t, "in-1", "CHANNEL_CREATE");
+    inbound_leg(t, "in-2", "CHANNEL_CREATE");
+    CHECK_INT(call_tracker_live_calls(t), 2);
+    inbound_leg(t, "in-1", "CHANNEL_HANGUP_COMPLETE");
+    CHECK_INT(s.count, 1); /* the first ends alone: in-2 does not hold it open */
+    inbound_leg(t, "in-2", "CHANNEL_HANGUP_COMPLETE");
+    CHECK_INT(s.count, 2);
+    /* A third call reusing the Call-ID after both ended is a new call too. */
+    inbound_leg(t, "in-3", "CHANNEL_CREATE");
+    inbound_leg(t, "in-3", "CHANNEL_HANGUP_COMPLETE");
+    CHECK_INT(s.count, 3);
+    CHECK_INT(call_tracker_live_calls(t), 0);
+    call_tracker_free(t);
+    sink_clear(&s);
+}
+
 /* calls.fields: members read from channel variables the operator names; the seed form
  * has all four (""), the typed form only the configured ones (null when unset). */
 static void test_named_fields(void)
@@ -488,6 +529,7 @@ int main(void)
     test_cdr_figures();
     test_hairpin_joined_late();
     test_named_fields();
+    test_inbound_twins_stay_apart();
     free(docs);
     return unit_done();
 }

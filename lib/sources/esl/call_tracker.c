@@ -617,8 +617,13 @@ static void event_dialog(struct call_tracker *t, struct ct_leg *leg, const char 
     }
     if (o == leg)
         return;
+    /* Only the hairpin's shape: one channel FreeSWITCH placed, one it received. Two
+     * inbound channels with one Call-ID are two callers (a phone that reuses Call-IDs,
+     * or one that copies another call's), never one call. */
     bool leg_out = leg->flags & LEG_OUTBOUND, o_out = o->flags & LEG_OUTBOUND;
-    enum ct_role r = leg_out && !o_out ? ROLE_CHILD : o_out && !leg_out ? ROLE_PARENT : ROLE_PEER;
+    if (leg_out == o_out)
+        return;
+    enum ct_role r = leg_out ? ROLE_CHILD : ROLE_PARENT;
     leg_link(t, leg, o->uuid, r);
     if (r == ROLE_CHILD && o->parent == leg)
         o->flags |= LEG_DIALOG;
