@@ -103,8 +103,9 @@ void call_tracker_free(struct call_tracker *t); /* accepts NULL */
  * A state the call skips gets no record (a call seen first at its answer starts at
  * "answered"), and an event that ends the call produces only the call signal, which
  * carries "live": false. Re-bridges and transfers do not go back to an earlier state.
- * In a live record time_ended, duration and hangup_cause are null until known, and
- * status is null until hanging up; event_id is "call-<call_id>-<state>".
+ * In a live record time_ended, duration and hangup_cause are unknown until known, and
+ * status until hanging up ("" in the seed form, null in the typed one); event_id is
+ * "call-<call_id>-<state>".
  *
  * call_id is the UUID of the call's root leg. It can change while the call is up,
  * when a later event names a leg that placed this one, or when two calls started
