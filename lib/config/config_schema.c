@@ -751,13 +751,19 @@ static void map_calls_fields(struct cfg_ctx *ctx, const struct cfg_field *f, str
                   cfg_kind(value));
         return;
     }
-    for (yaml_node_pair_t *p = value->data.mapping.pairs.start; p < value->data.mapping.pairs.top;
-         p++) {
+    size_t count = (size_t)(value->data.mapping.pairs.top - value->data.mapping.pairs.start);
+    for (size_t n = 0; n < count; n++) {
+        const yaml_node_pair_t *p = &value->data.mapping.pairs.start[n];
         yaml_node_t *k = cfg_node(ctx, p->key), *v = cfg_node(ctx, p->value);
-        const char *key =
-            k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+        if (!k || k->type != YAML_SCALAR_NODE) {
+            cfg_error(ctx, cfg_line(k ? k : value), path, "keys must be plain strings");
+            continue;
+        }
+        const char *key = (const char *)k->data.scalar.value;
         char kpath[CFG_PATH_MAX];
-        snprintf(kpath, sizeof kpath, "%s.%.60s", path, key);
+        cfg_child_path(kpath, path, key);
+        if (cfg_pair_is_dup(ctx, value, n, kpath, false))
+            continue;
         size_t i = 0;
         while (i < CONFIG_CALLS_FIELDS && strcmp(key, config_calls_field_names[i]) != 0)
             i++;
@@ -767,11 +773,9 @@ static void map_calls_fields(struct cfg_ctx *ctx, const struct cfg_field *f, str
                       "or crm_contact_id");
             continue;
         }
-        if (ctx->cfg->calls.field_headers[i]) {
-            cfg_error(ctx, cfg_line(k), kpath, "set twice");
+        if (!v || cfg_is_null(v)) /* network: ~ leaves the member unset */
             continue;
-        }
-        char *h = v ? cfg_scalar(ctx, v, kpath) : NULL;
+        char *h = cfg_scalar(ctx, v, kpath);
         if (h && !header_name_ok(h)) {
             cfg_error(ctx, cfg_line(v), kpath,
                       "expected an event header name (variable_network), got \"%.60s\"", h);

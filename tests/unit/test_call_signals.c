@@ -431,15 +431,16 @@ static void test_hairpin_joined_late(void)
 /* Two inbound channels with one SIP Call-ID (a phone that reuses Call-IDs, or a caller
  * who copies the Call-ID of a call it saw) are two calls, never merged; only an
  * outbound and an inbound channel of one dialog are. */
-static void inbound_leg(struct call_tracker *t, const char *uuid, const char *event)
+static void dialog_leg(struct call_tracker *t, const char *uuid, const char *event,
+                       const char *direction, const char *domain)
 {
     struct esl_header h[] = {
         {"Event-Name", event},
         {"Unique-ID", uuid},
-        {"Call-Direction", "inbound"},
+        {"Call-Direction", direction},
         {"Caller-Caller-ID-Number", "0901"},
         {"Caller-Destination-Number", "1900"},
-        {"variable_domain_name", "a.example"},
+        {"variable_domain_name", domain},
         {"variable_sip_call_id", "same-call-id@192.0.2.7"},
         {"Caller-Channel-Created-Time", "1795257000900000"},
         {"Caller-Channel-Hangup-Time", "1795257003050000"},
@@ -447,6 +448,11 @@ static void inbound_leg(struct call_tracker *t, const char *uuid, const char *ev
     };
     struct esl_event ev = {.headers = h, .header_count = sizeof h / sizeof h[0]};
     call_tracker_on_event(t, &ev, 1);
+}
+
+static void inbound_leg(struct call_tracker *t, const char *uuid, const char *event)
+{
+    dialog_leg(t, uuid, event, "inbound", "a.example");
 }
 
 static void test_inbound_twins_stay_apart(void)
@@ -465,6 +471,44 @@ static void test_inbound_twins_stay_apart(void)
     inbound_leg(t, "in-3", "CHANNEL_HANGUP_COMPLETE");
     CHECK_INT(s.count, 3);
     CHECK_INT(call_tracker_live_calls(t), 0);
+    call_tracker_free(t);
+    sink_clear(&s);
+}
+
+/* After a reconnect, a second inbound call with a finished call's Call-ID, first seen
+ * mid-call, is still its own call (only the other side of a hairpin is recognised). */
+static void test_reused_call_id_seen_mid_call(void)
+{
+    struct sink s = {0};
+    struct call_tracker *t = seed_tracker(&s);
+    inbound_leg(t, "in-1", "CHANNEL_CREATE");
+    inbound_leg(t, "in-1", "CHANNEL_HANGUP_COMPLETE");
+    inbound_leg(t, "in-2", "CHANNEL_HANGUP_COMPLETE"); /* no CREATE seen */
+    CHECK_INT(s.count, 2);
+    /* The outbound side of a described hairpin, seen late, is not described again. */
+    dialog_leg(t, "out-1", "CHANNEL_HANGUP_COMPLETE", "outbound", "a.example");
+    CHECK_INT(s.count, 2);
+    call_tracker_free(t);
+    sink_clear(&s);
+}
+
+/* A hairpin stays within one tenant: an outbound call of tenant a and an inbound call to
+ * tenant b that copies its Call-ID are two calls. */
+static void test_dialog_across_tenants(void)
+{
+    struct sink s = {0};
+    struct call_tracker *t = seed_tracker(&s);
+    dialog_leg(t, "out-a", "CHANNEL_CREATE", "outbound", "a.example");
+    dialog_leg(t, "in-b", "CHANNEL_CREATE", "inbound", "b.example");
+    CHECK_INT(call_tracker_live_calls(t), 2);
+    dialog_leg(t, "in-b", "CHANNEL_HANGUP_COMPLETE", "inbound", "b.example");
+    CHECK_INT(s.count, 1);
+    dialog_leg(t, "out-a", "CHANNEL_HANGUP_COMPLETE", "outbound", "a.example");
+    CHECK_INT(s.count, 2);
+    /* The same shape within one tenant is one call. */
+    dialog_leg(t, "out-c", "CHANNEL_CREATE", "outbound", "c.example");
+    dialog_leg(t, "in-c", "CHANNEL_CREATE", "inbound", "c.example");
+    CHECK_INT(call_tracker_live_calls(t), 0 + 1);
     call_tracker_free(t);
     sink_clear(&s);
 }
@@ -530,6 +574,8 @@ int main(void)
     test_hairpin_joined_late();
     test_named_fields();
     test_inbound_twins_stay_apart();
+    test_reused_call_id_seen_mid_call();
+    test_dialog_across_tenants();
     free(docs);
     return unit_done();
 }

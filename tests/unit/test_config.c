@@ -1731,8 +1731,12 @@ static void test_calls(void)
                  "provider, actual_hotline or crm_contact_id");
     EXPECT_ERROR("calls:\n  fields:\n    network: \"variable network\"\n",
                  "t.yaml:3: calls.fields.network: expected an event header name");
-    EXPECT_ERROR("calls:\n  fields:\n    provider: \"\"\n",
-                 "t.yaml:3: calls.fields.provider: expected an event header name");
+    EXPECT_ERROR("calls:\n  fields:\n    provider: \"x y\"\n    provider: variable_p\n",
+                 "t.yaml:4: calls.fields.provider: duplicate key (first at line 3)");
+    cfg = LOAD_OK("calls:\n  fields:\n    network: ~\n    provider: null\n");
+    if (cfg) /* null leaves a member unset, as everywhere in the file */
+        CHECK(cfg->calls.field_headers[0] == NULL && cfg->calls.field_headers[1] == NULL);
+    config_unref(cfg);
     EXPECT_ERROR("calls:\n  bucket: \"KV.calls\"\n",
                  "t.yaml:2: calls.bucket: \"KV.calls\" is not a key-value bucket name");
     EXPECT_ERROR("calls:\n  bucket: \"a b\"\n",

@@ -606,7 +606,8 @@ static void event_links(struct call_tracker *t, struct ct_leg *leg, const struct
  * (the dialog's caller side) becomes the parent of the inbound one. The first leg seen
  * with a Call-ID is indexed under it.
  */
-static void event_dialog(struct call_tracker *t, struct ct_leg *leg, const char *sip)
+static void event_dialog(struct call_tracker *t, struct ct_leg *leg, const char *sip,
+                         const struct esl_event *ev)
 {
     if (!sip || strlen(sip) > CT_VALUE_MAX)
         return;
@@ -622,6 +623,14 @@ static void event_dialog(struct call_tracker *t, struct ct_leg *leg, const char 
      * or one that copies another call's), never one call. */
     bool leg_out = leg->flags & LEG_OUTBOUND, o_out = o->flags & LEG_OUTBOUND;
     if (leg_out == o_out)
+        return;
+    /* A hairpin stays within one tenant: a Call-ID copied into a call to another
+     * tenant's number does not join the two. */
+    char here[CT_DOMAIN_CAP];
+    const char *d1 =
+        esl_event_domain_source(ev, here, sizeof here) >= 0 ? here : leg->call->s[F_DOMAIN];
+    const char *d2 = o->call->s[F_DOMAIN];
+    if (d1 && d2 && strcmp(d1, d2) != 0)
         return;
     enum ct_role r = leg_out ? ROLE_CHILD : ROLE_PARENT;
     leg_link(t, leg, o->uuid, r);
@@ -688,7 +697,7 @@ static void event_record(const struct call_tracker *t, struct ct_call *c,
         const char *cause = get(ev, "Hangup-Cause");
         call_set_str(c, F_CAUSE, cause ? cause : get(ev, "variable_hangup_cause"), p);
     }
-    if (kind == K_COMPLETE) { /* FreeSWITCH's CDR figures of this leg */
+    if (kind == K_COMPLETE && is_root) { /* FreeSWITCH's CDR figures of the customer's leg */
         call_set_str(c, F_BILLSEC, seconds_value(get(ev, "variable_billsec")), p);
         call_set_str(c, F_DURATION, seconds_value(get(ev, "variable_duration")), p);
     }
@@ -927,22 +936,24 @@ void call_tracker_on_event(struct call_tracker *t, const struct esl_event *ev, i
     if (leg && !leg->call)
         return; /* late or replayed event of a finished call */
     const char *sip = get(ev, "variable_sip_call_id");
+    const char *dir = get(ev, "Call-Direction");
+    const bool outbound = dir && strcmp(dir, "outbound") == 0;
     if (!leg && kind != K_CREATE && sip) {
-        /* First seen mid-call (after a reconnect) in a SIP dialog whose call has
-         * already been described: part of that call. (A new call that reuses a
-         * Call-ID starts with CHANNEL_CREATE.) */
+        /* First seen mid-call (after a reconnect) as the other side of a hairpin
+         * whose call has already been described: part of that call. (A new call that
+         * reuses a Call-ID starts with CHANNEL_CREATE; a channel of the same direction
+         * is another call.) */
         const struct ct_leg *o = strlen(sip) <= CT_VALUE_MAX ? sip_find(t, sip) : NULL;
-        if (o && !o->call)
+        if (o && !o->call && !(o->flags & LEG_OUTBOUND) == outbound)
             return;
     }
     if (!leg && !(leg = call_new(t, uuid, now_ms)))
         return;
     leg->flags |= LEG_SEEN;
-    const char *dir = get(ev, "Call-Direction");
-    if (dir && strcmp(dir, "outbound") == 0)
+    if (outbound)
         leg->flags |= LEG_OUTBOUND;
     event_links(t, leg, ev);
-    event_dialog(t, leg, sip);
+    event_dialog(t, leg, sip, ev);
     struct ct_call *c = leg->call;
     const bool is_root = call_root(c) == leg;
     event_record(t, c, ev, kind, is_root);

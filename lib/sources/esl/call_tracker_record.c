@@ -177,10 +177,13 @@ char *ct_record_build(const struct ct_call *c, const char *call_id, const char *
     put_time(&w, "time_started", env->zone, created);
     put_time(&w, "time_answered", env->zone, answered);
     put_time(&w, "time_ended", env->zone, hungup);
-    /* Live records: FreeSWITCH's figures only arrive with the end. */
-    put_seconds(&w, "duration", call_seconds(c->s[F_DURATION], created, hungup));
+    /* FreeSWITCH's figures come with the customer's channel's end: a live record
+     * (the call goes on) uses the instants. */
+    const char *fs_duration = k->live ? NULL : c->s[F_DURATION];
+    const char *fs_billsec = k->live ? NULL : c->s[F_BILLSEC];
+    put_seconds(&w, "duration", call_seconds(fs_duration, created, hungup));
     put_seconds(&w, "billsec",
-                answered || c->s[F_BILLSEC] ? call_seconds(c->s[F_BILLSEC], answered, hungup) : 0);
+                answered || fs_billsec ? call_seconds(fs_billsec, answered, hungup) : 0);
     cJSON_AddStringToObject(o, "state", k->state);
     put(&w, "status", k->status);
     put(&w, "hangup_cause", c->s[F_CAUSE]);
