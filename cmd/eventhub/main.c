@@ -37,9 +37,17 @@ static void usage(FILE *out)
             "  -log-level LEVEL        debug, info, warn or error (default: from config, info)\n"
             "  -log-file FILE          write logs to FILE instead of stderr\n"
             "  -domain-logging[=BOOL]  per-domain event logs under log.dir (default: true)\n"
-            "  --check-config          validate the configuration and exit (0 valid, 1 not)\n"
+            "  --check-config [FILE]   validate FILE (default: the -config file) and exit\n"
             "  --version               print the version and exit\n"
-            "  --help                  print this help and exit\n");
+            "  --help                  print this help and exit\n"
+            "\n"
+            "Exit status:\n"
+            "  0  stopped cleanly after SIGTERM or SIGINT (in-flight work drained); with\n"
+            "     --check-config: the configuration is valid\n"
+            "  1  the configuration is invalid (each error with file:line on stderr), or\n"
+            "     start-up failed (the log says why: port in use, log file, NATS, ...)\n"
+            "  2  usage error: an unknown option or a missing value\n"
+            "SIGHUP reloads the routes and keys from the configuration file.\n");
 }
 
 static bool parse_bool(const char *v, int *out)
@@ -78,6 +86,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 
         if (!strcmp(name, "check-config")) {
             cli->check_config = true;
+            /* --check-config FILE / --check-config=FILE: the file to check. */
+            if (!value && i + 1 < argc && argv[i + 1][0] != '-')
+                value = argv[++i];
+            if (value)
+                cli->config_path = value;
         } else if (!strcmp(name, "version")) {
             cli->version = true;
         } else if (!strcmp(name, "help") || !strcmp(name, "h")) {

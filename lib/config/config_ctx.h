@@ -22,12 +22,14 @@
 #define CFG_MAX_FILE_BYTES (16 * 1024 * 1024)    /* config_load refuses bigger files */
 #define CFG_MAX_DURATION_MS (36500LL * 86400000) /* 100 years: fits nanoseconds in int64 */
 #define CFG_ACK_MARGIN_MS 2000                   /* ack_wait > longest endpoint timeout + this */
-#define CFG_PATH_MAX 256                         /* key paths in messages ("routes[3].domain") */
-#define CFG_MAX_ESL_NODES 1000                   /* esl: items (a connection each) */
-#define CFG_MAX_LIST_ITEMS 1000                  /* entries of a list of strings (events...) */
-#define CFG_ZONEINFO_DIR "/usr/share/zoneinfo"   /* calls.timezone names a file under it */
-#define CFG_ESL_PASSWORD_MAX 512                 /* esl[].password, characters */
-#define CFG_ESL_FILTER_MAX 1024                  /* one esl[].filters entry, characters */
+#define CFG_ACK_WAIT_MIN_MS                                                                        \
+    3000                        /* shorter: in-progress acks (checked each second) cannot keep it */
+#define CFG_PATH_MAX 256        /* key paths in messages ("routes[3].domain") */
+#define CFG_MAX_ESL_NODES 1000  /* esl: items (a connection each) */
+#define CFG_MAX_LIST_ITEMS 1000 /* entries of a list of strings (events...) */
+#define CFG_ZONEINFO_DIR "/usr/share/zoneinfo" /* calls.timezone names a file under it */
+#define CFG_ESL_PASSWORD_MAX 512               /* esl[].password, characters */
+#define CFG_ESL_FILTER_MAX 1024                /* one esl[].filters entry, characters */
 
 enum cfg_type {
     CFG_T_END = 0,  /* terminates a table */

@@ -356,13 +356,20 @@ static void validate_delivery(struct cfg_ctx *ctx)
     }
 }
 
-/* The consumer's ack_wait must outlast the whole fan-out of one event. */
+/*
+ * The consumer's ack_wait should outlast the whole fan-out of one event. When it does
+ * not (a Go telephony-forwarder file: ack_wait_seconds: 5 with a 3 s timeout), the
+ * file still loads: delivery keeps each event's lease with in-progress acks (every
+ * ack_wait / 3, checked each second), so nothing is redelivered while its calls run;
+ * a warning says so. Below CFG_ACK_WAIT_MIN_MS that cadence cannot keep up: an error.
+ */
 static void validate_ack_wait(struct cfg_ctx *ctx)
 {
     const struct config *cfg = ctx->cfg;
     int64_t longest = config_max_endpoint_timeout_ms(cfg);
     if (cfg->nats.ack_wait_ms < 1 || cfg->nats.ack_wait_ms - CFG_ACK_MARGIN_MS > longest)
         return;
+    bool lease_kept = cfg->nats.ack_wait_ms >= CFG_ACK_WAIT_MIN_MS;
     const char *key;
     int line = where(ctx, OFF(nats.ack_wait_ms), "nats.consumer.ack_wait", &key);
     for (size_t i = 0; !line && i < cfg->route_count; i++)
@@ -375,10 +382,21 @@ static void validate_ack_wait(struct cfg_ctx *ctx)
     cfg_format_duration(longest, lo, sizeof lo);
     cfg_format_duration(CFG_ACK_MARGIN_MS, margin, sizeof margin);
     cfg_format_duration(longest + CFG_ACK_MARGIN_MS, sum, sizeof sum);
+    if (lease_kept) {
+        log_warn("config",
+                 "%s:%d: %s: %s is not above the longest endpoint timeout (%s) plus %s; "
+                 "loaded anyway: each event's lease is kept with in-progress acks while its "
+                 "calls run (set it above %s to need none)",
+                 ctx->name, line, key, ack, lo, margin, sum);
+        return;
+    }
+    char min[32];
+    cfg_format_duration(CFG_ACK_WAIT_MIN_MS, min, sizeof min);
     cfg_error(ctx, line, key,
-              "%s must exceed the longest endpoint timeout (%s) plus %s of margin, or NATS "
-              "redelivers events that are still being delivered; set it above %s",
-              ack, lo, margin, sum);
+              "%s is too short to keep a lease with in-progress acks (at least %s), and does "
+              "not exceed the longest endpoint timeout (%s) plus %s of margin: NATS would "
+              "redeliver events still being delivered; set it above %s",
+              ack, min, lo, margin, sum);
 }
 
 static void validate_routes(struct cfg_ctx *ctx)

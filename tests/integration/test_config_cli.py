@@ -88,16 +88,36 @@ class ConfigCli(harness.TestCase):
         self.assert_invalid(VALID.replace("domain: example.com", 'domain: ""'), 7, "routes[0].domain",
                             name="bad4.yaml")
 
-    def test_ack_wait_must_exceed_endpoint_timeout(self):
+    def test_go_ack_wait_loads_with_a_warning(self):
+        # A Go telephony-forwarder file: ack_wait_seconds 5 is above its 3 s timeout but not
+        # above eventhub's 3 s + 2 s; it loads, and the warning names the line.
         text = VALID.replace("  url: nats://127.0.0.1:9\n",
-                             "  url: nats://127.0.0.1:9\n  ack_wait_seconds: 4\n")
-        text += "delivery:\n  timeout: 3s\n"
-        # 4 s is not more than 3 s + 2 s.
+                             "  url: nats://127.0.0.1:9\n  ack_wait_seconds: 5\n")
         path = self.write("ackwait.yaml", text)
-        code, _, err = self.check(path)
-        self.assertEqual(code, 1, "ack_wait 4s with a 3s endpoint timeout accepted:\n%s" % err)
-        self.assertRegex(err, re.escape(path) + r":\d+:", err)
-        self.assertIn("ack_wait", err)
+        code, out, err = self.run_bin("--check-config", path)
+        self.assertEqual(code, 0, "a Go file's ack_wait_seconds: 5 was refused:\n%s" % err)
+        self.assertIn("%s:6: nats.ack_wait_seconds: 5s is not above" % path, err)
+        self.assertIn("in-progress acks", err)
+        # Too short for the lease to be kept: refused, with FILE:LINE.
+        path2 = self.write("ackwait2.yaml", text.replace("ack_wait_seconds: 5", "ack_wait_seconds: 2"))
+        code, _, err = self.check(path2)
+        self.assertEqual(code, 1, "ack_wait 2s with a 3s endpoint timeout accepted:\n%s" % err)
+        self.assertIn("%s:6: nats.ack_wait_seconds: 2s is too short" % path2, err)
+
+    def test_check_config_takes_the_file(self):
+        path = self.write("ok.yaml", VALID)
+        for args in (("--check-config", path), ("--check-config=%s" % path,), ("-check-config", path)):
+            code, out, err = self.run_bin(*args)
+            self.assertEqual(code, 0, "%r: %s" % (args, err))
+            self.assertIn("%s: configuration is valid" % path, out)
+        bad = self.write("bad.yaml", VALID.replace("  port: 0\n", "  port: 0\n  bogus_key: 1\n"))
+        code, _, err = self.run_bin("--check-config", bad)
+        self.assertEqual(code, 1, err)
+        self.assertIn("%s:4:" % bad, err)
+        # A stray argument without --check-config is still a usage error (status 2).
+        code, _, err = self.run_bin(path)
+        self.assertEqual(code, 2, err)
+        self.assertIn("unexpected argument", err)
 
     def test_every_error_is_reported(self):
         text = VALID.replace("  port: 0\n", "  port: 0\n  bogus_key: 1\n").replace(
@@ -135,6 +155,10 @@ class ConfigCli(harness.TestCase):
         text = out + err
         for flag in ("-config", "--check-config", "-log-level", "-log-file", "-domain-logging"):
             self.assertIn(flag, text, "--help does not mention %s" % flag)
+        # The exit statuses, each of which the tests above observe.
+        self.assertIn("Exit status:", text)
+        for status in ("  0  ", "  1  ", "  2  "):
+            self.assertIn(status, text, "--help does not document exit status %r" % status)
 
     def test_log_file(self):
         ns = self.nats()
