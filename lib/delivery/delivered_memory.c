@@ -12,7 +12,7 @@
 struct dm_entry {
     uint64_t seq;
     uint64_t url_hash;
-    int count;                      /* failed attempts, in the FAILURES_TAG entry */
+    int count; /* failed attempts in the FAILURES_TAG entry; the 2xx status in others */
     struct dm_entry *chain;         /* next in bucket */
     struct dm_entry *older, *newer; /* insertion order */
 };
@@ -114,14 +114,24 @@ static void unlink_entry(struct delivered_memory *dm, struct dm_entry **link)
 
 static struct dm_entry *add_entry(struct delivered_memory *dm, uint64_t seq, uint64_t tag);
 
-void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)
+void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id,
+                          int status)
 {
-    add_entry(dm, seq, endpoint_id); /* out of memory: the endpoint is called again */
+    /* out of memory: the endpoint is called again */
+    struct dm_entry *e = add_entry(dm, seq, endpoint_id);
+    if (e && status > 0)
+        e->count = status;
 }
 
 bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)
 {
     return *find_link(dm, seq, endpoint_id) != NULL;
+}
+
+int delivered_memory_status(const struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)
+{
+    const struct dm_entry *e = *find_link(dm, seq, endpoint_id);
+    return e ? e->count : 0;
 }
 
 void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id)

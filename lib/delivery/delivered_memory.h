@@ -19,8 +19,12 @@ struct delivered_memory;
 struct delivered_memory *delivered_memory_new(size_t capacity);
 void delivered_memory_free(struct delivered_memory *dm);
 
-void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
+/* The endpoint answered `status` (2xx; 0 when not known) for the event. */
+void delivered_memory_add(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id,
+                          int status);
 bool delivered_memory_has(const struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
+/* The status the endpoint answered, when remembered; 0 otherwise. */
+int delivered_memory_status(const struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
 void delivered_memory_remove(struct delivered_memory *dm, uint64_t seq, uint64_t endpoint_id);
 /* An endpoint's identity: its URL and headers (two endpoints may share a URL). */
 uint64_t delivered_memory_endpoint_id(const char *url, const char *const *headers,

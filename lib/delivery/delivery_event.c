@@ -107,7 +107,11 @@ void delivery_event_begin(struct delivery *d, natsMsg *msg)
     for (size_t i = 0; i < n; i++) {
         const struct endpoint *ep = &job->route->endpoints[i];
         if (delivered_memory_has(d->memory, job->memory_key, delivery_endpoint_id(ep))) {
+            /* 2xx in an earlier attempt: its answer stays on record (dead letters,
+             * history), though it is not called again */
             job->outcomes[i].delivered = true;
+            job->outcomes[i].status =
+                delivered_memory_status(d->memory, job->memory_key, delivery_endpoint_id(ep));
             continue;
         }
         struct lane *lane = lanes_get(d->lanes, ep, job->route->domain);
@@ -204,7 +208,8 @@ static void event_finish(struct delivery *d, struct job *job)
         for (size_t i = 0; i < job->endpoint_count; i++)
             if (job->outcomes[i].delivered)
                 delivered_memory_add(d->memory, job->memory_key,
-                                     delivery_endpoint_id(&job->route->endpoints[i]));
+                                     delivery_endpoint_id(&job->route->endpoints[i]),
+                                     job->outcomes[i].status);
         natsMsg_NakWithDelay(job->msg, PARK_RETRY_MS, NULL);
         stats_inc(STAT_RETRIED);
         static struct log_ratelimit rl;
@@ -224,7 +229,8 @@ static void event_finish(struct delivery *d, struct job *job)
     for (size_t i = 0; i < job->endpoint_count; i++)
         if (job->outcomes[i].delivered && job->outcomes[i].called)
             delivered_memory_add(d->memory, job->memory_key,
-                                 delivery_endpoint_id(&job->route->endpoints[i]));
+                                 delivery_endpoint_id(&job->route->endpoints[i]),
+                                 job->outcomes[i].status);
     if (parked == 0) {
         stats_inc(STAT_DELIVERED);
         log_debug(SUBSYS, "event %s delivered to %zu endpoint(s)", job->info.event_id,

@@ -10,15 +10,22 @@ static uint64_t id(const char *url)
 static void test_pairs_and_capacity(void)
 {
     struct delivered_memory *dm = delivered_memory_new(3);
-    delivered_memory_add(dm, 1, id("http://a/"));
-    delivered_memory_add(dm, 1, id("http://b/"));
-    delivered_memory_add(dm, 1, id("http://a/")); /* idempotent; makes it the newest */
+    delivered_memory_add(dm, 1, id("http://a/"), 200);
+    delivered_memory_add(dm, 1, id("http://b/"), 200);
+    delivered_memory_add(dm, 1, id("http://a/"), 200); /* idempotent; makes it the newest */
     CHECK_INT(delivered_memory_count(dm), 2);
+    /* The 2xx each answered is remembered with it (dead-letter records show it). */
+    delivered_memory_add(dm, 1, id("http://b/"), 204);
+    CHECK_INT(delivered_memory_status(dm, 1, id("http://b/")), 204);
+    CHECK_INT(delivered_memory_status(dm, 1, id("http://a/")), 200);
+    CHECK_INT(delivered_memory_status(dm, 1, id("http://c/")), 0);
+    delivered_memory_add(dm, 1, id("http://a/"), 0); /* unknown: keeps what it had */
+    CHECK_INT(delivered_memory_status(dm, 1, id("http://a/")), 200);
     CHECK(delivered_memory_has(dm, 1, id("http://a/")));
     CHECK(!delivered_memory_has(dm, 2, id("http://a/")));
     CHECK(!delivered_memory_has(dm, 1, id("http://c/")));
-    delivered_memory_add(dm, 2, id("http://a/"));
-    delivered_memory_add(dm, 3, id("http://a/")); /* over capacity: the oldest goes */
+    delivered_memory_add(dm, 2, id("http://a/"), 200);
+    delivered_memory_add(dm, 3, id("http://a/"), 200); /* over capacity: the oldest goes */
     CHECK_INT(delivered_memory_count(dm), 3);
     CHECK(!delivered_memory_has(dm, 1, id("http://b/")));
     CHECK(delivered_memory_has(dm, 1, id("http://a/")));
@@ -42,7 +49,7 @@ static void test_identity_includes_headers(void)
     CHECK(ida != delivered_memory_endpoint_id("http://gw/", ab, 2));
     CHECK(ida != delivered_memory_endpoint_id("http://gw/", NULL, 0));
     struct delivered_memory *dm = delivered_memory_new(8);
-    delivered_memory_add(dm, 7, ida);
+    delivered_memory_add(dm, 7, ida, 200);
     CHECK(delivered_memory_has(dm, 7, ida));
     CHECK(!delivered_memory_has(dm, 7, idb));
     delivered_memory_free(dm);
@@ -58,10 +65,10 @@ static void test_failures(void)
     CHECK_INT(delivered_memory_count(dm), 1);
     /* An update makes the entry the newest: two newer entries, then one more, and the
      * updated count is still there while the older pair went first. */
-    delivered_memory_add(dm, 6, id("http://a/"));
-    delivered_memory_add(dm, 6, id("http://b/"));
+    delivered_memory_add(dm, 6, id("http://a/"), 200);
+    delivered_memory_add(dm, 6, id("http://b/"), 200);
     delivered_memory_set_failures(dm, 5, 3); /* touched */
-    delivered_memory_add(dm, 6, id("http://c/"));
+    delivered_memory_add(dm, 6, id("http://c/"), 200);
     CHECK_INT(delivered_memory_failures(dm, 5), 3);
     CHECK(!delivered_memory_has(dm, 6, id("http://a/")));
     delivered_memory_set_failures(dm, 5, 0);
