@@ -149,6 +149,8 @@ int main(int argc, char **argv)
         log_set_level(level);
     }
 
+    if (cli.domain_logging >= 0) /* also for every reload */
+        config_set_domain_logging_override(cli.domain_logging);
     char *errors = NULL;
     struct config *cfg = config_load(cli.config_path, &errors);
     if (!cfg) {
@@ -162,8 +164,6 @@ int main(int argc, char **argv)
         config_unref(cfg);
         return 0;
     }
-    if (cli.domain_logging >= 0)
-        cfg->log.domain_logging = cli.domain_logging;
     if (!cli.log_level) {
         enum log_level level;
         if (log_level_parse(cfg->log.level, &level))

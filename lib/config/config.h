@@ -321,6 +321,13 @@ struct config *config_load(const char *path, char **errors);
 struct config *config_load_string(const char *yaml, size_t len, const char *name, char **errors);
 
 /*
+ * A command-line setting that beats the file (-domain-logging), for every config
+ * loaded from now on: the first and each reload, so a reload does not see a change
+ * the file never made. -1 (the default) = none. Call before any thread loads one.
+ */
+void config_set_domain_logging_override(int on);
+
+/*
  * Reads the whole file config_load() would read (a regular file of at most 16 MiB) into
  * a new NUL-terminated buffer (*out, caller frees; *len excludes the NUL). 0, or -errno
  * (-EFBIG when too large). For callers that need the bytes too (a reload compares them).

@@ -106,6 +106,13 @@ static void finalize(struct cfg_ctx *ctx)
     }
 }
 
+static int domain_logging_override = -1;
+
+void config_set_domain_logging_override(int on)
+{
+    domain_logging_override = on < 0 ? -1 : on != 0;
+}
+
 struct config *config_load_string(const char *yaml, size_t len, const char *name, char **errors)
 {
     struct cfg_ctx ctx = {.name = name ? name : "config"};
@@ -155,6 +162,8 @@ out:
     } else if (errors) {
         *errors = NULL;
     }
+    if (cfg && domain_logging_override >= 0)
+        cfg->log.domain_logging = domain_logging_override;
     cfg_errors_free(&ctx);
     free(ctx.esl_items);
     return cfg;

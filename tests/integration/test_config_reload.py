@@ -382,6 +382,23 @@ class ConfigReload(harness.TestCase):
 
     # -- the API --
 
+    def test_command_line_override_is_not_a_change(self):
+        # -domain-logging=false beats the file at the start and at every reload: a reload
+        # of an unchanged file has nothing that needs a restart, and warns about nothing.
+        cfg = base_config(self.ns.url, self.routes_a, server={"watch_config": False})
+        self.eh = self.eventhub(cfg, extra_args=["-domain-logging=false"])
+        r = self.api("POST", "/api/config/reload")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["restart_required"], [], r.json)
+        warns = [l for l in self.eh.run_logs() if l.get("level") == "warn"
+                 and "domain_logging" in msg_of(l)]
+        self.assertEqual(warns, [])
+        # The override still holds: no domain log is written.
+        self.post("a.example.com", "a-1")
+        self.assert_routed(self.ra, "a-1")
+        self.assertFalse(os.path.exists(os.path.join(self.eh.dir, "logs", "a_example_com")),
+                         "a domain log was written despite -domain-logging=false")
+
     def test_api_reload_shapes_and_auth(self):
         eh = self.start(server={"watch_config": False, "admin_token": "s3cret-admin"})
         routes = self.routes_a + [{"domain": "b.example.com", "endpoints": [self.rb.url("/b")]}]
