@@ -75,6 +75,21 @@ class EslReconnect(EslTestCase):
         conn.push(ff.Replay(PLAIN))
         self.assert_call_once(eh, fs)
 
+    def test_wrong_password_is_told_after_other_trouble(self):
+        # FreeSWITCH restarting: the first connections close at once (each a warning),
+        # more than a minute's allowance of them; then it is up with another password.
+        # The "wrong esl password?" line has an allowance of its own: it comes at once.
+        fs = self.fake_fs(password="not-ClueCon")
+        for i in range(8):
+            fs.script_for(i, ff.Spec([ff.Close()], start="connect"))
+        eh = self.start(fs)
+        fs.wait_connections(9, timeout=20)
+        closed = [l for l in self.esl_logs(eh) if l.get("level") in WARN
+                  and "password" not in str(l.get("msg", "")).lower()]
+        self.assertGreaterEqual(len(closed), 5, "the closed connections were not logged: %r" % closed)
+        lines = self.wait_esl_log(eh, ("error",), ["wrong esl password"], timeout=10)
+        self.assertIn("0 similar suppressed", lines[0]["msg"])
+
     def test_rude_rejection(self):
         fs = self.fake_fs(script=[ff.Replay(PLAIN)])
         fs.script_for(0, ff.Spec([ff.RudeRejection()], start="connect"))

@@ -43,7 +43,10 @@ struct esl_conn {
 
     pthread_mutex_t lock; /* guards stats */
     struct esl_conn_stats stats;
-    struct log_ratelimit log_rl;
+    /* One log allowance per kind of trouble (the state it leaves the connection in):
+     * refused connections while FreeSWITCH restarts must not use up the allowance of
+     * the "wrong esl password?" line that follows. */
+    struct log_ratelimit log_rl[ESL_STATE_STOPPED + 1];
 };
 
 /* Why a session ended. */
@@ -93,7 +96,7 @@ static void fail(struct esl_conn *c, enum esl_conn_state state, enum log_level l
     snprintf(c->stats.last_error, sizeof c->stats.last_error, "%s", msg);
     pthread_mutex_unlock(&c->lock);
     int suppressed = 0;
-    if (log_ratelimit_ok(&c->log_rl, 5, 60000, &suppressed))
+    if (log_ratelimit_ok(&c->log_rl[state], 5, 60000, &suppressed))
         log_at(level, "esl", "node %s (%s:%d): %s (%d similar suppressed)", c->node->name,
                c->node->host, c->node->port, msg, suppressed);
 }
