@@ -64,9 +64,13 @@ void health_handle(void *ctx, struct http_request *req)
     cJSON_AddStringToObject(o, "nats", nats_link_connected(h->link) ? "connected" : "disconnected");
     cJSON_AddStringToObject(o, "jetstream", nats_link_state(h->link));
     cJSON_AddStringToObject(o, "server", server);
+    char problem[400];
+    bool have_problem = nats_link_problem(h->link, problem, sizeof problem);
     if (!ready || stopping)
         cJSON_AddStringToObject(o, "reason",
-                                stopping ? "eventhub is shutting down" : nats_link_state(h->link));
+                                stopping       ? "eventhub is shutting down"
+                                : have_problem ? problem
+                                               : nats_link_state(h->link));
     cJSON_AddNumberToObject(o, "inflight_publishes", publisher_inflight(h->pub));
     cJSON_AddNumberToObject(o, "inflight_deliveries", delivery_inflight(h->delivery));
     cJSON_AddNumberToObject(o, "uptime_seconds",

@@ -41,6 +41,7 @@ struct nats_link {
     bool stopping;     /* guarded by lock */
     bool armed;        /* guarded by lock: conn and js exist, setup may run */
     bool closed;       /* guarded by lock: the closed callback has run */
+    char problem[400]; /* guarded by lock: why setup cannot succeed as configured; "" none */
 
     nats_link_ready_fn on_ready;
     void *closure;
@@ -115,6 +116,43 @@ static int64_t ms_to_ns(int64_t ms)
     return ms * NS_PER_MS;
 }
 
+static void set_problem(struct nats_link *link, const char *text)
+{
+    pthread_mutex_lock(&link->lock);
+    bool changed = strcmp(link->problem, text) != 0;
+    snprintf(link->problem, sizeof link->problem, "%s", text);
+    pthread_mutex_unlock(&link->lock);
+    if (changed && text[0]) /* once, not at every retry */
+        log_error("nats", "%s", text);
+}
+
+/*
+ * The stream cannot be created because another stream already takes its subjects:
+ * most often eventhub's own stream under its old name, after nats.stream.name changed.
+ * Says which stream and what to do, in the log and in /health.
+ */
+static void explain_overlap(struct nats_link *link, const char *name, const char *subject)
+{
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Stream.Info.SubjectsFilter = subject;
+    jsStreamNamesList *names = NULL;
+    const char *other = NULL;
+    if (js_StreamNames(&names, link->js, &o, NULL) == NATS_OK && names)
+        for (int i = 0; i < names->Count && !other; i++)
+            if (strcmp(names->List[i], name) != 0)
+                other = names->List[i];
+    char text[400];
+    snprintf(text, sizeof text,
+             "stream %s cannot be created: its subjects (%s) are taken by stream %s on this "
+             "NATS server (was nats.stream.name changed?). Set nats.stream.name back to %s, "
+             "or give %s other subjects (nats.subject_pattern), or delete %s once drained",
+             name, subject, other ? other : "(another)", other ? other : "that stream's name", name,
+             other ? other : "it");
+    jsStreamNamesList_Destroy(names);
+    set_problem(link, text);
+}
+
 static natsStatus ensure_stream(struct nats_link *link, const char *name, const char *subject,
                                 jsRetentionPolicy retention, int64_t max_age_ms, int64_t max_msgs,
                                 int64_t max_bytes)
@@ -158,7 +196,9 @@ static natsStatus ensure_stream(struct nats_link *link, const char *name, const 
             s = NATS_OK;
         }
     }
-    if (s != NATS_OK)
+    if (s != NATS_OK && jerr == JSStreamSubjectOverlapErr)
+        explain_overlap(link, name, subject);
+    else if (s != NATS_OK)
         log_warn("nats", "cannot set up stream %s: %s (%s, code %d)", name, natsStatus_GetText(s),
                  nats_GetLastError(NULL), (int)jerr);
     jsStreamInfo_Destroy(si);
@@ -283,6 +323,7 @@ static void *setup_main(void *arg)
         if (ok) {
             int expected = LINK_SETUP;
             atomic_compare_exchange_strong(&link->state, &expected, LINK_READY);
+            set_problem(link, "");
             retry_ms = 250;
             log_info("nats", "JetStream ready (stream %s, consumer %s)",
                      link->cfg->nats.stream_name, link->cfg->nats.consumer_name);
@@ -468,6 +509,15 @@ bool nats_link_connected(const struct nats_link *link)
 bool nats_link_ready(const struct nats_link *link)
 {
     return atomic_load(&link->state) == LINK_READY;
+}
+
+bool nats_link_problem(struct nats_link *link, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&link->lock);
+    bool have = link->problem[0] != '\0';
+    snprintf(buf, cap, "%s", link->problem);
+    pthread_mutex_unlock(&link->lock);
+    return have;
 }
 
 const char *nats_link_state(const struct nats_link *link)

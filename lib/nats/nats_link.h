@@ -44,6 +44,9 @@ bool nats_link_connected(const struct nats_link *link);
 bool nats_link_ready(const struct nats_link *link);
 /* A short human reason when not ready ("disconnected", "setting up stream", ...). */
 const char *nats_link_state(const struct nats_link *link);
+/* Why setup cannot succeed as configured (a stream's subjects taken by another
+ * stream), copied into buf; false, and buf "", when there is no such problem. */
+bool nats_link_problem(struct nats_link *link, char *buf, size_t cap);
 /* Connected server URL into buf, redacted (redact.h); empty when disconnected. */
 void nats_link_server(struct nats_link *link, char *buf, size_t cap);
 
