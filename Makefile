@@ -28,7 +28,7 @@ build: deps $(BUILD)/build.ninja
 # webhook receiver on 127.0.0.1:$(DEMO_SINK_PORT) (the example route's endpoint).
 # The receiver dies with eventhub (parent-death signal); Ctrl-C stops everything.
 run: build
-	@setpriv --pdeathsig TERM $(BUILD)/cmd/bench/bench --sink-only --sinks 1 --sink-port $(DEMO_SINK_PORT) & \
+	@setpriv --pdeathsig TERM $(BUILD)/cmd/demo-receiver/demo-receiver --port $(DEMO_SINK_PORT) & \
 	exec $(BUILD)/cmd/eventhub/eventhub -config $(CONFIG)
 
 lint:
