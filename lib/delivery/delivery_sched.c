@@ -2,6 +2,7 @@
  * delivery_sched — the lanes' queues and the round robin over them, starting
  * calls and taking their answers (delivery_internal.h). Delivery thread.
  */
+#include "core/trace_context.h"
 #include "delivery/delivery_internal.h"
 
 #include "core/clock.h"
@@ -212,8 +213,17 @@ static bool start_call(struct delivery *d, struct lane *lane, struct lane_call *
 {
     struct job *job = c->job;
     const struct endpoint *ep = delivery_job_endpoint(job, c->index);
+    const char *parent = NULL, *state = NULL;
+    if (natsMsgHeader_Get(job->msg, TRACE_PARENT_HEADER, &parent) != NATS_OK ||
+        !trace_parent_valid(parent))
+        parent = NULL;
+    if (!parent || natsMsgHeader_Get(job->msg, TRACE_STATE_HEADER, &state) != NATS_OK ||
+        !trace_state_valid(state))
+        state = NULL;
     struct webhook_request rq = {
         .endpoint = ep,
+        .traceparent = parent,
+        .tracestate = state,
         .endpoint_index = c->index,
         .body = job->body,
         .body_len = job->body_len,

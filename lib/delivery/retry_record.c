@@ -50,6 +50,10 @@ natsMsg *retry_record_msg(const char *subject_prefix, const char *key, const str
         s = set_num(m, H_NOT_BEFORE, (long long)r->not_before_wall_ms);
     if (s == NATS_OK && r->kind[0])
         s = natsMsgHeader_Set(m, PUBLISHER_KIND_HEADER, r->kind);
+    if (s == NATS_OK && r->traceparent[0])
+        s = natsMsgHeader_Set(m, TRACE_PARENT_HEADER, r->traceparent);
+    if (s == NATS_OK && r->traceparent[0] && r->tracestate[0])
+        s = natsMsgHeader_Set(m, TRACE_STATE_HEADER, r->tracestate);
     if (s == NATS_OK && r->final_reason[0])
         s = natsMsgHeader_Set(m, H_FINAL, r->final_reason);
     if (s == NATS_OK && r->last_status)
@@ -108,6 +112,11 @@ bool retry_record_read(natsMsg *msg, struct retry_record *r)
         clean_copy(r->kind, sizeof r->kind, v);
     if (natsMsgHeader_Get(msg, H_FINAL, &v) == NATS_OK && v)
         clean_copy(r->final_reason, sizeof r->final_reason, v);
+    if (natsMsgHeader_Get(msg, TRACE_PARENT_HEADER, &v) == NATS_OK && trace_parent_valid(v))
+        snprintf(r->traceparent, sizeof r->traceparent, "%s", v);
+    if (r->traceparent[0] && natsMsgHeader_Get(msg, TRACE_STATE_HEADER, &v) == NATS_OK &&
+        trace_state_valid(v))
+        snprintf(r->tracestate, sizeof r->tracestate, "%s", v);
     if (natsMsgHeader_Get(msg, H_ERROR, &v) == NATS_OK && v)
         clean_copy(r->last_error, sizeof r->last_error, v);
     return true;

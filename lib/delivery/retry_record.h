@@ -13,6 +13,8 @@
 #ifndef EVENTHUB_RETRY_RECORD_H
 #define EVENTHUB_RETRY_RECORD_H
 
+#include "core/trace_context.h"
+
 #include <nats/nats.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,8 +26,10 @@ struct retry_record {
     int attempts;               /* failed attempts so far */
     int64_t not_before_wall_ms; /* do not call before (backoff, Retry-After); 0 = at once */
     char kind[64];              /* the event's Eventhub-Kind ("" = ingress) */
-    char final_reason[40];      /* non-empty: dead-letter at once with this reason */
-    int last_status;            /* the endpoint's last answer (0 = none) */
+    char traceparent[TRACE_PARENT_LEN + 1]; /* the event's trace context ("" = none) */
+    char tracestate[TRACE_STATE_MAX + 1];
+    char final_reason[40]; /* non-empty: dead-letter at once with this reason */
+    int last_status;       /* the endpoint's last answer (0 = none) */
     char last_error[160];
 };
 

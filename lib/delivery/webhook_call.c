@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/trace_context.h"
 #include "core/webhook_signature.h"
 #include "eventhub_version.h"
 
@@ -176,6 +177,13 @@ int webhook_call_start(struct webhook_pool *pool, const struct webhook_request *
     h = curl_slist_append(h, "Expect:");
     if (rq->endpoint->sign)
         h = add_signature_headers(h, rq, &ok);
+    if (rq->traceparent) { /* each attempt a new span of the upstream's trace */
+        char span[TRACE_PARENT_LEN + 1];
+        trace_parent_child(rq->traceparent, span);
+        h = add_header(h, TRACE_PARENT_HEADER, span, &ok);
+        if (rq->tracestate)
+            h = add_header(h, TRACE_STATE_HEADER, rq->tracestate, &ok);
+    }
     for (size_t i = 0; h && i < rq->endpoint->header_count; i++) {
         struct curl_slist *grown = curl_slist_append(h, rq->endpoint->headers[i]);
         if (!grown)

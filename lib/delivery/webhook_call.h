@@ -30,6 +30,8 @@ struct webhook_request {
     size_t body_len;
     const char *event_id;
     const char *domain;
+    const char *traceparent; /* the event's W3C trace context (valid), or NULL */
+    const char *tracestate;  /* or NULL */
     int attempt;
     int64_t default_timeout_ms; /* when the endpoint sets none */
     int64_t connect_timeout_ms;

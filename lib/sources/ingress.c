@@ -1,6 +1,7 @@
 /* ingress — see ingress.h. */
 #include "sources/ingress.h"
 
+#include "core/trace_context.h"
 #include "core/clock.h"
 #include "config/config.h"
 #include "core/event.h"
@@ -290,17 +291,29 @@ static void event_msg_id(const struct event_info *info, char out[MSG_ID_MAX + 1]
     out[n] = '\0';
 }
 
-/* Hands the stored bytes to JetStream, with the caller's key name as a header. */
-static int submit(struct ingress *ing, const char *subject, const char *msg_id, const char *stored,
-                  size_t stored_len, struct pending_event *pe)
+/* Hands the stored bytes to JetStream, with the caller's key name and the request's
+ * trace context (W3C traceparent / tracestate, when valid) as headers. */
+static int submit(struct ingress *ing, struct http_request *req, const char *subject,
+                  const char *msg_id, const char *stored, size_t stored_len,
+                  struct pending_event *pe)
 {
-    if (!pe->caller.name[0])
+    const char *parent = http_request_header(req, TRACE_PARENT_HEADER);
+    if (!trace_parent_valid(parent))
+        parent = NULL; /* ignored, with its tracestate, as the specification asks */
+    const char *state = parent ? http_request_header(req, TRACE_STATE_HEADER) : NULL;
+    if (!trace_state_valid(state))
+        state = NULL;
+    if (!pe->caller.name[0] && !parent)
         return publisher_submit(ing->pub, subject, msg_id, NULL, stored, stored_len, on_published,
                                 pe);
     natsMsg *msg = NULL;
     natsStatus s = natsMsg_Create(&msg, subject, NULL, stored, (int)stored_len);
-    if (s == NATS_OK)
+    if (s == NATS_OK && pe->caller.name[0])
         s = natsMsgHeader_Set(msg, INGRESS_API_KEY_HEADER, pe->caller.name);
+    if (s == NATS_OK && parent)
+        s = natsMsgHeader_Set(msg, TRACE_PARENT_HEADER, parent);
+    if (s == NATS_OK && state)
+        s = natsMsgHeader_Set(msg, TRACE_STATE_HEADER, state);
     if (s != NATS_OK) {
         natsMsg_Destroy(msg);
         return -ENOMEM;
@@ -403,7 +416,7 @@ static enum handled handle_event(struct ingress *ing, struct http_request *req,
 
     /* Suspend first: the ack may arrive before submit returns (and free pe). */
     http_request_suspend(req);
-    int rc = submit(ing, subject, msg_id, stored, stored_len, pe);
+    int rc = submit(ing, req, subject, msg_id, stored, stored_len, pe);
     if (!keep)
         free(stored);
     if (rc == 0)
