@@ -16,6 +16,7 @@ packages=(
   python3 curl ca-certificates
   python3-prometheus-client  # test_metrics parses /metrics with a real Prometheus parser
   systemd strace  # test_systemd_unit: systemd-analyze verify/security, eventhub traced
+  python3-yaml  # test_deploy_files parses deploy/compose/compose.yaml
 )
 browser=0
 for arg in "$@"; do
