@@ -15,6 +15,8 @@ packages=(
   libssl-dev  # libcrypto: HMAC-SHA256 of signed webhooks
   python3 curl ca-certificates
   python3-prometheus-client  # test_metrics parses /metrics with a real Prometheus parser
+  systemd strace  # test_systemd_unit: systemd-analyze verify/security, eventhub traced
+  python3-yaml  # test_deploy_files parses deploy/compose/compose.yaml
 )
 browser=0
 for arg in "$@"; do
