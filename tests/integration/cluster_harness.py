@@ -13,6 +13,7 @@ integration tests (see harness.py for the single-node NatsServer it builds on).
       consumer_leader(stream, name) the node leading that consumer
       wait_stream_leader / wait_consumer_leader: the same, polled with a deadline
       node(server_name)             the node of a JetStream "cluster.leader" name
+      nodes_with_client(name)       the nodes a client of that connection name is on
 
 Ports are picked free (bind 0) before the config files are written, since every node
 must know the others' route ports; a node that cannot bind makes the whole cluster
@@ -169,6 +170,18 @@ class NatsCluster:
             if n.name == server_name:
                 return n
         return None
+
+    def nodes_with_client(self, conn_name):
+        """The running nodes holding a client connection named conn_name (/connz)."""
+        out = []
+        for n in self.running_nodes:
+            try:
+                conns = n.monitor("/connz?limit=1024").get("connections") or []
+            except (urllib.error.URLError, OSError, ValueError):
+                continue
+            if any(c.get("name") == conn_name for c in conns):
+                out.append(n)
+        return out
 
     # -- JetStream API --
 

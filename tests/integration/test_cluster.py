@@ -8,7 +8,8 @@ consumers inherit their stream's replicas).
 - replicas: every stream, the consumer and the calls bucket have 3 peers.
 - broker failover under load: clients post ~300 events/s with their own event_ids,
   retrying (same id) on 503 and connection errors until 202; the stream leader is
-  SIGKILLed, restarted, then the consumer leader is SIGKILLed. Every accepted event
+  SIGKILLed, restarted, then the consumer leader, restarted, then the node eventhub is
+  connected to. Every accepted event
   reaches the receiver at least once (duplicates counted, allowed).
 - instances: three eventhub instances share the cluster (one deliver group), clients
   post to all three; one is SIGKILLed and another SIGTERMed under load; the last one
@@ -53,7 +54,7 @@ def cluster_config(cluster, routes, **sections):
 class Load:
     """CLIENTS threads posting RATE events/s in total to the given eventhub instances,
     each event retried with its own event_id on 503 or connection errors (moving to
-    the next instance on connection errors) until it gets a 202."""
+    the next instance) until it gets a 202."""
 
     def __init__(self, instances, rate=RATE, clients=CLIENTS):
         self.instances = instances
@@ -63,6 +64,7 @@ class Load:
         self.accepted = {}       # event_id -> stream_seq
         self.sent = set()        # every event_id posted at least once
         self.stats = {"503": 0, "conn_errors": 0, "duplicate_answers": 0, "retried_events": 0}
+        self.accept_times = []   # monotonic time of every 202
         self.reasons_503 = {}    # "<instance>: <error>" -> count
         self.unexpected = []
         self._stop = threading.Event()    # no new events
@@ -90,6 +92,15 @@ class Load:
         for t in self._threads:
             t.join(5)
         return not any(t.is_alive() for t in self._threads)
+
+    def gap_after(self, t, window=15.0):
+        """The longest time without a 202 from t to t+window (seconds): how long the
+        ingress was unavailable after a failure at t."""
+        with self.lock:
+            times = sorted(a for a in self.accept_times if t <= a <= t + window)
+        if not times:
+            return None
+        return round(max(b - a for a, b in zip([t] + times, times)), 2)
 
     def _client(self, i):
         interval = self.clients / float(self.rate)
@@ -134,6 +145,7 @@ class Load:
                     j = json.loads(data)
                     with self.lock:
                         self.accepted[eid] = j.get("stream_seq")
+                        self.accept_times.append(time.monotonic())
                         if j.get("duplicate"):
                             self.stats["duplicate_answers"] += 1
                         if tries > 1:
@@ -142,6 +154,8 @@ class Load:
                         self.unexpected.append((eid, "202 names event_id %r" % j.get("event_id")))
                     break
                 if resp.status == 503:
+                    if len(self.instances) > 1:
+                        target = (target + 1) % len(self.instances)
                     try:
                         why = "%s: %s" % (eh.name, json.loads(data).get("error"))
                     except (ValueError, AttributeError):
@@ -182,6 +196,15 @@ class Cluster(ClusterTestCase):
         self.assertEqual(strangers, [], "received events nobody sent")
         return duplicates
 
+    def report_gaps(self, load, receiver, kills):
+        """Writes, for each failure, the longest time without a 202 and without a
+        delivery in the 15 s after it (for the record; timing is not asserted)."""
+        def delivery_gap(t, window=15.0):
+            times = sorted(r.time for r in receiver.requests if t <= r.time <= t + window)
+            return round(max(b - a for a, b in zip([t] + times, times)), 2) if times else None
+        sys.stderr.write("longest gap (s) without a 202 / a delivery after: %s\n" % ", ".join(
+            "%s %s / %s" % (k, load.gap_after(t), delivery_gap(t)) for k, t in kills.items()))
+
     def test_replicas_everywhere(self):
         cluster = self.nats_cluster()
         r = self.receiver(name="r")
@@ -208,6 +231,7 @@ class Cluster(ClusterTestCase):
             harness.wait_until(lambda: load.count() >= 600, 20, "600 events accepted")
             # 1. The stream leader dies.
             before = load.count()
+            kills = {"stream leader": time.monotonic()}
             cluster.kill_node(stream_leader)
             new_leader = cluster.wait_stream_leader("EVENTS", timeout=30, exclude=stream_leader)
             harness.wait_until(lambda: load.count() >= before + 300, 30,
@@ -219,17 +243,33 @@ class Cluster(ClusterTestCase):
             consumer_leader = cluster.wait_consumer_leader("EVENTS", "eventhub")
             delivered_before = r.count()
             before = load.count()
+            kills["consumer leader"] = time.monotonic()
             cluster.kill_node(consumer_leader)
             cluster.wait_consumer_leader("EVENTS", "eventhub", timeout=30, exclude=consumer_leader)
             harness.wait_until(lambda: load.count() >= before + 300, 30,
                                "300 events accepted after the consumer leader's SIGKILL")
             harness.wait_until(lambda: r.count() >= delivered_before + 300, 30,
                                "deliveries go on after the consumer leader's SIGKILL")
+            # 3. The node eventhub is connected to dies (unless that was the last one).
+            cluster.restart_node(consumer_leader)
+            cluster.wait_current("EVENTS")
+            home = harness.wait_until(lambda: cluster.nodes_with_client("eventhub"), 10,
+                                      "eventhub's connection on a node")[0]
+            delivered_before, before = r.count(), load.count()
+            kills["eventhub's node"] = time.monotonic()
+            cluster.kill_node(home)
+            harness.wait_until(lambda: [n for n in cluster.nodes_with_client("eventhub")
+                                        if n is not home], 20, "eventhub reconnected")
+            harness.wait_until(lambda: load.count() >= before + 300, 30,
+                               "300 events accepted after eventhub's node SIGKILL")
+            harness.wait_until(lambda: r.count() >= delivered_before + 300, 30,
+                               "deliveries go on after eventhub's node SIGKILL")
         finally:
             self.assertTrue(load.stop(), "a client thread is still running")
         self.assertEqual(load.unexpected, [], "unexpected answers")
-        sys.stderr.write("stream leader %s then %s; consumer leader %s\n" % (
-            stream_leader.name, new_leader.name, consumer_leader.name))
+        sys.stderr.write("stream leader %s then %s; consumer leader %s; eventhub on %s\n" % (
+            stream_leader.name, new_leader.name, consumer_leader.name, home.name))
+        self.report_gaps(load, r, kills)
         self.assertTrue(eh.running, "eventhub exited")
         self.assert_all_delivered(load, r)
 
@@ -242,10 +282,12 @@ class Cluster(ClusterTestCase):
         try:
             harness.wait_until(lambda: load.count() >= 600, 20, "600 events accepted")
             harness.wait_until(lambda: r.count() >= 300, 20, "deliveries")
+            kills = {"SIGKILL eh1": time.monotonic()}
             ehs[0].kill9()
             before = load.count()
             harness.wait_until(lambda: load.count() >= before + 300, 30,
                                "300 events accepted after eh1's SIGKILL")
+            kills["SIGTERM eh2"] = time.monotonic()
             rc = ehs[1].stop(signal.SIGTERM, timeout=20)
             self.assertEqual(rc, 0, "eh2 exit status after SIGTERM")
             before, delivered_before = load.count(), r.count()
@@ -257,6 +299,7 @@ class Cluster(ClusterTestCase):
             self.assertTrue(load.stop(), "a client thread is still running")
         self.assertEqual(load.unexpected, [], "unexpected answers")
         self.assertTrue(ehs[2].running, "eh3 exited")
+        self.report_gaps(load, r, kills)
         self.assert_all_delivered(load, r)
         self.wait_consumer_idle(cluster, timeout=20)
 
