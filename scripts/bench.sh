@@ -23,6 +23,8 @@
 #   0 skips the wide variant), NOISY_SINKS (1), NOISY_DELAY_MS (2500).
 #   SIGNED=1: every sink endpoint has a secret, so every call carries webhook-id,
 #   webhook-timestamp and an HMAC-SHA256 webhook-signature (the cost of signing).
+#   CLUSTER=1: a 3-node nats-server cluster on loopback instead of one server, eventhub
+#   connected to all three (nats.servers) with nats.stream.replicas: 3.
 # Exit status: 0 when every run succeeded (some events accepted, none lost; for noisy:
 # every healthy event delivered), 1 if a run failed, 2 on usage errors.
 set -euo pipefail
@@ -34,11 +36,12 @@ EVENTHUB=${EVENTHUB:-$BUILD/cmd/eventhub/eventhub}
 NATS_SERVER=${NATS_SERVER:-nats-server}
 DOMAIN=bench.example.com
 SIGNED=${SIGNED:-}
+CLUSTER=${CLUSTER:-}
 BENCH_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 START_TIMEOUT_S=15
 
 usage() {
-    sed -n '7,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '7,27p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 OUT=
@@ -95,7 +98,7 @@ command -v curl >/dev/null || { echo "bench.sh: curl not in PATH" >&2; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/eventhub-bench.XXXXXX")
 [ -z "$OUT" ] || mkdir -p "$OUT"
-NATS_PID=
+NATS_PIDS=()
 EH_PID=
 USED_PORTS=" "
 
@@ -115,8 +118,11 @@ stop_pid() {
 stop_stack() {
     stop_pid "$EH_PID"
     EH_PID=
-    stop_pid "$NATS_PID"
-    NATS_PID=
+    local pid
+    for pid in "${NATS_PIDS[@]}"; do
+        stop_pid "$pid"
+    done
+    NATS_PIDS=()
 }
 
 # shellcheck disable=SC2317 # invoked by the trap
@@ -220,35 +226,105 @@ routes_noisy() {
     done
 }
 
-# start_stack NAME DELIVERY SINKS ROUTES: starts nats-server and eventhub for one run,
-# with delivery.enabled set to DELIVERY (true/false) and the routes the function ROUTES
-# prints; sets EH_URL, EH_PID, SINKS, SINK_PORT (SINKS ports from it), BAD_PORT, RUN_DIR.
-start_stack() {
-    local delivery=$2 routes=$4
-    SINKS=$3
-    RUN_DIR=$TMP/$1
-    mkdir -p "$RUN_DIR/nats"
-    local nats_port mon_port eh_port
+# start_nats: one nats-server with JetStream in RUN_DIR; sets NATS_URLS.
+start_nats() {
+    local nats_port mon_port
     free_ports 1 && nats_port=$FREE_PORT
     free_ports 1 && mon_port=$FREE_PORT
-    free_ports 1 && eh_port=$FREE_PORT
-    free_ports $((SINKS > 2 ? SINKS : 2)) && SINK_PORT=$FREE_PORT
-    free_ports 1 && BAD_PORT=$FREE_PORT
+    mkdir -p "$RUN_DIR/nats"
     "$NATS_SERVER" -a 127.0.0.1 -p "$nats_port" -m "$mon_port" -js -sd "$RUN_DIR/nats" \
         >"$RUN_DIR/nats.log" 2>&1 &
-    NATS_PID=$!
-    if ! wait_http_200 "http://127.0.0.1:$mon_port/healthz?js-enabled-only=true" "$NATS_PID"; then
+    NATS_PIDS+=($!)
+    if ! wait_http_200 "http://127.0.0.1:$mon_port/healthz?js-enabled-only=true" $!; then
         echo "bench.sh: nats-server did not start" >&2
         show_log "$RUN_DIR/nats.log"
         return 1
     fi
+    NATS_URLS=nats://127.0.0.1:$nats_port
+}
+
+# start_cluster: three nats-servers with JetStream, routed to each other, stores in
+# RUN_DIR/nats-1..3; waits until all three name the same JetStream meta leader; sets
+# NATS_URLS (the items of a YAML flow list).
+start_cluster() {
+    local i port=() mport=() cport=() routes='' sep='' leaders deadline
+    for i in 0 1 2; do
+        free_ports 1 && port[i]=$FREE_PORT
+        free_ports 1 && mport[i]=$FREE_PORT
+        free_ports 1 && cport[i]=$FREE_PORT
+        routes="$routes$sep\"nats-route://127.0.0.1:${cport[i]}\""
+        sep=', '
+    done
+    NATS_URLS=
+    sep=
+    for i in 0 1 2; do
+        mkdir -p "$RUN_DIR/nats-$((i + 1))"
+        cat >"$RUN_DIR/nats-$((i + 1)).conf" <<CONF
+server_name: nats-$((i + 1))
+listen: "127.0.0.1:${port[i]}"
+http: "127.0.0.1:${mport[i]}"
+jetstream { store_dir: "$RUN_DIR/nats-$((i + 1))" }
+cluster { name: bench, listen: "127.0.0.1:${cport[i]}", routes: [$routes] }
+CONF
+        "$NATS_SERVER" -c "$RUN_DIR/nats-$((i + 1)).conf" >"$RUN_DIR/nats-$((i + 1)).log" 2>&1 &
+        NATS_PIDS+=($!)
+        NATS_URLS="$NATS_URLS$sep\"nats://127.0.0.1:${port[i]}\""
+        sep=', '
+    done
+    for i in 0 1 2; do
+        if ! wait_http_200 "http://127.0.0.1:${mport[i]}/healthz?js-enabled-only=true" \
+            "${NATS_PIDS[i]}"; then
+            echo "bench.sh: nats-server nats-$((i + 1)) did not start" >&2
+            show_log "$RUN_DIR/nats-$((i + 1)).log"
+            return 1
+        fi
+    done
+    deadline=$((SECONDS + START_TIMEOUT_S))
+    while [ $SECONDS -lt $deadline ]; do
+        # One line per node: the meta leader it names (empty when none).
+        leaders=$(for i in 0 1 2; do
+            curl -s --max-time 1 "http://127.0.0.1:${mport[i]}/jsz" |
+                tr -d ' \n' | sed -n 's/.*"meta_cluster":{[^}]*"leader":"\([^"]*\)".*/\1/p'
+            echo
+        done | sort -u)
+        case "$leaders" in
+        '' | *$'\n'*) sleep 0.1 ;;
+        *) return 0 ;;
+        esac
+    done
+    echo "bench.sh: the nats cluster has no JetStream meta leader" >&2
+    show_log "$RUN_DIR/nats-1.log"
+    return 1
+}
+
+# start_stack NAME DELIVERY SINKS ROUTES: starts nats-server and eventhub for one run,
+# with delivery.enabled set to DELIVERY (true/false) and the routes the function ROUTES
+# prints; sets EH_URL, EH_PID, SINKS, SINK_PORT (SINKS ports from it), BAD_PORT, RUN_DIR.
+# With CLUSTER, three nats-servers (start_cluster) instead of one.
+start_stack() {
+    local delivery=$2 routes=$4
+    SINKS=$3
+    RUN_DIR=$TMP/$1
+    mkdir -p "$RUN_DIR"
+    local eh_port nats_yaml
+    if [ -n "$CLUSTER" ]; then
+        start_cluster || return 1
+        nats_yaml="  servers: [$NATS_URLS]
+  stream: {name: BENCH, subject_pattern: \"bench.*\", replicas: 3}"
+    else
+        start_nats || return 1
+        nats_yaml="  url: $NATS_URLS
+  stream_name: BENCH
+  subject_pattern: \"bench.*\""
+    fi
+    free_ports 1 && eh_port=$FREE_PORT
+    free_ports $((SINKS > 2 ? SINKS : 2)) && SINK_PORT=$FREE_PORT
+    free_ports 1 && BAD_PORT=$FREE_PORT
     {
         cat <<EOF
 server: {address: 127.0.0.1, port: $eh_port}
 nats:
-  url: nats://127.0.0.1:$nats_port
-  stream_name: BENCH
-  subject_pattern: "bench.*"
+$nats_yaml
 delivery: {enabled: $delivery, timeout: 3s}
 EOF
         "$routes"
