@@ -119,6 +119,53 @@ static int run_sink_only(const struct bench_opts *o)
     return 0;
 }
 
+/* --sink-only --expect N: waits until every sink answered N requests, then reports
+ * the drain from the first request at any sink to the latest at any sink. */
+static int run_sink_expect(const struct bench_opts *o)
+{
+    struct sink **sinks = start_sinks(o, NULL, "");
+    if (sinks == NULL)
+        return 1;
+    fprintf(stderr, "bench: %d sink(s) on 127.0.0.1:%d..%d/webhook; waiting for %llu each\n",
+            o->sinks, o->sink_port, o->sink_port + o->sinks - 1,
+            (unsigned long long)o->sink_expect);
+    int64_t deadline = bclock_now_us() + (int64_t)(o->drain_timeout_s * 1e6);
+    bool done = false;
+    while (!done && !g_stop && bclock_now_us() < deadline) {
+        sleep_until(bclock_now_us() + 1000);
+        done = true;
+        for (int i = 0; i < o->sinks && done; i++)
+            done = sink_requests(sinks[i]) >= o->sink_expect;
+    }
+    int64_t first = 0, last = 0;
+    uint64_t least = UINT64_MAX;
+    for (int i = 0; i < o->sinks; i++) {
+        int64_t f = sink_first_us(sinks[i]), l = sink_last_us(sinks[i]);
+        uint64_t n = sink_requests(sinks[i]);
+        if (f > 0 && (first == 0 || f < first))
+            first = f;
+        if (l > last)
+            last = l;
+        if (n < least)
+            least = n;
+    }
+    double span = first > 0 ? (double)(last - first) / 1e6 : 0;
+    uint64_t delivered = least < o->sink_expect ? least : o->sink_expect;
+    double rate = span > 0 ? (double)delivered / span : 0;
+    fprintf(o->json ? stderr : stdout,
+            "bench: %s: %llu of %llu events at every one of %d sink(s) in %.3f s (first to "
+            "last request): %.1f delivered events/s\n",
+            done ? "drained" : "NOT drained", (unsigned long long)delivered,
+            (unsigned long long)o->sink_expect, o->sinks, span, rate);
+    if (o->json)
+        printf("{\"expect\":%llu,\"sinks\":%d,\"drained\":%s,\"delivered\":%llu,"
+               "\"drain_s\":%.6f,\"delivered_per_s\":%.1f}\n",
+               (unsigned long long)o->sink_expect, o->sinks, done ? "true" : "false",
+               (unsigned long long)delivered, span, rate);
+    destroy_sinks(sinks, o->sinks);
+    return done ? 0 : 1;
+}
+
 static uint32_t capacity_for(const struct bench_opts *o)
 {
     if (o->count > 0)
@@ -264,6 +311,6 @@ int main(int argc, char **argv)
     }
     install_signals();
     if (o.sink_only)
-        return run_sink_only(&o);
+        return o.sink_expect > 0 ? run_sink_expect(&o) : run_sink_only(&o);
     return run_bench(&o);
 }

@@ -35,6 +35,7 @@ enum opt_id {
     OPT_JSON,
     OPT_RETRY,
     OPT_SINK_ONLY,
+    OPT_EXPECT,
     OPT_HEALTHY_DOMAINS,
     OPT_BAD_DOMAINS,
     OPT_BAD_BACKLOG,
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"retry-on-error", no_argument, NULL, OPT_RETRY},
     {"sink-only", no_argument, NULL, OPT_SINK_ONLY},
+    {"expect", required_argument, NULL, OPT_EXPECT},
     {"healthy-domains", required_argument, NULL, OPT_HEALTHY_DOMAINS},
     {"bad-domains", required_argument, NULL, OPT_BAD_DOMAINS},
     {"bad-backlog", required_argument, NULL, OPT_BAD_BACKLOG},
@@ -97,6 +99,10 @@ void opts_usage(FILE *out)
             "                         event_id until accepted or duration+drain ends\n"
             "  --sink-only            only run the sinks (default 1) until SIGINT/SIGTERM,\n"
             "                         printing per-second counts\n"
+            "  --expect N             with --sink-only: stop once every sink answered N\n"
+            "                         requests (or --drain-timeout s after the start) and\n"
+            "                         report the drain: first request at any sink to the\n"
+            "                         last at the slowest, N / that = delivered events/s\n"
             "  --help                 this text\n"
             "\n"
             "Noisy neighbour (on when either count below is > 0):\n"
@@ -219,6 +225,10 @@ static int validate(struct bench_opts *o, bool duration_set, bool sinks_set)
         o->duration_s = 0;
     if (o->sink_only && !sinks_set)
         o->sinks = 1;
+    if (o->sink_expect > 0 && !o->sink_only) {
+        fprintf(stderr, "bench: --expect needs --sink-only\n");
+        return -1;
+    }
     if (o->sink_only && o->sinks == 0) {
         fprintf(stderr, "bench: --sink-only needs --sinks >= 1\n");
         return -1;
@@ -299,6 +309,9 @@ enum opts_result opts_parse(int argc, char **argv, struct bench_opts *o)
             break;
         case OPT_SINK_ONLY:
             o->sink_only = true;
+            break;
+        case OPT_EXPECT:
+            rc = parse_u64("expect", optarg, 1, UINT64_MAX / 2, &o->sink_expect);
             break;
         case OPT_HEALTHY_DOMAINS:
             rc = parse_int("healthy-domains", optarg, 0, MAX_DOMAINS, &o->healthy_domains);

@@ -32,6 +32,7 @@ struct bench_opts {
     bool json;              /* JSON result on stdout, human table on stderr */
     bool retry_on_error;    /* retry 503 and transport errors with the same id */
     bool sink_only;         /* run the sinks only, until SIGINT/SIGTERM */
+    uint64_t sink_expect;   /* --sink-only: stop once every sink answered this many */
     /* Noisy neighbour: on when healthy_domains or bad_domains > 0. */
     int healthy_domains;  /* the timed phase spreads over healthy-0..K-1.bench.example */
     int bad_domains;      /* bad-0..M-1.bench.example */

@@ -49,6 +49,7 @@ struct sink {
     struct MHD_Response *not_found;
     uint64_t *seen; /* bitmap by seq; NULL without tracker */
     _Atomic uint64_t requests;
+    _Atomic int64_t first_us, last_us;
     struct sink_stats stats;
 };
 
@@ -182,6 +183,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     *req_cls = NULL;
     if (rq->ok && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        int64_t now = bclock_now_us();
+        if (atomic_load_explicit(&s->first_us, memory_order_relaxed) == 0)
+            atomic_store_explicit(&s->first_us, now, memory_order_relaxed);
+        atomic_store_explicit(&s->last_us, now, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
         if (s->tracker != NULL)
             record(s, rq);
@@ -209,6 +214,8 @@ struct sink *sink_new(int index, int port, struct tracker *tracker, const char *
     s->port = port;
     s->tracker = tracker;
     atomic_init(&s->requests, 0);
+    atomic_init(&s->first_us, 0);
+    atomic_init(&s->last_us, 0);
     hist_init(&s->stats.e2e);
     snprintf(s->id_prefix, sizeof(s->id_prefix), "%s", id_prefix);
     s->id_prefix_len = strlen(s->id_prefix);
@@ -266,6 +273,16 @@ void sink_destroy(struct sink *s)
 uint64_t sink_requests(const struct sink *s)
 {
     return atomic_load_explicit(&s->requests, memory_order_relaxed);
+}
+
+int64_t sink_first_us(const struct sink *s)
+{
+    return atomic_load_explicit(&s->first_us, memory_order_relaxed);
+}
+
+int64_t sink_last_us(const struct sink *s)
+{
+    return atomic_load_explicit(&s->last_us, memory_order_relaxed);
 }
 
 int sink_port(const struct sink *s)

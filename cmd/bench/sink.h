@@ -39,6 +39,9 @@ void sink_destroy(struct sink *s);
 
 /* Any thread. */
 uint64_t sink_requests(const struct sink *s);
+/* Monotonic times of the first and the latest request answered; 0 if none. */
+int64_t sink_first_us(const struct sink *s);
+int64_t sink_last_us(const struct sink *s);
 int sink_port(const struct sink *s);
 /* After sink_stop(). */
 const struct sink_stats *sink_stats(const struct sink *s);
