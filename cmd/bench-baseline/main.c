@@ -24,11 +24,11 @@
  *   MaxAckPending as eventhub's default) on a stream that already holds a backlog,
  *   and POSTs each message's data to every --webhook URL from one libcurl multi loop
  *   on the main thread (keep-alive; eventhub's delivery thread does the same). The
- *   subscription callback only pushes the message onto a fixed ring and wakes the
- *   loop (curl_multi_wakeup). A message takes a job slot with one easy handle per
- *   URL, created once and reused; the message is acked when every URL answered 2xx
- *   (nak'ed otherwise). It exits once --count messages were acked and prints the
- *   drain rate from the first message received to the last ack.
+ *   subscription callback only pushes the message onto a fixed ring and, when the
+ *   ring was empty, wakes the loop (curl_multi_wakeup). A message takes a job slot with one easy
+ * handle per URL, created once and reused; the message is acked when every URL answered 2xx (nak'ed
+ * otherwise). It exits once --count messages were acked and prints the drain rate from the first
+ * message received to the last ack.
  *
  * Threads: ingress — the MHD thread owns the slots' free list and bodies; the ack
  *   handler thread only writes a slot's atomic state and resumes. consumer — the
@@ -341,6 +341,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     struct consumer *c = closure;
     pthread_mutex_lock(&c->lock);
     bool ok = c->ring_count < c->ring_cap;
+    bool was_empty = c->ring_count == 0;
     if (ok) {
         c->ring[(c->ring_head + c->ring_count) % c->ring_cap] = msg;
         c->ring_count++;
@@ -349,7 +350,11 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
         c->first_s = now_s();
     pthread_mutex_unlock(&c->lock);
     if (ok) {
-        curl_multi_wakeup(c->multi);
+        /* The loop takes everything the ring holds (or waits for a transfer to end,
+         * which wakes it too), so only the first message after it emptied the ring
+         * needs a wake-up: no syscall and no curl_multi_perform pass per message. */
+        if (was_empty)
+            curl_multi_wakeup(c->multi);
         return;
     }
     natsMsg_Nak(msg, NULL); /* more than the consumer's window: give it back */
