@@ -83,6 +83,7 @@ struct opts {
     const char *stream;
     int port;
     int slots;
+    int conn_memory_kb;
     long count;
     int max_ack_pending;
     int max_concurrent;
@@ -279,12 +280,13 @@ static int run_ingress(const struct opts *o)
     ing.not_found = fixed("{\"error\":\"not_found\"}");
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-        (uint16_t)o->port, NULL, NULL, on_request, &ing, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->slots,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BODY_CAP, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &ing, MHD_OPTION_END);
+    d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                             MHD_USE_ERROR_LOG,
+                         (uint16_t)o->port, NULL, NULL, on_request, &ing, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->slots,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->conn_memory_kb * 1024,
+                         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, &ing, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "bench-baseline: cannot listen on 127.0.0.1:%d\n", o->port);
         goto out;
@@ -586,6 +588,8 @@ static void usage(FILE *out)
             "                NAME (default BASELINE, subjects " SUBJECT_PREFIX ".*) -> 202 after\n"
             "                the ack; runs until SIGINT/SIGTERM\n"
             "  --msg-id      give every publish a unique Nats-Msg-Id (as eventhub does)\n"
+            "  --conn-memory-kb K   MHD_OPTION_CONNECTION_MEMORY_LIMIT (default 64, as\n"
+            "                eventhub; MHD zeroes it for every request on a connection)\n"
             "  --consumer    a new durable push consumer on NAME; each message to every\n"
             "                webhook, ack when all answered 2xx; exits after N acks (or\n"
             "                --timeout, default 300 s) printing the drain rate\n"
@@ -609,12 +613,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"max-concurrent", required_argument, NULL, 'm'},
         {"timeout", required_argument, NULL, 't'},
         {"msg-id", no_argument, NULL, 'I'},
+        {"conn-memory-kb", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct opts){.nats_url = "nats://127.0.0.1:4222",
                        .stream = "BASELINE",
                        .slots = 1024,
+                       .conn_memory_kb = 64,
                        .max_ack_pending = 1024,
                        .timeout_s = 300};
     int ch;
@@ -628,6 +634,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'I':
             o->msg_id = true;
+            break;
+        case 'M':
+            o->conn_memory_kb = atoi(optarg);
             break;
         case 'n':
             o->nats_url = optarg;
@@ -669,7 +678,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         o->max_concurrent = ENDPOINT_MAX_CONCURRENT * (o->nwebhooks > 0 ? o->nwebhooks : 1);
     bool ok = optind == argc && o->ingress != o->consumer;
     if (ok && o->ingress)
-        ok = o->port > 0 && o->port < 65536;
+        ok = o->port > 0 && o->port < 65536 && o->conn_memory_kb >= 4 && o->conn_memory_kb <= 1024;
     if (ok && o->consumer)
         ok = o->count > 0 && o->nwebhooks > 0 && o->max_ack_pending > 0 &&
              o->max_concurrent >= o->nwebhooks && o->timeout_s > 0;
