@@ -52,16 +52,6 @@ static void map_key_text(struct cfg_ctx *ctx, struct api_key *k, yaml_node_t *no
     free(text);
 }
 
-static void map_domains(struct cfg_ctx *ctx, struct api_key *k, yaml_node_t *node, const char *path)
-{
-    if (cfg_is_null(node) || !cfg_get_string_list(ctx, node, path, api_key_pattern_problem, true,
-                                                  &k->domains, &k->domain_count))
-        return;
-    if (k->domain_count == 0)
-        cfg_error(ctx, cfg_line(node), path,
-                  "must list at least one domain (leave domains out for every domain)");
-}
-
 /* One entry; true when it has a usable key (its digest is set). */
 static bool map_api_key(struct cfg_ctx *ctx, struct api_key *k, yaml_node_t *node, const char *path)
 {
@@ -98,7 +88,8 @@ static bool map_api_key(struct cfg_ctx *ctx, struct api_key *k, yaml_node_t *nod
             have_key = true;
             map_key_text(ctx, k, v, child, &key_ok);
         } else if (strcmp(name, "domains") == 0) {
-            map_domains(ctx, k, v, child);
+            cfg_get_optional_list(ctx, v, child, api_key_pattern_problem, "domain", "domains",
+                                  &k->domains, &k->domain_count);
         } else {
             cfg_unknown_key(ctx, keys, cfg_line(key), name, child);
         }

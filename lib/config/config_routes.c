@@ -306,18 +306,6 @@ static void map_endpoints(struct cfg_ctx *ctx, struct route *r, yaml_node_t *nod
     }
 }
 
-/* routes[].events: absent (or null) = every kind; a list must not be empty. */
-static void map_event_kinds(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node,
-                            const char *path)
-{
-    if (cfg_is_null(node) || !cfg_get_string_list(ctx, node, path, cfg_route_kind_problem, true,
-                                                  &r->event_kinds, &r->event_kind_count))
-        return;
-    if (r->event_kind_count == 0)
-        cfg_error(ctx, cfg_line(node), path,
-                  "must list at least one kind (leave events out for every kind)");
-}
-
 static void map_route(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, const char *path)
 {
     static const char *const keys[] = {"domain", "endpoints", "events", NULL};
@@ -344,7 +332,9 @@ static void map_route(struct cfg_ctx *ctx, struct route *r, yaml_node_t *node, c
             have_endpoints = true;
             map_endpoints(ctx, r, v, child);
         } else if (strcmp(key, "events") == 0) {
-            map_event_kinds(ctx, r, v, child);
+            /* absent (or null) = every kind */
+            cfg_get_optional_list(ctx, v, child, cfg_route_kind_problem, "kind", "events",
+                                  &r->event_kinds, &r->event_kind_count);
         } else {
             cfg_unknown_key(ctx, keys, cfg_line(k), key, child);
         }

@@ -586,6 +586,17 @@ bool cfg_has_ctl(const char *s)
     return false;
 }
 
+void cfg_get_optional_list(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path,
+                           cfg_check_fn check, const char *what, const char *key, char ***out,
+                           size_t *count)
+{
+    if (cfg_is_null(node) || !cfg_get_string_list(ctx, node, path, check, true, out, count))
+        return;
+    if (*count == 0)
+        cfg_error(ctx, cfg_line(node), path,
+                  "must list at least one %s (leave %s out for every %s)", what, key, what);
+}
+
 bool cfg_get_string_list(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path,
                          cfg_check_fn check, bool unique, char ***out, size_t *count)
 {

@@ -53,6 +53,15 @@ typedef const char *(*cfg_check_fn)(const char *s);
  */
 bool cfg_get_string_list(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path,
                          cfg_check_fn check, bool unique, char ***out, size_t *count);
+/*
+ * An optional list that, when given, must not be empty (routes[].events,
+ * ingress.api_keys[].domains): null leaves *out NULL; an empty list is reported as
+ * "must list at least one <what> (leave <key> out for every <what>)". Items as
+ * cfg_get_string_list with `unique`.
+ */
+void cfg_get_optional_list(struct cfg_ctx *ctx, const yaml_node_t *node, const char *path,
+                           cfg_check_fn check, const char *what, const char *key, char ***out,
+                           size_t *count);
 bool cfg_has_ctl(const char *s); /* any byte < 0x20, or DEL */
 
 #endif
