@@ -332,11 +332,15 @@ class NatsServer:
     def url(self):
         return "nats://127.0.0.1:%d" % self.port
 
-    def _spawn(self):
+    def _args(self):
         args = [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", self.store_dir,
                 "-m", str(self.monitor_port)]
         if self.user is not None:
             args += ["--user", self.user, "--pass", self.password or ""]
+        return args
+
+    def _spawn(self):
+        args = self._args()
         logf = open(self.log_path, "ab")
         logf.write(("=== start %s\n" % " ".join(args)).encode())
         logf.flush()
