@@ -4,7 +4,6 @@
  */
 #include "delivery/delivery_internal.h"
 
-#include "core/trace_context.h"
 #include "core/clock.h"
 #include "config/config.h"
 #include "delivery/dead_letter.h"
@@ -151,14 +150,11 @@ static void event_park(struct delivery *d, struct job *job)
         struct retry_record r = {.event_seq = job->seq, .stored_wall_us = job->stored_wall_us};
         if (kind)
             snprintf(r.kind, sizeof r.kind, "%s", kind);
-        const char *trace = NULL;
-        if (natsMsgHeader_Get(job->msg, TRACE_PARENT_HEADER, &trace) == NATS_OK &&
-            trace_parent_valid(trace)) {
-            snprintf(r.traceparent, sizeof r.traceparent, "%s", trace);
-            if (natsMsgHeader_Get(job->msg, TRACE_STATE_HEADER, &trace) == NATS_OK &&
-                trace_state_valid(trace))
-                snprintf(r.tracestate, sizeof r.tracestate, "%s", trace);
-        }
+        delivery_job_trace(job);
+        if (job->traceparent)
+            snprintf(r.traceparent, sizeof r.traceparent, "%s", job->traceparent);
+        if (job->tracestate)
+            snprintf(r.tracestate, sizeof r.tracestate, "%s", job->tracestate);
         r.last_status = oc->status;
         snprintf(r.last_error, sizeof r.last_error, "%s", oc->error);
         switch (oc->park) {

@@ -71,6 +71,10 @@ struct job {
     const struct endpoint *record_endpoint; /* records: borrowed from routes_cfg */
     size_t endpoint_count;
     struct event_info info;
+    /* The W3C trace context of msg (validated), read once by delivery_job_trace;
+     * borrowed from msg's headers. */
+    bool trace_read;
+    const char *traceparent, *tracestate; /* NULL: none */
     uint64_t seq;
     uint64_t memory_key;        /* seq mixed with the stored time: seqs restart with a new stream */
     int64_t stored_wall_us;     /* when JetStream stored the event (end-to-end latency, age) */
@@ -153,6 +157,8 @@ static inline void delivery_hold(struct delivery *d, struct lane *lane, int n)
 struct job *delivery_job_new(struct delivery *d, enum job_kind kind, natsMsg *msg);
 void delivery_job_free(struct delivery *d, struct job *job);
 const struct endpoint *delivery_job_endpoint(const struct job *job, size_t i);
+/* Reads job->traceparent / tracestate from its message on first use (delivery thread). */
+void delivery_job_trace(struct job *job);
 void delivery_job_dead_letter(struct delivery *d, struct job *job, struct lane *lane,
                               const char *reason, const char *detail);
 void delivery_log_outcome(struct delivery *d, const struct job *job, const char *type,

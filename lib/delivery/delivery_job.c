@@ -9,6 +9,7 @@
 #include "delivery/dead_letter.h"
 #include "delivery/delivered_memory.h"
 #include "core/json_print.h"
+#include "core/trace_context.h"
 #include "core/log.h"
 #include "nats/nats_link.h"
 #include "core/outcome.h"
@@ -68,6 +69,21 @@ static const char *msg_subject(natsMsg *msg)
 const struct endpoint *delivery_job_endpoint(const struct job *job, size_t i)
 {
     return job->kind == JOB_EVENT ? &job->route->endpoints[i] : job->record_endpoint;
+}
+
+void delivery_job_trace(struct job *job)
+{
+    if (job->trace_read)
+        return;
+    job->trace_read = true;
+    const char *parent = NULL, *state = NULL;
+    if (natsMsgHeader_Get(job->msg, TRACE_PARENT_HEADER, &parent) != NATS_OK ||
+        !trace_parent_valid(parent))
+        return;
+    job->traceparent = parent;
+    if (natsMsgHeader_Get(job->msg, TRACE_STATE_HEADER, &state) == NATS_OK &&
+        trace_state_valid(state))
+        job->tracestate = state;
 }
 
 /* The dead-letter record: why, what each endpoint said, and the event itself. Endpoints

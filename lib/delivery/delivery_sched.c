@@ -2,7 +2,6 @@
  * delivery_sched — the lanes' queues and the round robin over them, starting
  * calls and taking their answers (delivery_internal.h). Delivery thread.
  */
-#include "core/trace_context.h"
 #include "delivery/delivery_internal.h"
 
 #include "core/clock.h"
@@ -213,17 +212,11 @@ static bool start_call(struct delivery *d, struct lane *lane, struct lane_call *
 {
     struct job *job = c->job;
     const struct endpoint *ep = delivery_job_endpoint(job, c->index);
-    const char *parent = NULL, *state = NULL;
-    if (natsMsgHeader_Get(job->msg, TRACE_PARENT_HEADER, &parent) != NATS_OK ||
-        !trace_parent_valid(parent))
-        parent = NULL;
-    if (!parent || natsMsgHeader_Get(job->msg, TRACE_STATE_HEADER, &state) != NATS_OK ||
-        !trace_state_valid(state))
-        state = NULL;
+    delivery_job_trace(job);
     struct webhook_request rq = {
         .endpoint = ep,
-        .traceparent = parent,
-        .tracestate = state,
+        .traceparent = job->traceparent,
+        .tracestate = job->tracestate,
         .endpoint_index = c->index,
         .body = job->body,
         .body_len = job->body_len,
