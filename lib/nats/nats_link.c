@@ -341,6 +341,8 @@ static void *setup_main(void *arg)
         if (!ok && !link->stopping &&
             natsConnection_Status(link->conn) == NATS_CONN_STATUS_CONNECTED) {
             /* Retry later: the stream may have no leader yet (cluster election). */
+            log_debug("nats", "JetStream setup did not complete; retrying in %lld ms",
+                      (long long)retry_ms);
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += retry_ms / 1000;
