@@ -10,15 +10,18 @@
  * /api/dlq and /api/v1/calls handlers do; every query value goes through the checks
  * the handlers apply to that parameter name (api_param_parse_long with each handler's
  * bounds, domain_log_check_domain, event_domain_token / event_subject,
- * domain_log_valid_date); the header through api_auth_bearer_token.
+ * domain_log_valid_date); the header through api_auth_bearer_token, and as a
+ * traceparent / tracestate through trace_context (as POST /events takes them).
  *
  * What must hold: accepted numbers are within their bounds and are what the text
  * says; an accepted dead-letter path names one operation with its single method and
  * a sequence >= 1; an accepted call id is 1-64 of [A-Za-z0-9_-]; a domain accepted for
  * the logs has a directory name of [a-z0-9_-] only; a subject token carries no '.',
  * '*', '>' or blank; a bearer token lies inside the header and has no blanks at its
- * ends.
+ * ends; an accepted traceparent's child span is itself valid, of the same trace and
+ * flags; an accepted tracestate is printable ASCII within its limit.
  */
+#include "core/trace_context.h"
 #include "http/api_auth.h"
 #include "http/api_params.h"
 #include "api/calls_api.h"
@@ -30,6 +33,25 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void check_trace(const char *header)
+{
+    if (trace_parent_valid(header)) {
+        char child[TRACE_PARENT_LEN + 1];
+        trace_parent_child(header, child);
+        if (!trace_parent_valid(child) || strncmp(child, header, 36) != 0 ||
+            strcmp(child + 52, header + 52) != 0)
+            abort();
+    }
+    if (trace_state_valid(header)) {
+        size_t n = strlen(header);
+        if (n == 0 || n > TRACE_STATE_MAX)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)header[i] < 0x20 || (unsigned char)header[i] > 0x7e)
+                abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -175,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nl) {
         *nl = '\0';
         check_auth(nl + 1);
+        check_trace(nl + 1);
     }
     char *qmark = strchr(text, '?');
     if (qmark)
